@@ -1,0 +1,164 @@
+"""The data model shared by every stage: rules, documents, findings and scan results.
+
+Everything here is a frozen, slotted dataclass so that stages can pass values along without
+worrying about who else holds them, and so that the engine stays picklable for worker pools.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(str, enum.Enum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
+
+
+class Category(str, enum.Enum):
+    """Privacy category of an entity (what kind of identifier it is)."""
+
+    DIRECT = "direct"  # identifies a person on its own: name, email, SSN
+    QUASI = "quasi"  # identifies in combination: ZIP code, birth date, gender
+    SENSITIVE = "sensitive"  # special-category data: health, religion, biometrics
+    INDIRECT = "indirect"  # points at a device or session: IP, MAC, cookie
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Verdict(enum.Enum):
+    """What a validator says of a candidate value."""
+
+    VALID = "valid"  # checksum or format confirmed: confidence goes up
+    INVALID = "invalid"  # cannot be this entity: the candidate is dropped
+    UNKNOWN = "unknown"  # the validator cannot tell: confidence is left alone
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    regex: str
+    score: float
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTests:
+    match: tuple[str, ...] = ()
+    no_match: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str  # stable, lowercase, dotted: the SARIF ruleId and the key of baselines and ignores
+    entity: str  # Presidio-style entity name, e.g. US_SSN
+    name: str
+    category: Category
+    severity: Severity
+    patterns: tuple[Pattern, ...]
+    pack: str
+    source: str  # file the rule was loaded from, for error messages
+    description: str = ""
+    validator: str | None = None  # name in piiscan.validators.VALIDATORS
+    context: tuple[str, ...] = ()  # words near a match that raise its confidence
+    context_required: bool = False  # drop a match that has no context word nearby
+    keywords: tuple[str, ...] = ()  # cheap literal prefilter for the pure-regex backend
+    exclude: tuple[str, ...] = ()  # regexes (searched in the value): never a finding
+    test_values: tuple[str, ...] = ()  # regexes (searched in the value): well-known test data
+    tags: tuple[str, ...] = ()
+    tests: RuleTests = field(default_factory=RuleTests)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One decoded text to scan. `path` is the name to report ("-" for stdin)."""
+
+    path: str
+    text: str
+    encoding: str = "utf-8"  # explicit codec the bytes were decoded with (utf-16-le, latin-1, ...)
+    bom: bytes = b""  # byte-order mark that preceded the text, kept for faithful rewriting
+    size: int = 0  # size in bytes as read
+    commit: str | None = None  # git commit the text came from, for history scans
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule_id: str
+    entity: str
+    path: str
+    start: int  # character offsets into the decoded text, end exclusive
+    end: int
+    line: int  # 1-based, of the start
+    column: int  # 1-based, in characters
+    end_line: int
+    end_column: int  # 1-based, exclusive end column (one past the last character)
+    confidence: float
+    severity: Severity
+    category: Category
+    test_data: bool
+    value: str  # the raw matched text: never printed unless the user asks (--show-values)
+    snippet: str  # the line around the match with every finding on it masked
+    raw_snippet: str  # the same excerpt unmasked, only for --show-values
+    fingerprint: str = ""
+    commit: str | None = None
+
+
+class SkipReason(str, enum.Enum):
+    BINARY = "binary"
+    TOO_LARGE = "too large"
+    EXCLUDED = "excluded"
+    SPECIAL_FILE = "not a regular file"
+    SYMLINK = "symlink not followed"
+    UNREADABLE = "unreadable"
+    TIMEOUT = "regex timeout"
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# Reasons that mean the scan did not complete: they make the exit status 2.
+INCOMPLETE_REASONS = frozenset({SkipReason.UNREADABLE, SkipReason.TIMEOUT, SkipReason.ERROR})
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    path: str
+    reason: SkipReason
+    detail: str = ""  # a human explanation, e.g. the OS error; never contains a found value
+
+    @property
+    def is_error(self) -> bool:
+        return self.reason in INCOMPLETE_REASONS
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    files_scanned: int = 0
+    files_skipped: int = 0
+    bytes_scanned: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    findings: tuple[Finding, ...]
+    skipped: tuple[Skipped, ...]
+    stats: Stats
+
+    @property
+    def incomplete(self) -> bool:
+        return any(s.is_error for s in self.skipped)
