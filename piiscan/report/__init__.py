@@ -1,0 +1,47 @@
+"""Reporters: turn a finished `ScanResult` into table, JSON or SARIF text on a stream.
+
+Reporters only format. Filtering, sorting and masking happened before they are called; they
+never read files. Raw values (`Finding.value`, `Finding.raw_snippet`) reach the output only
+when the caller passes `show_values=True`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TextIO
+
+from piiscan.errors import UsageError
+from piiscan.model import Rule, ScanResult
+
+FORMATS = ("table", "json", "sarif")
+
+
+def render(
+    fmt: str,
+    result: ScanResult,
+    stream: TextIO,
+    *,
+    rules: Sequence[Rule],
+    show_values: bool = False,
+    color: bool | None = None,
+    base_dir: str | None = None,
+) -> None:
+    """Write `result` to `stream` in format `fmt` (one of `FORMATS`)."""
+    # Imported here so that `piiscan.report.json` is only loaded when asked for, and so a
+    # reporter's heavier imports (rich) cost nothing to the other formats.
+    if fmt == "table":
+        from piiscan.report import table
+
+        table.write(result, stream, rules=rules, show_values=show_values, color=color)
+    elif fmt == "json":
+        from piiscan.report import json
+
+        json.write(result, stream, rules=rules, show_values=show_values)
+    elif fmt == "sarif":
+        from piiscan.report import sarif
+
+        sarif.write(result, stream, rules=rules, show_values=show_values, base_dir=base_dir)
+    else:
+        raise UsageError(
+            f"unknown output format {fmt!r}", hint=f"choose one of: {', '.join(FORMATS)}"
+        )

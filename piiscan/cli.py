@@ -1,0 +1,344 @@
+"""The command line: parse, call, print, exit. No scanning logic lives here.
+
+Exit codes (DESIGN.md): 0 clean, 1 findings at or above --fail-on, 2 usage/config/rule-pack
+error or an incomplete scan, 130 interrupted. `main` is the one place errors are printed.
+Heavy modules (the engine, hyperscan, YAML) are imported inside the commands, so `--help`
+and `--version` stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import typer
+
+from piiscan import __version__
+from piiscan.errors import PiiscanError, UsageError
+
+if TYPE_CHECKING:
+    from piiscan.model import ScanResult
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+FAIL_ON_CHOICES = ("info", "low", "medium", "high", "critical", "never")
+
+app = typer.Typer(
+    name="piiscan",
+    help="Find and redact personal data (PII) in files, repositories and streams.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # a traceback with locals would print found values
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+rules_app = typer.Typer(help="List and test rule packs.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"piiscan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Print a traceback for internal errors (may show found values)."
+    ),
+) -> None:
+    _state["debug"] = debug
+
+
+def _split(values: Optional[list[str]]) -> tuple[str, ...]:
+    """Repeatable options also take comma-separated lists: --only us.ssn,core.email."""
+    return tuple(part.strip() for v in values or () for part in v.split(",") if part.strip())
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    """'10MB', '512k', '2GiB' or plain bytes -> bytes (binary units)."""
+    match = _SIZE.match(text)
+    if not match:
+        raise UsageError(f"--max-file-size: cannot read {text!r} as a size", "e.g. 10MB, 512k")
+    unit = (match.group(2) or "").lower()[:1]
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+@app.command()
+def scan(
+    paths: Optional[list[str]] = typer.Argument(
+        None, help="Files or folders to scan ('-' for stdin). Default: the current folder."
+    ),
+    output_format: str = typer.Option(
+        "table", "--format", "-f", help="Report format: table, json or sarif."
+    ),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report here."),
+    show_values: bool = typer.Option(
+        False, "--show-values", help="Show raw found values in the report (masked by default)."
+    ),
+    rules: Optional[list[str]] = typer.Option(
+        None, "--rules", help="Extra rule pack file or folder (repeatable)."
+    ),
+    packs: str = typer.Option(
+        "core", "--packs", help="Built-in packs to load, comma-separated, or 'all'."
+    ),
+    only: Optional[list[str]] = typer.Option(
+        None, "--only", help="Run only these rule ids or entities (repeatable, comma-separated)."
+    ),
+    disable: Optional[list[str]] = typer.Option(
+        None, "--disable", help="Skip these rule ids or entities (repeatable, comma-separated)."
+    ),
+    min_confidence: float = typer.Option(
+        0.5, "--min-confidence", min=0.0, max=1.0, help="Drop findings below this confidence."
+    ),
+    fail_on: str = typer.Option(
+        "low", "--fail-on", help="Exit 1 on findings of this severity or above (or 'never')."
+    ),
+    max_file_size: str = typer.Option(
+        "10MB", "--max-file-size", help="Skip (and list) files larger than this."
+    ),
+    include: Optional[list[str]] = typer.Option(
+        None, "--include", help="Only scan files matching this glob (repeatable)."
+    ),
+    exclude: Optional[list[str]] = typer.Option(
+        None, "--exclude", help="Do not scan files matching this glob (repeatable)."
+    ),
+    follow_symlinks: bool = typer.Option(
+        False, "--follow-symlinks", help="Follow symbolic links while walking folders."
+    ),
+    no_gitignore: bool = typer.Option(
+        False, "--no-gitignore", help="Also scan files that .gitignore excludes."
+    ),
+    text: bool = typer.Option(
+        False, "--text", help="Scan binary-looking files too (decoded as latin-1)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or warnings on stderr."),
+    backend: str = typer.Option(
+        "auto", "--backend", help="Matching backend: auto, hyperscan or regex."
+    ),
+    regex_timeout: float = typer.Option(
+        2.0, "--regex-timeout", min=0.01, help="Seconds a rule may spend on one segment."
+    ),
+) -> None:
+    """Scan files, folders or stdin for personal data and report what is found."""
+    from piiscan.report import FORMATS
+    from piiscan.scan import EngineOptions, SourceOptions, build_engine, iter_inputs, scan_inputs
+
+    if output_format not in FORMATS:
+        raise UsageError(f"unknown format {output_format!r}", "use one of: " + ", ".join(FORMATS))
+    if fail_on not in FAIL_ON_CHOICES:
+        raise UsageError(
+            f"unknown --fail-on level {fail_on!r}", "use one of: " + ", ".join(FAIL_ON_CHOICES)
+        )
+    pack_names = _split([packs])
+    engine = build_engine(
+        EngineOptions(
+            packs=None if pack_names == ("all",) else pack_names,
+            rule_paths=_split(rules),
+            only=_split(only),
+            disable=_split(disable),
+            min_confidence=min_confidence,
+            backend=backend,
+            regex_timeout=regex_timeout,
+        )
+    )
+    sources = SourceOptions(
+        include=_split(include),
+        exclude=_split(exclude),
+        max_file_size=parse_size(max_file_size),
+        follow_symlinks=follow_symlinks,
+        use_gitignore=not no_gitignore,
+        force_text=text,
+    )
+    inputs = iter_inputs(paths or ["."], sources)
+    with _progress(enabled=not quiet) as on_progress:
+        result = scan_inputs(engine, inputs, on_progress)
+    if not quiet:
+        _warn_incomplete(result)
+    _write_report(result, output_format, output, engine.rules, show_values)
+    raise typer.Exit(exit_code(result, fail_on))
+
+
+def exit_code(result: ScanResult, fail_on: str) -> int:
+    from piiscan.model import Severity
+
+    if result.incomplete:
+        return EXIT_ERROR
+    if fail_on == "never":
+        return EXIT_CLEAN
+    threshold = Severity(fail_on).rank
+    failing = any(f.severity.rank >= threshold for f in result.findings)
+    return EXIT_FINDINGS if failing else EXIT_CLEAN
+
+
+def _write_report(result, output_format, output, rules, show_values) -> None:
+    from piiscan.report import render
+
+    if output is None:
+        render(output_format, result, sys.stdout, rules=rules, show_values=show_values)
+        return
+    try:
+        with output.open("w", encoding="utf-8", newline="\n") as handle:
+            render(output_format, result, handle, rules=rules, show_values=show_values, color=False)
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
+
+
+def _warn_incomplete(result: ScanResult) -> None:
+    from piiscan.report.table import visible
+
+    for skipped in result.skipped:
+        if skipped.is_error:
+            detail = f" ({skipped.detail})" if skipped.detail else ""
+            print(
+                visible(f"piiscan: warning: {skipped.path}: {skipped.reason}{detail}"),
+                file=sys.stderr,
+            )
+
+
+class _progress:
+    """A transient progress line on stderr, only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._display = None
+        if enabled and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._display = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.fields[files]} files · {task.fields[findings]} findings"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+
+    def __enter__(self):
+        if self._display is None:
+            return None
+        self._display.start()
+        task = self._display.add_task("scan", files=0, findings=0)
+
+        def update(progress) -> None:
+            self._display.update(task, files=progress.files_done, findings=progress.findings)
+
+        return update
+
+    def __exit__(self, *exc) -> None:
+        if self._display is not None:
+            self._display.stop()
+
+
+@rules_app.command("list")
+def rules_list(
+    rules: Optional[list[str]] = typer.Option(None, "--rules", help="Extra pack file or folder."),
+    packs: str = typer.Option("all", "--packs", help="Built-in packs to list, or 'all'."),
+    output_format: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> None:
+    """List the rules: id, entity, category, severity and pack."""
+    import json
+
+    from piiscan.rulepack import load_rules
+
+    pack_names = _split([packs])
+    loaded = load_rules(_split(rules), packs=None if pack_names == ("all",) else pack_names)
+    rows = [
+        {
+            "id": r.id,
+            "entity": r.entity,
+            "category": r.category.value,
+            "severity": r.severity.value,
+            "pack": r.pack,
+            "name": r.name,
+        }
+        for r in loaded
+    ]
+    if output_format == "json":
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if output_format != "table":
+        raise UsageError(f"unknown format {output_format!r}", "use table or json")
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from piiscan.report.table import visible
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("id", "entity", "category", "severity", "pack"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(Text(visible(row[c])) for c in ("id", "entity", "category", "severity", "pack")))
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    console.print(table)
+    console.print(f"{len(rows)} rules")
+
+
+@rules_app.command("test")
+def rules_test(
+    paths: Optional[list[str]] = typer.Argument(
+        None, help="Pack files or folders to test (default: every built-in pack)."
+    ),
+    backend: str = typer.Option("auto", "--backend", help="auto, hyperscan or regex."),
+) -> None:
+    """Run every rule's embedded match / no_match examples; exit 1 on any failure."""
+    from piiscan.rulepack import builtin_packs, load_pack_file, pack_files
+    from piiscan.ruletest import run_rule_tests
+
+    if paths:
+        loaded = [r for p in paths for f in pack_files(p) for r in load_pack_file(f).rules]
+    else:
+        loaded = [r for pack in builtin_packs().values() for r in pack.rules]
+    failures = run_rule_tests(loaded, backend=backend)
+    for failure in failures:
+        typer.echo(f"FAIL {failure.rule_id}: {failure.message}", err=True)
+    examples = sum(len(r.tests.match) + len(r.tests.no_match) for r in loaded)
+    typer.echo(f"{len(loaded)} rules, {examples} examples, {len(failures)} failed")
+    raise typer.Exit(EXIT_FINDINGS if failures else EXIT_CLEAN)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Console entry point: the one place errors become messages and exit codes.
+
+    Typer's standalone mode already exits 2 on usage errors and 130 on Ctrl-C; what reaches
+    this handler is ours (PiiscanError) or a bug.
+    """
+    try:
+        app(args=argv, prog_name="piiscan")
+    except PiiscanError as exc:
+        from piiscan.report.table import visible
+
+        print(visible(f"piiscan: {exc.kind}: {exc.message}"), file=sys.stderr)
+        if exc.hint:
+            print(visible(f"  hint: {exc.hint}"), file=sys.stderr)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        print("piiscan: interrupted", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): nothing more to say, and no traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        # The message of an unexpected exception may quote a found value: print only its type.
+        print(f"piiscan: internal error ({type(exc).__name__}); rerun with --debug", file=sys.stderr)
+        if _state["debug"]:
+            traceback.print_exc()
+        sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":
+    main()

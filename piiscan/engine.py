@@ -1,0 +1,598 @@
+"""The detection engine: rules in, findings out, no I/O.
+
+How a document is scanned, in one pass:
+
+1. The text is cut into *segments* of about `SEGMENT_CHARS` characters that end at line
+   breaks (a line longer than that is cut into pieces that overlap by `MAX_MATCH_CHARS`).
+   A match never spans a line, so segment edges never split one.
+2. A *finder* says which rules may match in which segment. The hyperscan finder scans each
+   segment once against one database of every rule pattern (one callback per rule at most);
+   the pure-regex finder, used where hyperscan is missing, asks each rule's keywords.
+3. Each (rule, segment) pair the finder names is *confirmed* by running the rule's own
+   patterns with the `regex` module over that segment only, with a timeout per call, so a
+   catastrophic pattern raises a `ScanError` instead of hanging or passing as "clean".
+4. Every match is scored: validator, exclusions, context words, test values (`score_match`).
+5. Overlapping matches of different rules are resolved (`resolve_overlaps`), and findings
+   get line/column, masked snippets and fingerprints.
+
+Both finders feed the same confirmation step, so they give identical findings as long as
+hyperscan names at least every pair where the regex matches, which prefilter mode guarantees.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import hmac
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import regex
+
+import piiscan
+from piiscan.errors import ScanError, UsageError
+from piiscan.masking import mask_value
+from piiscan.model import Document, Finding, Rule, Severity, Verdict
+from piiscan.rulepack import PATTERN_FLAGS
+from piiscan.validators import VALIDATORS
+
+SEGMENT_CHARS = 4096
+MAX_MATCH_CHARS = 256  # a longer match is not reported; long-line pieces overlap by this much
+CONTEXT_BEFORE = 80
+CONTEXT_AFTER = 40
+VALIDATOR_BONUS = 0.4
+CONTEXT_BONUS = 0.3
+DEFAULT_MIN_CONFIDENCE = 0.5
+DEFAULT_REGEX_TIMEOUT = 2.0  # seconds per segment and pattern; a segment is only a few KB
+SNIPPET_CHARS = 160
+BACKENDS = ("auto", "hyperscan", "regex")
+
+
+# --------------------------------------------------------------------------- segments
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    start: int
+    end: int
+    # Matches must start before `accept_before` and, in a piece cut out of a long line, end
+    # strictly before `end` (the cut may have truncated them); the next piece finds the rest.
+    accept_before: int
+    cut: bool
+
+
+def split_segments(text: str, size: int = SEGMENT_CHARS) -> list[Segment]:
+    segments = []
+    pos, n = 0, len(text)
+    while pos < n:
+        limit = pos + size
+        if limit >= n:
+            segments.append(Segment(pos, n, n, False))
+            break
+        newline = text.rfind("\n", pos, limit)
+        if newline >= 0:
+            segments.append(Segment(pos, newline + 1, newline + 1, False))
+            pos = newline + 1
+        else:
+            end = min(n, limit + MAX_MATCH_CHARS)
+            segments.append(Segment(pos, end, limit, end < n))
+            pos = limit
+    return segments
+
+
+# --------------------------------------------------------------------------- compiled rules
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    rule: Rule
+    order: int
+    patterns: tuple[tuple[regex.Pattern, float], ...]
+    context: regex.Pattern | None
+    exclude: tuple[regex.Pattern, ...]
+    test_values: tuple[regex.Pattern, ...]
+
+
+def compile_rule(rule: Rule, order: int) -> CompiledRule:
+    return CompiledRule(
+        rule=rule,
+        order=order,
+        patterns=tuple((regex.compile(p.regex, PATTERN_FLAGS), p.score) for p in rule.patterns),
+        context=_context_regex(rule.context),
+        exclude=tuple(regex.compile(x, PATTERN_FLAGS) for x in rule.exclude),
+        test_values=tuple(regex.compile(x, PATTERN_FLAGS) for x in rule.test_values),
+    )
+
+
+def _context_regex(words: Sequence[str]) -> regex.Pattern | None:
+    if not words:
+        return None
+    # Letters and digits bound a word; "_" and "-" do not, so `customer_ssn` counts as "ssn".
+    # A space in a phrase also stands for "_" or "-", so "date of birth" finds date_of_birth.
+    alternatives = sorted(
+        (r"[\s_-]+".join(regex.escape(part) for part in word.split()) for word in words),
+        key=len,
+        reverse=True,
+    )
+    return regex.compile(
+        r"(?<![A-Za-z0-9])(?:" + "|".join(alternatives) + r")(?![A-Za-z0-9])",
+        regex.IGNORECASE,
+    )
+
+
+# --------------------------------------------------------------------------- finders
+
+
+class RegexFinder:
+    """Pure-regex backend: a rule is tried where one of its keywords occurs (or always)."""
+
+    name = "regex"
+
+    def __init__(self, compiled: Sequence[CompiledRule]) -> None:
+        self._always = [c.order for c in compiled if not c.rule.keywords]
+        self._keyed = [(c.order, c.rule.keywords) for c in compiled if c.rule.keywords]
+
+    def rules_in(self, text: str, segment: Segment) -> list[int]:
+        if not self._keyed:
+            return list(self._always)
+        lowered = text[segment.start : segment.end].lower()
+        keyed = [i for i, words in self._keyed if any(w in lowered for w in words)]
+        return sorted(self._always + keyed)
+
+
+class HyperscanFinder:
+    """All rule patterns in one hyperscan database; each rule reports once per segment."""
+
+    name = "hyperscan"
+
+    def __init__(self, compiled: Sequence[CompiledRule], cache_dir: Path | None) -> None:
+        import hyperscan
+
+        self._hs = hyperscan
+        self._database, regex_only = _load_or_build_database(compiled, cache_dir)
+        # Rules hyperscan cannot compile even in prefilter mode fall back to keywords.
+        self._fallback = RegexFinder([c for c in compiled if c.order in regex_only])
+        self._hits: set[int] = set()
+        # Hyperscan keeps a raw pointer to the callback: hold a named reference for our life.
+        self._on_match = self._record_hit
+
+    def _record_hit(self, rule_order: int, start: int, end: int, flags: int, context) -> None:
+        self._hits.add(rule_order)
+
+    def rules_in(self, text: str, segment: Segment) -> list[int]:
+        if self._database is None:
+            return self._fallback.rules_in(text, segment)
+        self._hits.clear()
+        # "replace" keeps the bytes valid UTF-8 (hyperscan's UTF-8 mode requires it); a lone
+        # surrogate can never be part of a match, so nothing is lost.
+        data = text[segment.start : segment.end].encode("utf-8", "replace")
+        self._database.scan(data, match_event_handler=self._on_match)
+        hits = self._hits | set(self._fallback.rules_in(text, segment))
+        return sorted(hits)
+
+
+def _hyperscan_flags(hs, prefilter: bool) -> int:
+    flags = hs.HS_FLAG_UTF8 | hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_MULTILINE
+    return flags | hs.HS_FLAG_PREFILTER if prefilter else flags
+
+
+def _classify_patterns(hs, compiled: Sequence[CompiledRule]):
+    """Compile each pattern alone first: a multi-pattern compile error names no culprit."""
+    expressions, ids, flags, regex_only = [], [], [], set()
+    for c in compiled:
+        for pattern in c.rule.patterns:
+            expression = pattern.regex.encode("utf-8")
+            for prefilter in (False, True):
+                candidate_flags = _hyperscan_flags(hs, prefilter)
+                try:
+                    hs.Database().compile(expressions=[expression], flags=[candidate_flags])
+                except hs.error:
+                    continue
+                expressions.append(expression)
+                ids.append(c.order)
+                flags.append(candidate_flags)
+                break
+            else:
+                regex_only.add(c.order)
+    return expressions, ids, flags, regex_only
+
+
+_CACHE_MAGIC = b"piiscan-hyperscan-cache/1\n"
+
+
+def _load_or_build_database(compiled: Sequence[CompiledRule], cache_dir: Path | None):
+    import hyperscan as hs
+
+    key_material = json.dumps(
+        [piiscan.__version__, getattr(hs, "__version__", "?"), hs.HS_MODE_BLOCK]
+        + [[c.order, [p.regex for p in c.rule.patterns]] for c in compiled]
+    ).encode()
+    key = hashlib.sha256(key_material).hexdigest()[:32]
+    cache_file = cache_dir / f"hs-{key}.db" if cache_dir else None
+    if cache_file is not None:
+        cached = _read_cache(hs, cache_file)
+        if cached is not None:
+            return cached
+
+    expressions, ids, flags, regex_only = _classify_patterns(hs, compiled)
+    if not expressions:  # every rule needs the regex fallback
+        return None, regex_only
+    database = hs.Database(mode=hs.HS_MODE_BLOCK)
+    database.compile(expressions=expressions, ids=ids, flags=flags)
+    if cache_file is not None:
+        _write_cache(hs, cache_file, database, regex_only)
+    return database, regex_only
+
+
+def _read_cache(hs, cache_file: Path):
+    try:
+        blob = cache_file.read_bytes()
+    except OSError:
+        return None
+    try:
+        if not blob.startswith(_CACHE_MAGIC):
+            return None
+        header, _, payload = blob[len(_CACHE_MAGIC) :].partition(b"\n")
+        meta = json.loads(header)
+        # Never hand hyperscan bytes we did not write whole: it trusts its input.
+        if hashlib.sha256(payload).hexdigest() != meta["sha256"]:
+            return None
+        return hs.loadb(payload, hs.HS_MODE_BLOCK), set(meta["regex_only"])
+    except (ValueError, KeyError, TypeError, hs.error):
+        return None
+
+
+def _write_cache(hs, cache_file: Path, database, regex_only: set[int]) -> None:
+    payload = hs.dumpb(database)
+    header = json.dumps(
+        {"sha256": hashlib.sha256(payload).hexdigest(), "regex_only": sorted(regex_only)}
+    ).encode()
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        # Write whole, then rename: a concurrent reader sees the old file or the new one.
+        fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".hs-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(_CACHE_MAGIC + header + b"\n" + payload)
+            os.replace(tmp, cache_file)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass  # a cache we cannot write only costs start-up time
+
+
+def default_cache_dir() -> Path | None:
+    """Where compiled databases are kept: $PIISCAN_CACHE_DIR, else the XDG cache folder."""
+    if os.environ.get("PIISCAN_NO_CACHE"):
+        return None
+    if os.environ.get("PIISCAN_CACHE_DIR"):
+        return Path(os.environ["PIISCAN_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "piiscan"
+
+
+def hyperscan_available() -> bool:
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A confirmed, scored match before it becomes a Finding."""
+
+    order: int
+    start: int
+    end: int
+    confidence: float
+    test_data: bool
+
+
+def score_match(c: CompiledRule, text: str, start: int, end: int, base: float) -> Match | None:
+    """Apply exclusions, the validator and context words; None drops the match."""
+    value = text[start:end]
+    if any(x.search(value) for x in c.exclude):
+        return None
+    score = base
+    if c.rule.validator is not None:
+        verdict = VALIDATORS[c.rule.validator](value)
+        if verdict is Verdict.INVALID:
+            return None
+        if verdict is Verdict.VALID:
+            score += VALIDATOR_BONUS
+    if c.context is not None:
+        near = c.context.search(text, max(0, start - CONTEXT_BEFORE), start) or c.context.search(
+            text, end, min(len(text), end + CONTEXT_AFTER)
+        )
+        if near:
+            score += CONTEXT_BONUS
+        elif c.rule.context_required:
+            return None
+    test_data = any(t.search(value) for t in c.test_values)
+    return Match(c.order, start, end, round(min(1.0, score), 4), test_data)
+
+
+def resolve_overlaps(matches: Iterable[Match], compiled: Sequence[CompiledRule]) -> list[Match]:
+    """Keep the best of every group of overlapping matches, in text order.
+
+    Best = highest confidence, then real data over test data, then the longer span, the more
+    severe rule, and the earlier rule: deterministic whatever order the matches came in.
+    """
+
+    def priority(m: Match):
+        rule = compiled[m.order].rule
+        return (-m.confidence, m.test_data, -(m.end - m.start), -rule.severity.rank, m.order)
+
+    ordered = sorted(matches, key=lambda m: (m.start, m.end, m.order))
+    kept: list[Match] = []
+    cluster: list[Match] = []
+    cluster_end = -1
+    for m in [*ordered, None]:
+        if m is not None and m.start < cluster_end:
+            cluster.append(m)
+            cluster_end = max(cluster_end, m.end)
+            continue
+        # The cluster is closed: pick greedily by priority among its members.
+        chosen: list[Match] = []
+        for candidate in sorted(cluster, key=priority):
+            if all(candidate.end <= c.start or candidate.start >= c.end for c in chosen):
+                chosen.append(candidate)
+        kept.extend(sorted(chosen, key=lambda x: x.start))
+        if m is not None:
+            cluster, cluster_end = [m], m.end
+    return kept
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+class Engine:
+    """Compiled rules plus a finder. Build once, then `scan` any number of documents.
+
+    Picklable (the hyperscan database is rebuilt, or read from the disk cache, on unpickling),
+    so a process pool can share one engine.
+    """
+
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        *,
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+        backend: str = "auto",
+        regex_timeout: float = DEFAULT_REGEX_TIMEOUT,
+        fingerprint_key: bytes | None = None,
+        cache_dir: Path | None | str = "default",
+    ) -> None:
+        if backend not in BACKENDS:
+            raise UsageError(f"unknown backend {backend!r}", "use one of: " + ", ".join(BACKENDS))
+        if not rules:
+            raise UsageError("no rules to run")
+        self._options = {
+            "rules": tuple(rules),
+            "min_confidence": min_confidence,
+            "backend": backend,
+            "regex_timeout": regex_timeout,
+            "fingerprint_key": fingerprint_key,
+            "cache_dir": default_cache_dir() if cache_dir == "default" else cache_dir,
+        }
+        self._build()
+
+    def _build(self) -> None:
+        o = self._options
+        self.rules: tuple[Rule, ...] = o["rules"]
+        self.min_confidence: float = o["min_confidence"]
+        self.regex_timeout: float = o["regex_timeout"]
+        self._fingerprint_key: bytes | None = o["fingerprint_key"]
+        self._compiled = [compile_rule(rule, i) for i, rule in enumerate(self.rules)]
+        backend = o["backend"]
+        if backend == "auto":
+            backend = "hyperscan" if hyperscan_available() else "regex"
+        if backend == "hyperscan":
+            if not hyperscan_available():
+                raise UsageError(
+                    "the hyperscan backend is not installed",
+                    "pip install hyperscan, or use --backend regex",
+                )
+            cache = o["cache_dir"]
+            self._finder = HyperscanFinder(self._compiled, Path(cache) if cache else None)
+        else:
+            self._finder = RegexFinder(self._compiled)
+
+    def __getstate__(self) -> dict:
+        return self._options
+
+    def __setstate__(self, state: dict) -> None:
+        self._options = state
+        self._build()
+
+    @property
+    def backend(self) -> str:
+        return self._finder.name
+
+    # -- scanning
+
+    def scan(self, document: Document) -> list[Finding]:
+        text = document.text
+        matches = []
+        for segment in split_segments(text):
+            for order in self._finder.rules_in(text, segment):
+                matches.extend(self._confirm(self._compiled[order], document, segment))
+        kept = resolve_overlaps(_dedupe(matches), self._compiled)
+        return self._findings(document, kept)
+
+    def _confirm(self, c: CompiledRule, document: Document, segment: Segment) -> Iterator[Match]:
+        text = document.text
+        best: dict[tuple[int, int], float] = {}
+        for pattern, score in c.patterns:
+            try:
+                for m in pattern.finditer(
+                    text, segment.start, segment.end, timeout=self.regex_timeout
+                ):
+                    start, end = m.span()
+                    if (
+                        start >= segment.accept_before
+                        or (segment.cut and end >= segment.end)
+                        or end - start > MAX_MATCH_CHARS
+                        or "\n" in text[start:end]
+                    ):
+                        continue
+                    if score > best.get((start, end), -1.0):
+                        best[(start, end)] = score
+            except TimeoutError:
+                raise ScanError(
+                    f"{document.path}: rule {c.rule.id!r} timed out near offset {segment.start} "
+                    f"(regex timeout {self.regex_timeout:g}s)",
+                    "the rule's pattern backtracks badly on this input; fix the pattern or "
+                    "disable the rule with --disable",
+                ) from None
+        for (start, end), score in best.items():
+            scored = score_match(c, text, start, end, score)
+            if scored is not None and scored.confidence >= self.min_confidence:
+                yield scored
+
+    def _findings(self, document: Document, kept: list[Match]) -> list[Finding]:
+        if not kept:
+            return []
+        text = document.text
+        findings = []
+        line, counted_to = 1, 0
+        for m in kept:
+            line += text.count("\n", counted_to, m.start)
+            counted_to = m.start
+            end_line = line + text.count("\n", m.start, m.end)
+            line_start = text.rfind("\n", 0, m.start) + 1
+            end_line_start = text.rfind("\n", 0, m.end) + 1
+            rule = self._compiled[m.order].rule
+            findings.append(
+                Finding(
+                    rule_id=rule.id,
+                    entity=rule.entity,
+                    path=document.path,
+                    start=m.start,
+                    end=m.end,
+                    line=line,
+                    column=m.start - line_start + 1,
+                    end_line=end_line,
+                    end_column=m.end - end_line_start + 1,
+                    confidence=m.confidence,
+                    severity=Severity.INFO if m.test_data else rule.severity,
+                    category=rule.category,
+                    test_data=m.test_data,
+                    value=text[m.start : m.end],
+                    snippet="",
+                    raw_snippet="",
+                    commit=document.commit,
+                )
+            )
+        return _add_snippets_and_fingerprints(text, findings, self._fingerprint_key)
+
+
+def _dedupe(matches: list[Match]) -> list[Match]:
+    """The same rule and span can come from overlapping long-line pieces: keep one."""
+    best: dict[tuple[int, int, int], Match] = {}
+    for m in matches:
+        key = (m.order, m.start, m.end)
+        if key not in best or m.confidence > best[key].confidence:
+            best[key] = m
+    return list(best.values())
+
+
+# --------------------------------------------------------------------------- snippets, fingerprints
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _add_snippets_and_fingerprints(
+    text: str, findings: list[Finding], key: bytes | None
+) -> list[Finding]:
+    """Fill in the masked/raw snippets and the fingerprint of each finding.
+
+    Every finding on a line is masked in that line's snippet, not just its own. Without a key
+    the fingerprint hashes rule, path and the line with every finding replaced by its entity
+    name (and an occurrence count), so it says nothing about the values: a 9-digit SSN has
+    too few values for any unkeyed hash of it to stay secret.
+    """
+    occurrences: dict[str, int] = {}
+    starts = [f.start for f in findings]  # sorted, and the spans do not overlap
+    ends = [f.end for f in findings]
+
+    def overlapping(lo: int, hi: int) -> list[Finding]:
+        return findings[bisect.bisect_right(ends, lo) : bisect.bisect_left(starts, hi)]
+
+    out = []
+    for f in findings:
+        line_start = text.rfind("\n", 0, f.start) + 1
+        line_end = text.find("\n", f.start)
+        if line_end < 0:
+            line_end = len(text)
+        if line_end > line_start and text[line_end - 1] == "\r":
+            line_end -= 1
+        lo, hi = _excerpt_bounds(line_start, line_end, f.start, f.end, SNIPPET_CHARS)
+        on_line = overlapping(lo, hi)
+        raw = text[lo:hi]
+        masked = _replace_spans(text, lo, hi, on_line, lambda g: mask_value(g.entity, g.value))
+        prefix = "…" if lo > line_start else ""
+        suffix = "…" if hi < line_end else ""
+
+        flo, fhi = _excerpt_bounds(line_start, line_end, f.start, f.end, 400)
+        neighbours = overlapping(flo, fhi)
+        shape = _replace_spans(text, flo, fhi, neighbours, lambda g: f"<{g.entity}>")
+        shape = _WHITESPACE.sub(" ", shape).strip()
+        if key is None:
+            material = "\0".join(("v1", f.rule_id, f.path, shape))
+        else:
+            material = "\0".join(("v1k", f.rule_id, f.path, normalise_value(f.value)))
+        seen = occurrences.get(material, 0)
+        occurrences[material] = seen + 1
+        material += f"\0{seen}"
+        if key is None:
+            fingerprint = hashlib.sha256(material.encode("utf-8", "replace")).hexdigest()[:32]
+        else:
+            fingerprint = hmac.new(key, material.encode("utf-8", "replace"), "sha256").hexdigest()[:32]
+        out.append(
+            replace(
+                f,
+                snippet=f"{prefix}{masked.strip()}{suffix}",
+                raw_snippet=f"{prefix}{raw.strip()}{suffix}",
+                fingerprint=fingerprint,
+            )
+        )
+    return out
+
+
+def _excerpt_bounds(line_start: int, line_end: int, start: int, end: int, width: int):
+    if line_end - line_start <= width:
+        return line_start, line_end
+    pad = max(20, (width - (end - start)) // 2)
+    lo = max(line_start, start - pad)
+    hi = min(line_end, max(end, start + 1) + pad)
+    return lo, hi
+
+
+def _replace_spans(text: str, lo: int, hi: int, findings: list[Finding], render) -> str:
+    parts, pos = [], lo
+    for g in sorted(findings, key=lambda g: g.start):
+        s, e = max(g.start, lo), min(g.end, hi)
+        if s < pos:
+            continue
+        parts.append(text[pos:s])
+        parts.append(render(g))
+        pos = e
+    parts.append(text[pos:hi])
+    return "".join(parts)
+
+
+def normalise_value(value: str) -> str:
+    """The value as compared across files: case and separators do not matter."""
+    return re.sub(r"[\s\-.()/]", "", value).casefold()

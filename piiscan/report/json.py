@@ -1,0 +1,75 @@
+"""The JSON reporter: the machine-readable contract of DESIGN.md ("Findings (JSON contract)").
+
+Key order is fixed by construction (dicts keep insertion order), so the same result always
+gives the same bytes, apart from `stats.seconds`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import piiscan
+from piiscan.model import Finding, Rule, ScanResult, Skipped
+
+
+def finding_to_dict(finding: Finding, *, show_values: bool = False) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "rule_id": finding.rule_id,
+        "entity": finding.entity,
+        "path": finding.path,
+        "start": finding.start,
+        "end": finding.end,
+        "line": finding.line,
+        "column": finding.column,
+        "end_line": finding.end_line,
+        "end_column": finding.end_column,
+        "confidence": round(finding.confidence, 3),
+        "severity": finding.severity.value,
+        "category": finding.category.value,
+        "test_data": finding.test_data,
+        "snippet": finding.raw_snippet if show_values else finding.snippet,
+        "fingerprint": finding.fingerprint,
+    }
+    if finding.commit:
+        entry["commit"] = finding.commit
+    if show_values:
+        entry["value"] = finding.value
+    return entry
+
+
+def skipped_to_dict(skipped: Skipped) -> dict[str, Any]:
+    entry: dict[str, Any] = {"path": skipped.path, "reason": skipped.reason.value}
+    if skipped.detail:
+        entry["detail"] = skipped.detail
+    return entry
+
+
+def to_dict(result: ScanResult, *, show_values: bool = False) -> dict[str, Any]:
+    stats = result.stats
+    return {
+        "version": piiscan.__version__,
+        "findings": [finding_to_dict(f, show_values=show_values) for f in result.findings],
+        "skipped": [skipped_to_dict(s) for s in result.skipped],
+        "stats": {
+            "files_scanned": stats.files_scanned,
+            "files_skipped": stats.files_skipped,
+            "bytes_scanned": stats.bytes_scanned,
+            "seconds": round(float(stats.seconds), 3),
+        },
+    }
+
+
+def write(
+    result: ScanResult,
+    stream: TextIO,
+    *,
+    rules: Sequence[Rule] = (),
+    show_values: bool = False,
+) -> None:
+    # `rules` is accepted for a uniform reporter signature; the JSON contract carries no
+    # rule metadata beyond what each finding already holds.
+    del rules
+    stream.write(json.dumps(to_dict(result, show_values=show_values), ensure_ascii=False, indent=2))
+    stream.write("\n")

@@ -1,0 +1,233 @@
+"""The human reporter: findings grouped by file, then skipped files, then a one-line summary.
+
+Everything that comes from scanned data (paths, snippets, rule names from user packs) is
+untrusted. It is put on screen only as `rich.text.Text` (never parsed as markup) after
+`visible()` has replaced control characters with escapes, so a file named `[bold]x` or a
+line holding `ESC ] 52 ; ...` (clipboard write) or `ESC [ 2 J` (clear screen) is shown, not
+obeyed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import TextIO
+
+from rich.cells import cell_len
+from rich.console import Console
+from rich.text import Text
+
+from piiscan.model import Finding, Rule, ScanResult, Severity, Skipped
+
+# Wide enough that a piped report never wraps or truncates a path or snippet.
+PIPE_WIDTH = 10_000
+# Policy skips beyond this many are summarised as counts per reason.
+MAX_LISTED_POLICY_SKIPS = 10
+
+SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+
+# C0 controls except tab, DEL, C1 controls, bidi embedding/override/isolate marks (which can
+# reorder what is displayed), line/paragraph separators, and lone surrogates (unencodable).
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def visible(text: str, encoding: str = "utf-8") -> str:
+    """`text` with every control character shown as an escape (`\\x1b`), tabs as a space,
+    and characters the output encoding cannot carry as `\\uXXXX`."""
+    text = _INVISIBLE.sub(_escape, text).replace("\t", " ")
+    if not codecs.lookup(encoding).name.startswith("utf"):
+        text = text.encode(encoding, "backslashreplace").decode(encoding)
+    return text
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+def _encoding(stream: TextIO) -> str:
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return "utf-8"
+
+
+def make_console(stream: TextIO, color: bool | None) -> Console:
+    is_tty = _isatty(stream)
+    if color is None:
+        color = is_tty and not os.environ.get("NO_COLOR")
+    return Console(
+        file=stream,
+        force_terminal=color,
+        force_jupyter=False,
+        force_interactive=False,
+        color_system=("auto" if is_tty else "standard") if color else None,
+        no_color=not color,
+        width=None if is_tty else PIPE_WIDTH,
+        markup=False,
+        emoji=False,
+        highlight=False,
+    )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 0.1:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
+def _group_by_file(findings: Sequence[Finding]) -> dict[tuple[str, str | None], list[Finding]]:
+    # Findings arrive sorted; keep that order and group consecutive-or-not by (path, commit).
+    groups: dict[tuple[str, str | None], list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault((finding.path, finding.commit), []).append(finding)
+    return groups
+
+
+def _finding_cells(finding: Finding, encoding: str) -> list[str]:
+    return [
+        f"{finding.line}:{finding.column}",
+        finding.severity.value,
+        visible(finding.entity, encoding),
+        visible(finding.rule_id, encoding),
+        f"{finding.confidence:.2f}",
+    ]
+
+
+def _heading(path: str, commit: str | None, encoding: str) -> Text:
+    shown = "<stdin>" if path == "-" else visible(path, encoding)
+    heading = Text(shown, style="bold magenta")
+    if commit:
+        heading.append(f" @ {visible(commit[:12], encoding)}", style="dim")
+    return heading
+
+
+def _write_findings(console: Console, result: ScanResult, show_values: bool, enc: str) -> None:
+    rows = {id(f): _finding_cells(f, enc) for f in result.findings}
+    widths = [max(cell_len(row[i]) for row in rows.values()) for i in range(5)]
+    for (path, commit), findings in _group_by_file(result.findings).items():
+        console.print(_heading(path, commit, enc))
+        for finding in findings:
+            location, severity, entity, rule_id, confidence = rows[id(finding)]
+            line = Text("  ")
+            line.append(location.ljust(widths[0]), style="green")
+            line.append("  ")
+            line.append(severity.ljust(widths[1]), style=SEVERITY_STYLE[finding.severity])
+            line.append("  ")
+            line.append(entity.ljust(widths[2]), style="bold")
+            line.append("  ")
+            line.append(rule_id.ljust(widths[3]), style="blue")
+            line.append("  ")
+            line.append(confidence.rjust(widths[4]))
+            snippet = finding.raw_snippet if show_values else finding.snippet
+            line.append("  ")
+            line.append(visible(snippet.strip(), enc))
+            if finding.test_data:
+                line.append("  (test data)", style="dim italic")
+            console.print(line)
+        console.print()
+
+
+def _skip_line(skipped: Skipped, enc: str) -> Text:
+    line = Text("  ")
+    line.append(visible(skipped.path, enc), style="bold" if skipped.is_error else "")
+    line.append(": ")
+    line.append(skipped.reason.value, style="red" if skipped.is_error else "dim")
+    if skipped.detail:
+        line.append(f" ({visible(skipped.detail, enc)})", style="dim")
+    return line
+
+
+def _write_skipped(console: Console, skipped: Sequence[Skipped], enc: str) -> None:
+    errors = [s for s in skipped if s.is_error]
+    policy = [s for s in skipped if not s.is_error]
+    if errors:
+        console.print(Text(f"Could not scan {_plural(len(errors), 'file')}:", style="bold red"))
+        for item in errors:
+            console.print(_skip_line(item, enc))
+    if policy and len(policy) <= MAX_LISTED_POLICY_SKIPS:
+        console.print(Text(f"Skipped {_plural(len(policy), 'file')}:", style="dim"))
+        for item in policy:
+            console.print(_skip_line(item, enc))
+    elif policy:
+        counts = Counter(s.reason.value for s in policy)
+        parts = ", ".join(f"{n} {reason}" for reason, n in counts.most_common())
+        console.print(Text(f"Skipped {_plural(len(policy), 'file')}: {parts}", style="dim"))
+    if skipped:
+        console.print()
+
+
+def summary(result: ScanResult, separator: str = " · ") -> Text:
+    """The one-line summary: '12 findings (3 critical, 9 high) in 4 files · 2 skipped · ...'."""
+    stats = result.stats
+    scanned = f"{_plural(stats.files_scanned, 'file')} scanned in {_duration(stats.seconds)}"
+    skipped_count = max(stats.files_skipped, len(result.skipped))
+    line = Text()
+    if result.findings:
+        by_severity = Counter(f.severity for f in result.findings)
+        files = len({(f.path, f.commit) for f in result.findings})
+        line.append(_plural(len(result.findings), "finding"), style="bold")
+        line.append(" (")
+        for i, severity in enumerate(sorted(by_severity, key=lambda s: -s.rank)):
+            if i:
+                line.append(", ")
+            line.append(f"{by_severity[severity]} {severity.value}", style=SEVERITY_STYLE[severity])
+        line.append(f") in {_plural(files, 'file')}")
+        parts = [f"{skipped_count} skipped"] if skipped_count else []
+        parts.append(scanned)
+    else:
+        line.append(f"No findings in {_plural(stats.files_scanned, 'file')}", style="bold green")
+        parts = [f"{skipped_count} skipped"] if skipped_count else []
+        parts.append(f"scanned in {_duration(stats.seconds)}")
+    for part in parts:
+        line.append(separator + part)
+    if result.incomplete:
+        line.append(separator)
+        line.append("scan incomplete", style="bold red")
+    return line
+
+
+def write(
+    result: ScanResult,
+    stream: TextIO,
+    *,
+    rules: Sequence[Rule] = (),
+    show_values: bool = False,
+    color: bool | None = None,
+) -> None:
+    # `rules` is accepted for a uniform reporter signature; each finding carries what the
+    # table shows.
+    del rules
+    console = make_console(stream, color)
+    encoding = _encoding(stream)
+    if result.findings:
+        _write_findings(console, result, show_values, encoding)
+    _write_skipped(console, result.skipped, encoding)
+    separator = " · " if visible("·", encoding) == "·" else " - "
+    console.print(summary(result, separator))

@@ -1,0 +1,422 @@
+"""Loading YAML rule packs into `Rule`s, strictly.
+
+Packs are read as a YAML node tree and never constructed into Python objects by PyYAML, so no
+tag can execute anything. Anchors and aliases (the "billion laughs" family), duplicate keys,
+foreign tags and scalars of the wrong type are errors, as are unknown keys (with a did-you-mean),
+bad regexes and unknown validators. Every error names the file, the line, the rule id and the
+field, so a user can fix a pack from the message alone.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.resources
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import regex
+import yaml
+
+from piiscan.errors import RulePackError, UsageError
+from piiscan.model import Category, Pattern, Rule, RuleTests, Severity
+from piiscan.validators import VALIDATORS
+
+# The regex flags every rule pattern is compiled with, here and in the engine: ASCII classes
+# (digits are digits, not Arabic-Indic ones) and ^/$ at line ends, as hyperscan is told too.
+PATTERN_FLAGS = regex.ASCII | regex.MULTILINE | regex.V0
+
+MAX_PACK_BYTES = 4 * 1024 * 1024
+DEFAULT_PACKS = ("core",)
+
+_RULE_ID = re.compile(r"^[a-z][a-z0-9]*(?:\.[a-z0-9][a-z0-9-]*)+$")
+_ENTITY = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_PACK_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+_TOP_KEYS = ("pack", "description", "rules")
+_RULE_KEYS = (
+    "id", "entity", "name", "description", "category", "severity", "patterns", "validator",
+    "context", "context_required", "keywords", "exclude", "test_values", "tags", "tests",
+)
+_PATTERN_KEYS = ("regex", "score", "name")
+_TESTS_KEYS = ("match", "no_match")
+
+_STR = "tag:yaml.org,2002:str"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+@dataclass(frozen=True, slots=True)
+class Pack:
+    name: str
+    description: str
+    source: str
+    rules: tuple[Rule, ...]
+
+
+class _StrictComposer(yaml.SafeLoader):
+    """Composes nodes only; refuses anchors and aliases before they can be expanded."""
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise _NodeProblem("aliases (*name) are not allowed in rule packs", event.start_mark)
+        if getattr(event, "anchor", None) is not None:
+            raise _NodeProblem("anchors (&name) are not allowed in rule packs", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+class _NodeProblem(Exception):
+    def __init__(self, message: str, mark) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+class _Reader:
+    """Typed access to a composed YAML tree, raising errors that say where."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.rule_id: str | None = None
+
+    def fail(self, node: yaml.Node | None, field: str, message: str, hint: str = "") -> RulePackError:
+        where = self.source
+        if node is not None:
+            where += f":{node.start_mark.line + 1}"
+        who = f"rule {self.rule_id!r}, " if self.rule_id else ""
+        what = f"field {field!r}: " if field else ""
+        return RulePackError(f"{where}: {who}{what}{message}", hint)
+
+    def mapping(self, node: yaml.Node, field: str, allowed: Sequence[str]) -> dict[str, yaml.Node]:
+        if not isinstance(node, yaml.MappingNode) or node.tag != _MAP:
+            raise self.fail(node, field, "expected a mapping")
+        out: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR:
+                raise self.fail(key_node, field, "keys must be plain strings")
+            key = key_node.value
+            if key in out:
+                raise self.fail(key_node, _join(field, key), "duplicate key")
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(allowed)
+                raise self.fail(key_node, _join(field, key), "unknown key", hint)
+            out[key] = value_node
+        return out
+
+    def require(self, fields: dict[str, yaml.Node], node: yaml.Node, field: str, *names: str) -> None:
+        for name in names:
+            if name not in fields:
+                raise self.fail(node, _join(field, name), "is required")
+
+    def string(self, node: yaml.Node, field: str) -> str:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(node, field, "expected a string")
+        if node.tag != _STR:
+            # YAML 1.1 reads NO, off, 1:30 and 0o7 as other types: make the author quote them.
+            raise self.fail(
+                node, field, f"expected a string, got {_tag_name(node.tag)} {node.value!r}",
+                "quote the value",
+            )
+        return node.value
+
+    def strings(self, node: yaml.Node, field: str) -> tuple[str, ...]:
+        if not isinstance(node, yaml.SequenceNode) or node.tag != _SEQ:
+            raise self.fail(node, field, "expected a list of strings")
+        return tuple(self.string(item, f"{field}[{i}]") for i, item in enumerate(node.value))
+
+    def boolean(self, node: yaml.Node, field: str) -> bool:
+        if (
+            not isinstance(node, yaml.ScalarNode)
+            or node.tag != _BOOL
+            or node.value not in ("true", "false")
+        ):
+            raise self.fail(node, field, f"expected true or false, got {_scalar_text(node)}")
+        return node.value == "true"
+
+    def number(self, node: yaml.Node, field: str, low: float, high: float) -> float:
+        if not isinstance(node, yaml.ScalarNode) or node.tag not in (_INT, _FLOAT):
+            raise self.fail(node, field, f"expected a number, got {_scalar_text(node)}")
+        try:
+            value = float(node.value)
+        except ValueError:
+            raise self.fail(node, field, f"expected a number, got {node.value!r}") from None
+        if not low <= value <= high:
+            raise self.fail(node, field, f"must be between {low:g} and {high:g}, got {value:g}")
+        return value
+
+    def sequence(self, node: yaml.Node, field: str) -> list[yaml.Node]:
+        if not isinstance(node, yaml.SequenceNode) or node.tag != _SEQ:
+            raise self.fail(node, field, "expected a list")
+        return node.value
+
+
+def _join(field: str, key: str) -> str:
+    return f"{field}.{key}" if field else key
+
+
+def _tag_name(tag: str) -> str:
+    return tag.rsplit(":", 1)[-1]
+
+
+def _scalar_text(node: yaml.Node) -> str:
+    if isinstance(node, yaml.ScalarNode):
+        return f"{_tag_name(node.tag)} {node.value!r}"
+    return "a " + ("list" if isinstance(node, yaml.SequenceNode) else "mapping")
+
+
+def compose_yaml(text: str, source: str) -> yaml.Node | None:
+    """Parse YAML into a node tree with no construction, aliases or anchors."""
+    loader = _StrictComposer(text)
+    try:
+        return loader.get_single_node()
+    except _NodeProblem as problem:
+        raise RulePackError(f"{source}:{problem.mark.line + 1}: {problem.message}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or "not valid YAML"
+        raise RulePackError(f"{source}{line}: {reason}") from None
+    finally:
+        loader.dispose()
+
+
+def parse_pack(text: str, source: str) -> Pack:
+    """Validate one pack's YAML text and build its rules."""
+    root = compose_yaml(text, source)
+    reader = _Reader(source)
+    if root is None:
+        raise RulePackError(f"{source}: the pack is empty", "a pack needs `pack:` and `rules:`")
+    top = reader.mapping(root, "", _TOP_KEYS)
+    reader.require(top, root, "", "pack", "rules")
+    name = reader.string(top["pack"], "pack")
+    if not _PACK_NAME.match(name):
+        raise reader.fail(top["pack"], "pack", f"{name!r} is not a lowercase name")
+    description = reader.string(top["description"], "description") if "description" in top else ""
+    rules = tuple(
+        _parse_rule(reader, node, f"rules[{i}]", name)
+        for i, node in enumerate(reader.sequence(top["rules"], "rules"))
+    )
+    if not rules:
+        raise reader.fail(top["rules"], "rules", "the pack has no rules")
+    _check_unique_ids(rules, source)
+    return Pack(name=name, description=description, source=source, rules=rules)
+
+
+def _parse_rule(reader: _Reader, node: yaml.Node, field: str, pack: str) -> Rule:
+    reader.rule_id = None
+    fields = reader.mapping(node, field, _RULE_KEYS)
+    reader.require(fields, node, field, "id")
+    rule_id = reader.string(fields["id"], "id")
+    if not _RULE_ID.match(rule_id):
+        raise reader.fail(
+            fields["id"], "id", f"{rule_id!r} is not a valid rule id",
+            "use lowercase words joined by dots, e.g. 'acme.employee-id'",
+        )
+    reader.rule_id = rule_id
+    reader.require(
+        fields, node, "", "entity", "name", "description", "category", "severity", "patterns",
+        "tests",
+    )
+    entity = reader.string(fields["entity"], "entity")
+    if not _ENTITY.match(entity):
+        raise reader.fail(fields["entity"], "entity", f"{entity!r} is not an UPPER_SNAKE name")
+
+    category = _choice(reader, fields["category"], "category", Category)
+    severity = _choice(reader, fields["severity"], "severity", Severity)
+
+    patterns = tuple(
+        _parse_pattern(reader, p, f"patterns[{i}]")
+        for i, p in enumerate(reader.sequence(fields["patterns"], "patterns"))
+    )
+    if not patterns:
+        raise reader.fail(fields["patterns"], "patterns", "at least one pattern is required")
+
+    validator_name = None
+    if "validator" in fields:
+        validator_name = reader.string(fields["validator"], "validator")
+        if validator_name not in VALIDATORS:
+            close = difflib.get_close_matches(validator_name, list(VALIDATORS), n=1)
+            raise reader.fail(
+                fields["validator"], "validator", f"unknown validator {validator_name!r}",
+                f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(sorted(VALIDATORS)),
+            )
+
+    def strings(key: str) -> tuple[str, ...]:
+        return reader.strings(fields[key], key) if key in fields else ()
+
+    exclude = strings("exclude")
+    test_values = strings("test_values")
+    for key, values in (("exclude", exclude), ("test_values", test_values)):
+        for i, value in enumerate(values):
+            _compile_or_fail(reader, fields[key], f"{key}[{i}]", value)
+
+    tests = _parse_tests(reader, fields["tests"])
+    return Rule(
+        id=rule_id,
+        entity=entity,
+        name=reader.string(fields["name"], "name"),
+        description=reader.string(fields["description"], "description"),
+        category=category,
+        severity=severity,
+        patterns=patterns,
+        pack=pack,
+        source=reader.source,
+        validator=validator_name,
+        context=tuple(w.lower() for w in strings("context")),
+        context_required=(
+            reader.boolean(fields["context_required"], "context_required")
+            if "context_required" in fields
+            else False
+        ),
+        keywords=tuple(k.lower() for k in strings("keywords")),
+        exclude=exclude,
+        test_values=test_values,
+        tags=strings("tags"),
+        tests=tests,
+    )
+
+
+def _choice(reader: _Reader, node: yaml.Node, field: str, enum_type) -> object:
+    value = reader.string(node, field)
+    allowed = [member.value for member in enum_type]
+    if value not in allowed:
+        raise reader.fail(node, field, f"{value!r} is not one of {', '.join(allowed)}")
+    return enum_type(value)
+
+
+def _parse_pattern(reader: _Reader, node: yaml.Node, field: str) -> Pattern:
+    fields = reader.mapping(node, field, _PATTERN_KEYS)
+    reader.require(fields, node, field, "regex", "score")
+    source = reader.string(fields["regex"], f"{field}.regex")
+    compiled = _compile_or_fail(reader, fields["regex"], f"{field}.regex", source)
+    if compiled.search("") is not None:
+        raise reader.fail(fields["regex"], f"{field}.regex", "the pattern matches an empty string")
+    return Pattern(
+        regex=source,
+        score=reader.number(fields["score"], f"{field}.score", 0.0, 1.0),
+        name=reader.string(fields["name"], f"{field}.name") if "name" in fields else "",
+    )
+
+
+def _compile_or_fail(reader: _Reader, node: yaml.Node, field: str, source: str) -> regex.Pattern:
+    try:
+        return regex.compile(source, PATTERN_FLAGS)
+    except (regex.error, ValueError, OverflowError) as exc:
+        raise reader.fail(node, field, f"bad regex: {exc}") from None
+
+
+def _parse_tests(reader: _Reader, node: yaml.Node) -> RuleTests:
+    fields = reader.mapping(node, "tests", _TESTS_KEYS)
+    reader.require(fields, node, "tests", "match", "no_match")
+    tests = RuleTests(
+        match=reader.strings(fields["match"], "tests.match"),
+        no_match=reader.strings(fields["no_match"], "tests.no_match"),
+    )
+    if not tests.match or not tests.no_match:
+        raise reader.fail(node, "tests", "needs at least one match and one no_match example")
+    return tests
+
+
+def _check_unique_ids(rules: Iterable[Rule], where: str) -> None:
+    seen: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.id in seen:
+            other = seen[rule.id]
+            raise RulePackError(
+                f"{where}: rule id {rule.id!r} is defined twice ({other.source} and {rule.source})",
+                "rule ids are stable keys for baselines and ignores: give each rule its own",
+            )
+        seen[rule.id] = rule
+
+
+def load_pack_file(path: str | Path) -> Pack:
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PACK_BYTES + 1)
+    except OSError as exc:
+        raise RulePackError(f"{path}: cannot read rule pack: {exc.strerror or exc}") from None
+    if len(data) > MAX_PACK_BYTES:
+        raise RulePackError(f"{path}: rule pack is larger than {MAX_PACK_BYTES // 1024} KiB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RulePackError(f"{path}: rule pack is not UTF-8 (byte {exc.start})") from None
+    return parse_pack(text, str(path))
+
+
+def builtin_packs() -> dict[str, Pack]:
+    """The packs shipped inside the wheel, by name."""
+    packs: dict[str, Pack] = {}
+    folder = importlib.resources.files("piiscan.rules")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith((".yaml", ".yml")):
+            pack = parse_pack(entry.read_text(encoding="utf-8"), f"rules/{entry.name}")
+            packs[pack.name] = pack
+    return packs
+
+
+def pack_files(path: str | Path) -> list[Path]:
+    """A pack file, or every *.yaml / *.yml in a folder (sorted)."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        if not files:
+            raise RulePackError(f"{path}: no .yaml rule packs in this folder")
+        return files
+    if not path.exists():
+        raise RulePackError(f"{path}: no such rule pack file or folder")
+    return [path]
+
+
+def load_rules(
+    extra: Sequence[str | Path] = (),
+    *,
+    packs: Sequence[str] | None = DEFAULT_PACKS,
+) -> list[Rule]:
+    """Built-in packs named in `packs` (all of them if None), then every pack under `extra`."""
+    available = builtin_packs()
+    chosen = list(available) if packs is None else list(packs)
+    unknown = [name for name in chosen if name not in available]
+    if unknown:
+        raise UsageError(
+            f"unknown rule pack {unknown[0]!r}", "built-in packs: " + ", ".join(sorted(available))
+        )
+    rules = [rule for name in chosen for rule in available[name].rules]
+    for location in extra:
+        for file in pack_files(location):
+            rules.extend(load_pack_file(file).rules)
+    _check_unique_ids(rules, "rule packs")
+    return rules
+
+
+def select_rules(
+    rules: Sequence[Rule], only: Sequence[str] = (), disable: Sequence[str] = ()
+) -> list[Rule]:
+    """Keep the rules named in `only` (all if empty), minus those in `disable`.
+
+    Names are rule ids or entity names; an unknown name is an error, since a typo in
+    `--disable` would otherwise quietly keep a rule on.
+    """
+    known = {r.id for r in rules} | {r.entity for r in rules}
+    for name in (*only, *disable):
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            raise UsageError(
+                f"no rule or entity named {name!r}",
+                f"did you mean {close[0]!r}?" if close else "see `piiscan rules list`",
+            )
+
+    def named(rule: Rule, names: Sequence[str]) -> bool:
+        return rule.id in names or rule.entity in names
+
+    kept = [r for r in rules if (not only or named(r, only)) and not named(r, disable)]
+    if not kept:
+        raise UsageError("no rules left to run", "check --only and --disable")
+    return kept

@@ -1,0 +1,559 @@
+"""Turn what the user names (paths, stdin) into `Document`s to scan, or `Skipped` records.
+
+No scanning happens here. The rules follow ripgrep's: a directory is walked in name order,
+`.git/` is never entered, `.gitignore` files are honoured, symlinks are not followed unless
+asked (and loops are caught by the (device, inode) of every ancestor), a file with a NUL byte
+is binary and skipped in a walk but decoded when named explicitly. Only regular files are ever
+read, and each one is opened non-blocking and checked with `fstat` first, so a FIFO or a device
+cannot hang the scan. A problem with one file becomes a `Skipped` record, never an exception.
+"""
+
+from __future__ import annotations
+
+import codecs
+import errno
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from pathspec import GitIgnoreSpec
+
+from piiscan.errors import ScanError, UsageError
+from piiscan.model import Document, Skipped, SkipReason
+
+DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
+
+# Longest BOM first: the UTF-32 LE mark FF FE 00 00 begins with the UTF-16 LE mark FF FE.
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+)
+_WIDE_ENCODINGS = frozenset({"utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"})
+
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_EXTRA = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_READ_CHUNK = 1 << 20
+_NOT_INCLUDED = "not matched by --include"
+
+
+# --- decoding ------------------------------------------------------------------------------
+
+
+def decode_bytes(data: bytes) -> tuple[str, str, bytes]:
+    """-> (text, encoding, bom).
+
+    `bom + text.encode(encoding) == data` always holds, so a rewrite can be byte-exact.
+    Order: a BOM whose codec decodes the rest strictly; then strict UTF-8; then latin-1, which
+    decodes every byte. A BOM whose rest does not decode is not trusted (random binary data can
+    start with FF FE); a UTF-8 BOM is kept in front of a latin-1 fallback so that the text does
+    not start with mojibake. Newlines are left exactly as they are.
+    """
+    data = bytes(data)
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding), encoding, bom
+            except UnicodeDecodeError:
+                continue  # e.g. FF FE 00 00 that is UTF-16 LE text starting with U+0000
+    try:
+        return data.decode("utf-8"), "utf-8", b""
+    except UnicodeDecodeError:
+        pass
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :].decode("latin-1"), "latin-1", codecs.BOM_UTF8
+    return data.decode("latin-1"), "latin-1", b""
+
+
+def _is_wide_text(data: bytes) -> bool:
+    """True when a UTF-16/32 BOM is present and the rest decodes with its codec."""
+    for bom, encoding in _BOMS:
+        if encoding in _WIDE_ENCODINGS and data.startswith(bom):
+            try:
+                data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            return True
+    return False
+
+
+def is_binary(data: bytes) -> bool:
+    """ripgrep's rule: a NUL byte anywhere means binary, except in BOM-marked UTF-16/32 text."""
+    return b"\x00" in data and not _is_wide_text(data)
+
+
+def read_stream(stream: BinaryIO, path: str = "-") -> Document:
+    """Read a whole stream (stdin) and decode it like a file named explicitly."""
+    raw = getattr(stream, "buffer", stream)  # accept sys.stdin as well as sys.stdin.buffer
+    try:
+        data = raw.read()
+    except OSError as exc:
+        raise ScanError(f"cannot read {path}: {_strerror(exc)}") from None
+    if isinstance(data, str):  # a text stream without a buffer (e.g. io.StringIO)
+        data = data.encode("utf-8", "surrogateescape")
+    text, encoding, bom = decode_bytes(data)
+    return Document(path=path, text=text, encoding=encoding, bom=bom, size=len(data))
+
+
+# --- path display and filters -------------------------------------------------------------
+
+
+def _display_root(given: str) -> str:
+    """The path as the user gave it, POSIX separators, without "." parts or a trailing "/"."""
+    posix = given.replace(os.sep, "/") if os.sep != "/" else given
+    absolute = posix.startswith("/")
+    parts = [part for part in posix.split("/") if part not in ("", ".")]
+    joined = "/".join(parts)
+    return "/" + joined if absolute else joined
+
+
+def _join_display(prefix: str, rel: str) -> str:
+    if not prefix:
+        return rel or "."
+    if not rel:
+        return prefix
+    return prefix + rel if prefix.endswith("/") else f"{prefix}/{rel}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Filters:
+    """The user's --include / --exclude globs (gitignore syntax); exclude wins."""
+
+    include: GitIgnoreSpec | None
+    exclude: GitIgnoreSpec | None
+
+    @classmethod
+    def build(cls, include: Sequence[str], exclude: Sequence[str]) -> _Filters:
+        return cls(_user_spec("--include", include), _user_spec("--exclude", exclude))
+
+    def file_verdict(self, rel: str) -> str | None:
+        """None if the file is in scope, else the reason it is excluded."""
+        if self.exclude is not None and self.exclude.match_file(rel):
+            return "matched --exclude"
+        if self.include is not None and not self.include.match_file(rel):
+            return _NOT_INCLUDED
+        return None
+
+    def dir_excluded(self, rel: str) -> bool:
+        # The trailing slash lets directory-only patterns such as "build/" match.
+        return self.exclude is not None and self.exclude.match_file(rel + "/")
+
+
+def _user_spec(option: str, globs: Sequence[str]) -> GitIgnoreSpec | None:
+    if not globs:
+        return None
+    for glob in globs:  # one at a time, so that the error names the culprit
+        try:
+            GitIgnoreSpec.from_lines([glob])
+        except ValueError as exc:
+            raise UsageError(f"invalid {option} pattern {glob!r}: {exc}") from None
+    return GitIgnoreSpec.from_lines(list(globs))
+
+
+# --- gitignore ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _IgnoreFile:
+    """One gitignore-style pattern list; its patterns are relative to `base` (a directory)."""
+
+    base: str  # absolute, native separators
+    spec: GitIgnoreSpec
+
+
+_IgnoreChain = tuple[_IgnoreFile, ...]  # shallowest first; the last one that matches decides
+
+
+def _is_ignored(chain: _IgnoreChain, abs_path: str, is_dir: bool) -> bool:
+    # Git precedence: a deeper .gitignore overrides a shallower one, and inside one file the
+    # last matching pattern wins (GitIgnoreSpec.check_file does that part, negations included).
+    for ignore in reversed(chain):
+        prefix = ignore.base if ignore.base.endswith(os.sep) else ignore.base + os.sep
+        if not abs_path.startswith(prefix):
+            continue
+        rel = abs_path[len(prefix) :]
+        if os.sep != "/":
+            rel = rel.replace(os.sep, "/")
+        result = ignore.spec.check_file(rel + "/" if is_dir else rel)
+        if result.include is not None:
+            return result.include
+    return False
+
+
+def _load_ignore_file(path: str, base: str) -> _IgnoreFile | None:
+    """Parse one .gitignore or info/exclude; a missing, odd or unreadable one counts as empty."""
+    content = _read_regular_quietly(path)
+    if content is None:
+        return None
+    lines = content.decode("utf-8", "replace").splitlines()
+    try:
+        spec = GitIgnoreSpec.from_lines(lines)
+    except ValueError:  # one malformed pattern must not void the rest of the file
+        spec = GitIgnoreSpec.from_lines([line for line in lines if _pattern_ok(line)])
+    return _IgnoreFile(base, spec) if spec.patterns else None
+
+
+def _pattern_ok(line: str) -> bool:
+    try:
+        GitIgnoreSpec.from_lines([line])
+    except ValueError:
+        return False
+    return True
+
+
+def _read_regular_quietly(path: str, limit: int = DEFAULT_MAX_FILE_SIZE) -> bytes | None:
+    # Same care as for scanned files: a .gitignore that is a FIFO must not hang the walk, and
+    # git itself does not follow a symlinked .gitignore.
+    try:
+        fd = os.open(path, os.O_RDONLY | _O_NONBLOCK | _O_NOFOLLOW | _O_EXTRA)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        return _read_fd(fd, limit)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _repository_chain(abs_dir: str) -> _IgnoreChain:
+    """What a repository at `abs_dir` (it holds `.git`) ignores before its own .gitignore."""
+    git_dir = os.path.join(abs_dir, ".git")
+    if not os.path.isdir(git_dir):  # a worktree or submodule's .git file: no info/exclude here
+        return ()
+    exclude = _load_ignore_file(os.path.join(git_dir, "info", "exclude"), abs_dir)
+    return (exclude,) if exclude else ()
+
+
+def _ancestor_chain(abs_root: str) -> _IgnoreChain:
+    """info/exclude and the .gitignore files above a walked root, up to its repository root.
+
+    Outside a repository no ancestor's .gitignore applies (as in git); the root's own and the
+    nested ones are always honoured, which is what a user scanning an export expects.
+    """
+    if os.path.lexists(os.path.join(abs_root, ".git")):
+        return ()  # the root is a repository root itself: _open_dir starts its chain
+    ancestors: list[str] = []
+    current = abs_root
+    while True:
+        parent = os.path.dirname(current)
+        if parent == current:
+            return ()  # reached "/" without finding a repository
+        current = parent
+        ancestors.append(current)
+        if os.path.lexists(os.path.join(current, ".git")):
+            break
+    chain = list(_repository_chain(ancestors[-1]))
+    for directory in reversed(ancestors):  # repository root first, nearest parent last
+        ignore = _load_ignore_file(os.path.join(directory, ".gitignore"), directory)
+        if ignore:
+            chain.append(ignore)
+    return tuple(chain)
+
+
+# --- reading one file ---------------------------------------------------------------------
+
+
+def _strerror(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode):
+        return "character device"
+    if stat.S_ISBLK(mode):
+        return "block device"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    return "not a regular file"
+
+
+def _size_text(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def _too_large(shown: str, size: int, limit: int) -> Skipped:
+    detail = (
+        f"{size} bytes ({_size_text(size)}) is over the limit of {limit} bytes "
+        f"({_size_text(limit)}); raise --max-file-size to scan it"
+    )
+    return Skipped(shown, SkipReason.TOO_LARGE, detail)
+
+
+def _read_fd(fd: int, limit: int) -> bytes:
+    """Read up to `limit` bytes; a file that grew past its fstat size is still capped."""
+    chunks: list[bytes] = []
+    remaining = limit
+    while remaining > 0:
+        chunk = os.read(fd, min(remaining, _READ_CHUNK))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _load_file(
+    os_path: str, shown: str, *, follow: bool, max_file_size: int, decode_binary: bool
+) -> Document | Skipped:
+    flags = os.O_RDONLY | _O_NONBLOCK | _O_EXTRA | (0 if follow else _O_NOFOLLOW)
+    try:
+        fd = os.open(os_path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow:  # became a symlink since we looked
+            return Skipped(shown, SkipReason.SYMLINK, "not followed")
+        if exc.errno == errno.ENXIO:  # a socket (or a device without a driver)
+            return Skipped(shown, SkipReason.SPECIAL_FILE, _strerror(exc))
+        return Skipped(shown, SkipReason.UNREADABLE, _strerror(exc))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return Skipped(shown, SkipReason.SPECIAL_FILE, _file_kind(st.st_mode))
+        if st.st_size > max_file_size:
+            return _too_large(shown, st.st_size, max_file_size)
+        data = _read_fd(fd, max_file_size + 1)
+    except OSError as exc:
+        return Skipped(shown, SkipReason.UNREADABLE, _strerror(exc))
+    finally:
+        os.close(fd)
+    if len(data) > max_file_size:  # grew between fstat and read
+        return _too_large(shown, len(data), max_file_size)
+    if not decode_binary and is_binary(data):
+        return Skipped(shown, SkipReason.BINARY, f"NUL byte at offset {data.index(0)}")
+    text, encoding, bom = decode_bytes(data)
+    return Document(path=shown, text=text, encoding=encoding, bom=bom, size=len(data))
+
+
+# --- walking ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    filters: _Filters
+    max_file_size: int
+    follow_symlinks: bool
+    use_gitignore: bool
+    force_text: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Dir:
+    """A directory being walked, and what its entries inherit."""
+
+    abs_path: str
+    rel: str  # relative to the walked root, POSIX separators, "" for the root
+    chain: _IgnoreChain
+    ancestors: frozenset[tuple[int, int]]  # (st_dev, st_ino) of it and every ancestor
+
+
+def _symlink_target(abs_path: str) -> tuple[os.stat_result | None, str | OSError | None]:
+    """stat() through a symlink (never opens it). -> (stat, None) or (None, problem detail)."""
+    try:
+        return os.stat(abs_path), None
+    except FileNotFoundError:
+        return None, "dangling symlink"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, "symlink loop"
+        return None, exc
+
+
+def iter_sources(
+    paths: Sequence[str],
+    *,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    follow_symlinks: bool = False,
+    use_gitignore: bool = True,
+    force_text: bool = False,
+) -> Iterator[Document | Skipped]:
+    """A Document or a Skipped for every file in scope, in a deterministic order.
+
+    A bad --include/--exclude glob raises UsageError here, at the call, not mid-iteration.
+    """
+    options = _Options(
+        _Filters.build(include, exclude), max_file_size, follow_symlinks, use_gitignore, force_text
+    )
+    return _iter_all(list(paths), options)
+
+
+def _iter_all(paths: list[str], options: _Options) -> Iterator[Document | Skipped]:
+    for given in paths:
+        yield from _iter_one(given, options)
+
+
+def _iter_one(given: str, options: _Options) -> Iterator[Document | Skipped]:
+    shown = _join_display(_display_root(given), "")
+    try:
+        st = os.lstat(given)
+    except FileNotFoundError:
+        yield Skipped(shown, SkipReason.UNREADABLE, "no such file or directory")
+        return
+    except OSError as exc:
+        yield Skipped(shown, SkipReason.UNREADABLE, _strerror(exc))
+        return
+    if stat.S_ISLNK(st.st_mode):  # named explicitly: the user means what it points at
+        target, problem = _symlink_target(given)
+        if isinstance(problem, OSError):
+            yield Skipped(shown, SkipReason.UNREADABLE, _strerror(problem))
+            return
+        if target is None:
+            yield Skipped(shown, SkipReason.SYMLINK, str(problem))
+            return
+        st = target
+    if stat.S_ISDIR(st.st_mode):
+        yield from _walk(given, _display_root(given), st, options)
+        return
+    excluded = options.filters.file_verdict(shown)
+    if excluded:
+        yield Skipped(shown, SkipReason.EXCLUDED, excluded)
+    elif not stat.S_ISREG(st.st_mode):
+        yield Skipped(shown, SkipReason.SPECIAL_FILE, _file_kind(st.st_mode))
+    else:
+        # ripgrep's rule: a file named explicitly is searched even if it looks binary, and
+        # even if a .gitignore would have pruned it from a walk.
+        yield _load_file(
+            given, shown, follow=True, max_file_size=options.max_file_size, decode_binary=True
+        )
+
+
+def _open_dir(directory: _Dir, options: _Options) -> tuple[_Dir, list[os.DirEntry[str]]]:
+    """List a directory in name order and add its own ignore files to the chain (may raise)."""
+    with os.scandir(directory.abs_path) as scan:
+        entries = sorted(scan, key=lambda entry: entry.name)
+    if not options.use_gitignore:
+        return directory, entries
+    chain = directory.chain
+    names = {entry.name for entry in entries}
+    if ".git" in names:
+        # A repository root (the walked one or one nested in it): as in git, the rules of
+        # the repository above stop here, and this one's info/exclude ranks below its
+        # .gitignore files.
+        chain = _repository_chain(directory.abs_path)
+    if ".gitignore" in names:
+        own = _load_ignore_file(os.path.join(directory.abs_path, ".gitignore"), directory.abs_path)
+        if own:
+            chain = (*chain, own)
+    if chain is directory.chain:
+        return directory, entries
+    return _Dir(directory.abs_path, directory.rel, chain, directory.ancestors), entries
+
+
+def _walk(
+    given: str, root_display: str, root_stat: os.stat_result, options: _Options
+) -> Iterator[Document | Skipped]:
+    abs_root = os.path.abspath(given)
+    chain = _ancestor_chain(abs_root) if options.use_gitignore else ()
+    root = _Dir(abs_root, "", chain, frozenset({(root_stat.st_dev, root_stat.st_ino)}))
+    try:
+        root, entries = _open_dir(root, options)
+    except OSError as exc:
+        yield Skipped(_join_display(root_display, ""), SkipReason.UNREADABLE, _strerror(exc))
+        return
+    # An explicit stack of (directory, its remaining entries) instead of recursion: depth is
+    # bounded only by PATH_MAX, which is deeper than Python's recursion limit.
+    stack: list[tuple[_Dir, Iterator[os.DirEntry[str]]]] = [(root, iter(entries))]
+    while stack:
+        directory, remaining = stack[-1]
+        entry = next(remaining, None)
+        if entry is None:
+            stack.pop()
+            continue
+        for item in _visit(entry, directory, root_display, options):
+            if isinstance(item, _Dir):
+                shown = _join_display(root_display, item.rel)
+                try:
+                    child, child_entries = _open_dir(item, options)
+                except OSError as exc:
+                    yield Skipped(shown, SkipReason.UNREADABLE, _strerror(exc))
+                    continue
+                stack.append((child, iter(child_entries)))
+            else:
+                yield item
+
+
+def _visit(
+    entry: os.DirEntry[str], directory: _Dir, root_display: str, options: _Options
+) -> Iterator[Document | Skipped | _Dir]:
+    """Decide about one directory entry: a result to yield, or a subdirectory to descend."""
+    if entry.name == ".git":  # never entered, never scanned, whatever it is
+        return
+    abs_path = os.path.join(directory.abs_path, entry.name)
+    rel = f"{directory.rel}/{entry.name}" if directory.rel else entry.name
+    shown = _join_display(root_display, rel)
+    try:
+        own = entry.stat(follow_symlinks=False)
+    except OSError as exc:
+        yield Skipped(shown, SkipReason.UNREADABLE, _strerror(exc))
+        return
+
+    is_link = stat.S_ISLNK(own.st_mode)
+    target: os.stat_result | None = own
+    link_problem: str | OSError | None = None
+    if is_link:
+        target, link_problem = _symlink_target(abs_path)
+    target_is_dir = target is not None and stat.S_ISDIR(target.st_mode)
+    # Git treats a symlink as a file; only a followed directory link is matched as a directory.
+    as_dir = target_is_dir and (not is_link or options.follow_symlinks)
+
+    if options.use_gitignore and _is_ignored(directory.chain, abs_path, as_dir):
+        return  # out of scope by the user's own declaration: pruned silently
+    if is_link and target_is_dir and not options.follow_symlinks:
+        return  # like ripgrep: a directory link is simply not part of an unfollowed walk
+
+    if as_dir:
+        if options.filters.dir_excluded(rel):
+            yield Skipped(shown, SkipReason.EXCLUDED, "directory matched --exclude")
+            return
+        assert target is not None
+        identity = (target.st_dev, target.st_ino)
+        if identity in directory.ancestors:
+            yield Skipped(shown, SkipReason.SYMLINK, "symlink loop")
+            return
+        yield _Dir(abs_path, rel, directory.chain, directory.ancestors | {identity})
+        return
+
+    excluded = options.filters.file_verdict(rel)
+    if excluded == _NOT_INCLUDED:
+        return  # --include narrows the walk: the rest is out of scope, not "skipped"
+    if excluded:
+        yield Skipped(shown, SkipReason.EXCLUDED, excluded)
+        return
+    if isinstance(link_problem, OSError):
+        yield Skipped(shown, SkipReason.UNREADABLE, _strerror(link_problem))
+        return
+    if link_problem:
+        yield Skipped(shown, SkipReason.SYMLINK, str(link_problem))
+        return
+    if is_link and not options.follow_symlinks:
+        yield Skipped(shown, SkipReason.SYMLINK, "not followed")
+        return
+    assert target is not None
+    if not stat.S_ISREG(target.st_mode):  # known from stat alone: never opened
+        yield Skipped(shown, SkipReason.SPECIAL_FILE, _file_kind(target.st_mode))
+        return
+    yield _load_file(
+        abs_path,
+        shown,
+        follow=is_link,
+        max_file_size=options.max_file_size,
+        decode_binary=options.force_text,
+    )
