@@ -66,7 +66,7 @@ class Segment:
     cut: bool
 
 
-def split_segments(text: str, size: int = SEGMENT_CHARS) -> list[Segment]:
+def split_segments(text: str, size: int) -> list[Segment]:
     segments = []
     pos, n = 0, len(text)
     while pos < n:
@@ -242,7 +242,9 @@ def _read_cache(hs, cache_file: Path):
         # Never hand hyperscan bytes we did not write whole: it trusts its input.
         if hashlib.sha256(payload).hexdigest() != meta["sha256"]:
             return None
-        return hs.loadb(payload, hs.HS_MODE_BLOCK), set(meta["regex_only"])
+        database = hs.loadb(payload, hs.HS_MODE_BLOCK)
+        database.scratch = hs.Scratch(database)  # a loaded database comes without one
+        return database, set(meta["regex_only"])
     except (ValueError, KeyError, TypeError, hs.error):
         return None
 
@@ -425,7 +427,7 @@ class Engine:
     def scan(self, document: Document) -> list[Finding]:
         text = document.text
         matches = []
-        for segment in split_segments(text):
+        for segment in split_segments(text, SEGMENT_CHARS):
             for order in self._finder.rules_in(text, segment):
                 matches.extend(self._confirm(self._compiled[order], document, segment))
         kept = resolve_overlaps(_dedupe(matches), self._compiled)

@@ -1,0 +1,266 @@
+"""The engine on its own: segments, confirmation, scoring, overlaps, backends, fingerprints."""
+
+from __future__ import annotations
+
+import pickle
+import random
+
+import pytest
+from faker import Faker
+
+from piiscan import engine as engine_module
+from piiscan.engine import Engine, Match, resolve_overlaps, split_segments
+from piiscan.errors import ScanError
+from piiscan.model import Document, Severity
+from piiscan.rulepack import parse_pack
+
+PACK = r"""
+pack: scratch
+rules:
+  - id: t.ssn
+    entity: US_SSN
+    name: SSN
+    description: Dashed nine digits.
+    category: direct
+    severity: critical
+    patterns:
+      - regex: '\b\d{3}-\d{2}-\d{4}\b'
+        score: 0.3
+    validator: us_ssn
+    context: [ssn, social security]
+    test_values: ['^987-65-432\d$']
+    tests: {match: ['ssn 536-22-1234'], no_match: ['000-12-3456']}
+  - id: t.email
+    entity: EMAIL_ADDRESS
+    name: Email
+    description: Address.
+    category: direct
+    severity: high
+    keywords: ['@']
+    patterns:
+      - regex: '\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}\b'
+        score: 0.8
+    validator: email
+    tests: {match: ['a@b.com'], no_match: ['logo@2x.png']}
+  - id: t.digits
+    entity: DIGITS
+    name: Nine digits
+    description: Loose digits that overlap the SSN rule.
+    category: quasi
+    severity: low
+    patterns:
+      - regex: '\d{3}-\d{2}'
+        score: 0.6
+    tests: {match: ['123-45'], no_match: ['12-3']}
+  - id: t.zip
+    entity: POSTAL_CODE
+    name: ZIP
+    description: Needs a context word.
+    category: quasi
+    severity: low
+    patterns:
+      - regex: '\b\d{5}\b'
+        score: 0.4
+    context: [zip, postal code]
+    context_required: true
+    tests: {match: ['zip 90210'], no_match: ['port 90210']}
+"""
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return parse_pack(PACK, "scratch.yaml").rules
+
+
+def scan(rules, text: str, backend: str = "auto", **kw):
+    return Engine(rules, backend=backend, cache_dir=None, **kw).scan(Document("t.txt", text))
+
+
+def spans(findings):
+    return [(f.rule_id, f.start, f.end) for f in findings]
+
+
+# -- segments
+
+
+@pytest.mark.parametrize("size", [8, 64, 4096])
+def test_segments_cover_the_text_and_end_at_line_breaks(size):
+    text = "".join(random.Random(size).choice(["abc ", "\n", "x" * 30, "1234\r\n"]) for _ in range(400))
+    segments = split_segments(text, size)
+    assert segments[0].start == 0 and segments[-1].end == len(text)
+    for a, b in zip(segments, segments[1:]):
+        assert b.start == a.accept_before  # nothing is left out, nothing accepted twice
+        if not a.cut:
+            assert text[a.end - 1] == "\n" and a.end == b.start
+
+
+def test_value_across_every_long_line_cut_is_found_exactly_once(rules, monkeypatch):
+    monkeypatch.setattr(engine_module, "SEGMENT_CHARS", 16)
+    value = "jane.roe@acme-mail.net"
+    for offset in range(40):
+        text = "x" * offset + " " + value + " " + "y" * 50  # one long line, no newline
+        found = scan(rules, text)
+        assert spans(found) == [("t.email", offset + 1, offset + 1 + len(value))], offset
+
+
+def test_small_segments_give_the_same_findings_as_whole_text(rules, monkeypatch):
+    fake = Faker()
+    Faker.seed(7)
+    lines = []
+    for i in range(300):
+        kind = i % 3
+        if kind == 0:
+            lines.append(f"user {fake.user_name()} mail={fake.free_email()} ssn {fake.ssn()}")
+        elif kind == 1:
+            lines.append("zip " + fake.postcode()[:5] + " " + "z" * (i % 70))
+        else:
+            lines.append(fake.sentence())
+    text = "\n".join(lines)
+    whole = scan(rules, text)
+    monkeypatch.setattr(engine_module, "SEGMENT_CHARS", 37)
+    assert scan(rules, text) == whole
+    assert len(whole) > 150
+
+
+# -- scoring
+
+
+def test_validator_context_and_test_values(rules):
+    far = " " * 90  # farther than the context window on both sides
+    text = f"id 536-22-1234{far}\nssn: 536-22-1235{far}\nad 987-65-4321"
+    found = {f.value: f for f in scan(rules, text)}
+    assert found["536-22-1234"].confidence == pytest.approx(0.7)  # 0.3 + validator 0.4
+    assert found["536-22-1235"].confidence == pytest.approx(1.0)  # + context, capped
+    assert found["987-65-4321"].test_data and found["987-65-4321"].severity is Severity.INFO
+    assert found["536-22-1234"].severity is Severity.CRITICAL
+
+
+def test_invalid_values_and_missing_required_context_are_dropped(rules):
+    ssn_only = [r for r in rules if r.id == "t.ssn"]
+    assert scan(ssn_only, "ssn 000-12-3456 and 666-12-3456") == []  # validator says INVALID
+    assert scan(rules, "port 90210") == []
+    assert spans(scan(rules, "zip code: 90210")) == [("t.zip", 10, 15)]
+    assert spans(scan(rules, "postal_code=90210")) == [("t.zip", 12, 17)]  # "_" joins words
+
+
+def test_min_confidence_threshold(rules):
+    text = "id 536-22-1234"
+    assert scan(rules, text, min_confidence=0.7)
+    assert scan(rules, text, min_confidence=0.71) == []
+
+
+def test_overlaps_keep_the_best_match_whatever_the_order(rules):
+    found = scan(rules, "ssn 536-22-1234")
+    assert spans(found) == [("t.ssn", 4, 15)]  # t.digits (0.6) loses to t.ssn (1.0)
+    matches = [Match(2, 0, 6, 0.6, False), Match(0, 0, 11, 0.9, False), Match(1, 12, 20, 0.8, False)]
+    compiled = Engine(rules, backend="regex", cache_dir=None)._compiled
+    for order in (matches, matches[::-1], matches[1:] + matches[:1]):
+        assert resolve_overlaps(order, compiled) == [matches[1], matches[2]]
+
+
+def test_positions_on_crlf_and_non_ascii_text(rules):
+    text = "héllo wörld\r\nnäme: jöe@acme-mail.net\r\n"
+    (f,) = scan(rules, text)
+    # ASCII classes: "ö" is no word character, so the address starts after it.
+    assert f.value == text[f.start : f.end] == "e@acme-mail.net"
+    assert f.start == text.index("e@acme")  # offsets count characters, not bytes
+    assert (f.line, f.column, f.end_line, f.end_column) == (2, 9, 2, 24)
+
+
+def test_snippets_mask_every_value_on_the_line(rules):
+    (ssn, mail) = scan(rules, "ssn 536-22-1234 mail jane@acme-mail.net")
+    assert ssn.snippet == mail.snippet == "ssn ***-**-1234 mail j***@acme-mail.net"
+    assert "536-22" not in ssn.snippet and "jane" not in mail.snippet
+    assert ssn.raw_snippet == "ssn 536-22-1234 mail jane@acme-mail.net"
+
+
+def test_snippet_of_a_huge_line_is_an_excerpt(rules):
+    text = "a " * 5000 + "jane@acme-mail.net" + " b" * 5000
+    (f,) = scan(rules, text)
+    assert len(f.snippet) < 200 and f.snippet.startswith("…") and "j***@acme-mail.net" in f.snippet
+
+
+# -- timeouts
+
+
+CATASTROPHIC = r"""
+pack: slow
+rules:
+  - id: t.slow
+    entity: SLOW
+    name: Backtracking
+    description: Exponential on a run of a's with no c.
+    category: quasi
+    severity: low
+    patterns:
+      - regex: '(?:a|aa)+c'
+        score: 0.9
+    tests: {match: ['ac'], no_match: ['b']}
+"""
+
+
+@pytest.mark.parametrize("backend", ["regex", "auto"])
+def test_catastrophic_pattern_is_a_named_error_not_a_clean_result(backend):
+    slow = parse_pack(CATASTROPHIC, "slow.yaml").rules
+    engine = Engine(slow, backend=backend, cache_dir=None, regex_timeout=0.05)
+    with pytest.raises(ScanError) as error:
+        # The trailing "ac" is a real match, so hyperscan too hands the segment to the regex.
+        engine.scan(Document("slow.txt", "a" * 40 + "b ac"))
+    assert "t.slow" in error.value.message and "slow.txt" in error.value.message
+
+
+# -- backends, pickling, cache
+
+
+@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+def test_backends_agree_on_generated_text(rules):
+    fake = Faker(["en_US", "en_GB", "de_DE"])
+    Faker.seed(11)
+    text = "\n".join(
+        f"{fake.name()} <{fake.email()}> ssn={fake.ssn()} zip {fake.postcode()} {fake.uuid4()}"
+        for _ in range(400)
+    )
+    assert spans(scan(rules, text, "hyperscan")) == spans(scan(rules, text, "regex"))
+    assert scan(rules, text, "hyperscan") == scan(rules, text, "regex")
+
+
+def test_engine_survives_pickling(rules):
+    engine = Engine(rules, cache_dir=None)
+    clone = pickle.loads(pickle.dumps(engine))
+    doc = Document("t.txt", "ssn 536-22-1234 a@acme-mail.net")
+    assert clone.scan(doc) == engine.scan(doc) and clone.backend == engine.backend
+
+
+@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+def test_database_cache_is_written_reused_and_survives_corruption(rules, tmp_path):
+    doc = Document("t.txt", "ssn 536-22-1234 a@acme-mail.net")
+    expected = Engine(rules, cache_dir=None).scan(doc)
+    assert Engine(rules, cache_dir=tmp_path).scan(doc) == expected
+    (cache_file,) = tmp_path.glob("hs-*.db")
+    assert Engine(rules, cache_dir=tmp_path).scan(doc) == expected
+    cache_file.write_bytes(cache_file.read_bytes()[:-10] + b"garbage!!!")
+    assert Engine(rules, cache_dir=tmp_path).scan(doc) == expected
+    cache_file.write_bytes(b"not a cache at all")
+    assert Engine(rules, cache_dir=tmp_path).scan(doc) == expected
+
+
+# -- fingerprints
+
+
+def test_fingerprints_are_stable_move_with_lines_and_ignore_the_value(rules):
+    base = "config:\n  ssn: 536-22-1234\n"
+    moved = "# a new comment\n\nconfig:\n  ssn: 536-22-1234\n"
+    other_value = "config:\n  ssn: 536-22-9876\n"
+    fp = lambda text: [f.fingerprint for f in scan(rules, text)]  # noqa: E731
+    assert fp(base) == fp(base) == fp(moved)
+    assert fp(base) == fp(other_value)  # unkeyed: nothing about the value goes in
+    assert len(set(fp("ssn: 536-22-1234\nssn: 536-22-1234\n"))) == 2  # occurrences differ
+
+
+def test_keyed_fingerprints_depend_on_the_value_not_the_line(rules):
+    key = b"k" * 32
+    first = scan(rules, "ssn: 536-22-1234", fingerprint_key=key)[0].fingerprint
+    other = scan(rules, "ssn: 536-22-9876", fingerprint_key=key)[0].fingerprint
+    moved = scan(rules, "new line\nSSN = 536-22-1234", fingerprint_key=key)[0].fingerprint
+    unkeyed = scan(rules, "ssn: 536-22-1234")[0].fingerprint
+    assert first != other and first == moved and first != unkeyed
