@@ -188,7 +188,13 @@ def _write_report(result, output_format, output, rules, show_values) -> None:
     from piiscan.report import render
 
     if output is None:
-        render(output_format, result, sys.stdout, rules=rules, show_values=show_values)
+        try:
+            render(output_format, result, sys.stdout, rules=rules, show_values=show_values)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # Whoever reads stdout went away: the report is lost, so this is no clean exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise PiiscanError("stdout was closed before the report was written") from None
         return
     try:
         with output.open("w", encoding="utf-8", newline="\n") as handle:
@@ -313,8 +319,8 @@ def rules_test(
 def main(argv: Optional[list[str]] = None) -> None:
     """Console entry point: the one place errors become messages and exit codes.
 
-    Typer's standalone mode already exits 2 on usage errors and 130 on Ctrl-C; what reaches
-    this handler is ours (PiiscanError) or a bug.
+    Typer's standalone mode itself exits 2 on usage errors and 130 on Ctrl-C inside a
+    command; what reaches these handlers is ours (PiiscanError) or a bug.
     """
     try:
         app(args=argv, prog_name="piiscan")

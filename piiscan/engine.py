@@ -443,7 +443,8 @@ class Engine:
                 ):
                     start, end = m.span()
                     if (
-                        start >= segment.accept_before
+                        start == end
+                        or start >= segment.accept_before
                         or (segment.cut and end >= segment.end)
                         or end - start > MAX_MATCH_CHARS
                         or "\n" in text[start:end]

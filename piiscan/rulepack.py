@@ -34,6 +34,10 @@ _RULE_ID = re.compile(r"^[a-z][a-z0-9]*(?:\.[a-z0-9][a-z0-9-]*)+$")
 _ENTITY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _PACK_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
+# Inputs on which a pattern that can match empty text is likely to show it (`\\b`, `x*`,
+# lookarounds alone). The engine also ignores empty matches, whatever slips past this.
+_EMPTY_MATCH_PROBES = ("", " ", "a", "0", "ssn: 123-45-6789, jane@acme.net +1 (555) 010-0199 #_")
+
 _TOP_KEYS = ("pack", "description", "rules")
 _RULE_KEYS = (
     "id", "entity", "name", "description", "category", "severity", "patterns", "validator",
@@ -209,7 +213,8 @@ def parse_pack(text: str, source: str) -> Pack:
 
 
 def _parse_rule(reader: _Reader, node: yaml.Node, field: str, pack: str) -> Rule:
-    reader.rule_id = None
+    # Name the rule in every error, even one about a key that comes before `id:`.
+    reader.rule_id = _peek_id(node)
     fields = reader.mapping(node, field, _RULE_KEYS)
     reader.require(fields, node, field, "id")
     rule_id = reader.string(fields["id"], "id")
@@ -282,6 +287,15 @@ def _parse_rule(reader: _Reader, node: yaml.Node, field: str, pack: str) -> Rule
     )
 
 
+def _peek_id(node: yaml.Node) -> str | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == "id":
+                if isinstance(value, yaml.ScalarNode) and value.tag == _STR:
+                    return value.value
+    return None
+
+
 def _choice(reader: _Reader, node: yaml.Node, field: str, enum_type) -> object:
     value = reader.string(node, field)
     allowed = [member.value for member in enum_type]
@@ -295,8 +309,11 @@ def _parse_pattern(reader: _Reader, node: yaml.Node, field: str) -> Pattern:
     reader.require(fields, node, field, "regex", "score")
     source = reader.string(fields["regex"], f"{field}.regex")
     compiled = _compile_or_fail(reader, fields["regex"], f"{field}.regex", source)
-    if compiled.search("") is not None:
-        raise reader.fail(fields["regex"], f"{field}.regex", "the pattern matches an empty string")
+    if any(m.start() == m.end() for probe in _EMPTY_MATCH_PROBES for m in compiled.finditer(probe)):
+        raise reader.fail(
+            fields["regex"], f"{field}.regex", "the pattern can match an empty string",
+            "a finding needs at least one character: drop the `?`/`*` on the whole pattern",
+        )
     return Pattern(
         regex=source,
         score=reader.number(fields["score"], f"{field}.score", 0.0, 1.0),
@@ -351,15 +368,28 @@ def load_pack_file(path: str | Path) -> Pack:
     return parse_pack(text, str(path))
 
 
-def builtin_packs() -> dict[str, Pack]:
-    """The packs shipped inside the wheel, by name."""
-    packs: dict[str, Pack] = {}
+def builtin_pack_names() -> list[str]:
+    """Names of the packs shipped inside the wheel: a built-in pack's file is `<name>.yaml`."""
     folder = importlib.resources.files("piiscan.rules")
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith((".yaml", ".yml")):
-            pack = parse_pack(entry.read_text(encoding="utf-8"), f"rules/{entry.name}")
-            packs[pack.name] = pack
-    return packs
+    return sorted(e.name[: -len(".yaml")] for e in folder.iterdir() if e.name.endswith(".yaml"))
+
+
+def load_builtin_pack(name: str) -> Pack:
+    if name not in builtin_pack_names():
+        raise UsageError(
+            f"unknown rule pack {name!r}", "built-in packs: " + ", ".join(builtin_pack_names())
+        )
+    source = f"rules/{name}.yaml"
+    entry = importlib.resources.files("piiscan.rules").joinpath(f"{name}.yaml")
+    pack = parse_pack(entry.read_text(encoding="utf-8"), source)
+    if pack.name != name:
+        raise RulePackError(f"{source}: a built-in pack must be named after its file ({name!r})")
+    return pack
+
+
+def builtin_packs() -> dict[str, Pack]:
+    """Every pack shipped inside the wheel, by name."""
+    return {name: load_builtin_pack(name) for name in builtin_pack_names()}
 
 
 def pack_files(path: str | Path) -> list[Path]:
@@ -381,14 +411,8 @@ def load_rules(
     packs: Sequence[str] | None = DEFAULT_PACKS,
 ) -> list[Rule]:
     """Built-in packs named in `packs` (all of them if None), then every pack under `extra`."""
-    available = builtin_packs()
-    chosen = list(available) if packs is None else list(packs)
-    unknown = [name for name in chosen if name not in available]
-    if unknown:
-        raise UsageError(
-            f"unknown rule pack {unknown[0]!r}", "built-in packs: " + ", ".join(sorted(available))
-        )
-    rules = [rule for name in chosen for rule in available[name].rules]
+    names = builtin_pack_names() if packs is None else list(packs)
+    rules = [rule for name in names for rule in load_builtin_pack(name).rules]
     for location in extra:
         for file in pack_files(location):
             rules.extend(load_pack_file(file).rules)

@@ -105,7 +105,8 @@ def scan_inputs(
         try:
             findings.extend(engine.scan(item))
         except ScanError as exc:
-            skipped.append(Skipped(item.path, SkipReason.TIMEOUT, exc.message))
+            detail = exc.message.removeprefix(f"{item.path}: ")
+            skipped.append(Skipped(item.path, SkipReason.TIMEOUT, detail))
             continue
         files += 1
         size += item.size or len(item.text)

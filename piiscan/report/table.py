@@ -71,11 +71,17 @@ def _encoding(stream: TextIO) -> str:
         return "utf-8"
 
 
+class _ReportConsole(Console):
+    def on_broken_pipe(self) -> None:
+        # rich would exit 1 here, which reads as "findings": let the CLI decide instead.
+        raise BrokenPipeError
+
+
 def make_console(stream: TextIO, color: bool | None) -> Console:
     is_tty = _isatty(stream)
     if color is None:
         color = is_tty and not os.environ.get("NO_COLOR")
-    return Console(
+    return _ReportConsole(
         file=stream,
         force_terminal=color,
         force_jupyter=False,

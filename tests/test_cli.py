@@ -1,0 +1,767 @@
+"""The command line, driven for real: exit codes, what goes to stdout and to stderr, and that
+no found value leaks into output the user did not ask for.
+
+A few tests run `python -m piiscan.cli` in a subprocess (real pipes, real exit status, a clean
+import state); the rest call `piiscan.cli.main(argv)` in-process, which is much faster.
+Every scan uses `--packs ''` and a pack written by the test, never the built-in packs.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from faker import Faker
+
+import piiscan
+import piiscan.report
+from piiscan import cli
+
+# ---------------------------------------------------------------------------- test data
+
+PACK = r"""pack: acme
+rules:
+  - id: acme.ssn
+    entity: US_SSN
+    name: Acme SSN
+    description: A dashed US social security number.
+    category: direct
+    severity: critical
+    patterns:
+      - regex: '\b\d{3}-\d{2}-\d{4}\b'
+        score: 0.3
+    validator: us_ssn
+    context: [ssn]
+    test_values: ['^987-65-432\d$']
+    tests:
+      match: ['ssn 536-22-1234']
+      no_match: ['ssn 000-22-1234']
+  - id: acme.email
+    entity: EMAIL_ADDRESS
+    name: Acme email
+    description: An email address.
+    category: direct
+    severity: high
+    patterns:
+      - regex: '\b[a-z0-9._-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+\b'
+        score: 0.6
+    validator: email
+    tests:
+      match: ['mail jo@example.org']
+      no_match: ['nothing here']
+"""
+
+# The second example of the email rule cannot match: `rules test` must say so.
+WRONG_EXAMPLE = "no address in this line"
+WRONG_PACK = PACK.replace("match: ['mail jo@example.org']", f"match: ['mail jo@example.org', '{WRONG_EXAMPLE}']")
+
+SLOW_PACK = r"""pack: slow
+rules:
+  - id: slow.backtrack
+    entity: SLOW_THING
+    name: Backtracking pattern
+    description: Exponential backtracking on a run of a's that does not end the line.
+    category: indirect
+    severity: low
+    patterns:
+      - regex: '(?:a|aa)+$'
+        score: 0.9
+    tests:
+      match: ['aaa']
+      no_match: ['bbb']
+"""
+
+_rng = random.Random(20240601)
+_fake = Faker("en_US")
+_fake.seed_instance(20240601)
+
+
+def fake_ssn() -> str:
+    """A well-formed SSN from the issued ranges (not 000, 666 or 9xx; no zero group/serial)."""
+    area = _rng.choice([a for a in range(1, 900) if a != 666])
+    return f"{area:03d}-{_rng.randint(1, 99):02d}-{_rng.randint(1, 9999):04d}"
+
+
+SSN = fake_ssn()
+EMAIL = _fake.unique.user_name().lower().replace(" ", "") + "@example.net"
+TEST_SSN = "987-65-4321"  # a documentation value: the pack lists it under test_values
+
+
+@pytest.fixture(autouse=True)
+def no_engine_cache(monkeypatch):
+    # Compiled hyperscan databases are cached under ~/.cache by default: keep tests hermetic.
+    monkeypatch.setenv("PIISCAN_NO_CACHE", "1")
+    monkeypatch.setenv("NO_COLOR", "1")
+
+
+@pytest.fixture
+def pack(tmp_path) -> Path:
+    path = tmp_path / "acme.yaml"
+    path.write_text(PACK, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tree(tmp_path) -> Path:
+    """A folder to scan: one file with an SSN, one with an email, one clean."""
+    root = tmp_path / "tree"
+    root.mkdir()
+    (root / "people.txt").write_text(f"name: Jo\nssn: {SSN}\n", encoding="utf-8")
+    (root / "contact.log").write_text(f"mail {EMAIL} today\n", encoding="utf-8")
+    (root / "clean.txt").write_text("nothing personal here\n", encoding="utf-8")
+    return root
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    """Call the CLI in-process: (exit status, stdout, stderr)."""
+    with pytest.raises(SystemExit) as info:
+        cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    code = info.value.code
+    return (0 if code is None else code), out, err
+
+
+def scan(capsys, pack: Path, *argv: str) -> tuple[int, str, str]:
+    return run(capsys, "scan", "--packs", "", "--rules", str(pack), *argv)
+
+
+def scan_json(capsys, pack: Path, *argv: str) -> tuple[int, dict, str]:
+    code, out, err = scan(capsys, pack, "--format", "json", *argv)
+    return code, json.loads(out), err
+
+
+def subprocess_env() -> dict[str, str]:
+    return {**os.environ, "PIISCAN_NO_CACHE": "1", "NO_COLOR": "1"}
+
+
+def run_subprocess(*argv: str, cwd: Path, input: bytes | None = None, pre: tuple[str, ...] = ()):
+    return subprocess.run(
+        [sys.executable, *pre, "-m", "piiscan.cli", *[str(a) for a in argv]],
+        cwd=cwd, input=input, capture_output=True, env=subprocess_env(), timeout=120,
+    )
+
+
+# ---------------------------------------------------------------------------- version and help
+
+
+def test_version_subprocess(tmp_path):
+    proc = run_subprocess("--version", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert proc.stdout.decode().strip() == f"piiscan {piiscan.__version__}"
+    assert proc.stderr == b""
+
+
+def test_help_lists_the_commands(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    assert "Usage" in out
+    assert re.search(r"^\s+scan\b", out, re.MULTILINE)
+    assert re.search(r"^\s+rules\b", out, re.MULTILINE)
+
+
+def test_no_arguments_shows_help(capsys):
+    code, out, err = run(capsys)
+    shown = out + err
+    assert "Usage" in shown and "scan" in shown and "rules" in shown
+    assert code in (0, 2)
+    assert "Traceback" not in shown
+
+
+def test_scan_help_lists_its_options(capsys):
+    code, out, _ = run(capsys, "scan", "--help")
+    assert code == 0
+    for option in ("--format", "--fail-on", "--rules", "--only", "--disable", "--show-values"):
+        assert option in out
+
+
+def test_help_imports_no_heavy_modules(tmp_path):
+    proc = run_subprocess("--help", cwd=tmp_path, pre=("-X", "importtime"))
+    assert proc.returncode == 0
+    imported = set()
+    for line in proc.stderr.decode().splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            imported.add(name.split(".")[0])
+    assert "piiscan" in imported, "the importtime output was not parsed"
+    heavy = {"hyperscan", "yaml", "_yaml", "regex", "_regex", "spacy"}
+    assert not imported & heavy
+
+
+# ---------------------------------------------------------------------------- exit codes
+
+
+def test_clean_folder_exits_0_subprocess(tmp_path, pack):
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / "a.txt").write_text("just words\n", encoding="utf-8")
+    proc = run_subprocess("scan", "--packs", "", "--rules", pack, clean, cwd=tmp_path)
+    assert proc.returncode == 0
+    assert proc.stderr == b""
+
+
+def test_finding_exits_1_with_report_on_stdout_only_subprocess(tmp_path, pack, tree):
+    proc = run_subprocess("scan", "--packs", "", "--rules", pack, tree, cwd=tmp_path)
+    assert proc.returncode == 1
+    out = proc.stdout.decode()
+    assert "US_SSN" in out and "acme.ssn" in out
+    assert "people.txt" in out
+    assert SSN not in out
+    assert proc.stderr == b""
+
+
+def test_default_path_is_the_current_folder_subprocess(tmp_path, pack, tree):
+    proc = run_subprocess("scan", "--packs", "", "--rules", pack, "--format", "json", cwd=tree)
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)
+    assert {f["rule_id"] for f in report["findings"]} == {"acme.ssn", "acme.email"}
+
+
+def test_clean_folder_exits_0(capsys, tmp_path, pack):
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / "a.txt").write_text("nothing to see\n", encoding="utf-8")
+    code, out, err = scan(capsys, pack, clean)
+    assert code == 0
+    assert err == ""
+
+
+def test_finding_at_default_fail_on_exits_1(capsys, pack, tree):
+    code, _, _ = scan(capsys, pack, tree)
+    assert code == 1
+
+
+def test_fail_on_critical_with_only_high_findings_exits_0(capsys, pack, tree):
+    code, report, _ = scan_json(capsys, pack, tree / "contact.log", "--fail-on", "critical")
+    assert [f["severity"] for f in report["findings"]] == ["high"]
+    assert code == 0
+
+
+def test_fail_on_high_with_a_high_finding_exits_1(capsys, pack, tree):
+    code, _, _ = scan(capsys, pack, tree / "contact.log", "--fail-on", "high")
+    assert code == 1
+
+
+def test_fail_on_never_exits_0(capsys, pack, tree):
+    code, out, _ = scan(capsys, pack, tree, "--fail-on", "never")
+    assert code == 0
+    assert "US_SSN" in out  # still reported
+
+
+def test_test_data_does_not_fail_at_the_default(capsys, tmp_path, pack):
+    sample = tmp_path / "docs.md"
+    sample.write_text(f"example ssn: {TEST_SSN}\n", encoding="utf-8")
+    code, report, _ = scan_json(capsys, pack, sample)
+    assert [(f["test_data"], f["severity"]) for f in report["findings"]] == [(True, "info")]
+    assert code == 0
+    code, _, _ = scan(capsys, pack, sample, "--fail-on", "info")
+    assert code == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("scan", "--bogus"),
+        ("--bogus",),
+        ("scan", "--min-confidence", "2"),
+        ("frobnicate",),
+    ],
+)
+def test_unknown_option_exits_2(capsys, argv):
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.strip()
+    assert "Traceback" not in err
+
+
+def test_unknown_format_exits_2(capsys, pack, tree):
+    code, out, err = scan(capsys, pack, tree, "--format", "xml")
+    assert code == 2
+    assert out == ""
+    assert err.startswith("piiscan: usage error:") and "'xml'" in err
+
+
+def test_unknown_fail_on_exits_2(capsys, pack, tree):
+    code, _, err = scan(capsys, pack, tree, "--fail-on", "severe")
+    assert code == 2
+    assert "'severe'" in err
+
+
+def _assert_one_error_line(err: str, prefix: str) -> None:
+    lines = err.splitlines()
+    assert lines and lines[0].startswith(prefix), err
+    assert len(lines) <= 2, err
+    if len(lines) == 2:
+        assert lines[1].startswith("  hint: "), err
+    assert "Traceback" not in err
+
+
+def test_bad_pack_exits_2_with_one_line_subprocess(tmp_path, tree):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(PACK.replace("severity: critical", "severity: urgent"), encoding="utf-8")
+    proc = run_subprocess("scan", "--packs", "", "--rules", bad, tree, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == b""
+    err = proc.stderr.decode()
+    _assert_one_error_line(err, "piiscan: rule pack error:")
+    assert str(bad) in err and "'acme.ssn'" in err and "'severity'" in err
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "hinted"),
+    [
+        ("    context: [ssn]", "    contex: [ssn]", True),
+        ("    context: [ssn]", "    context: [NO]", True),
+        (r"'\b\d{3}-\d{2}-\d{4}\b'", r"'(\d{3}'", False),
+        ("pack: acme", "pack: &a acme", False),
+    ],
+)
+def test_bad_pack_message_is_one_line_plus_hint(capsys, tmp_path, tree, old, new, hinted):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(PACK.replace(old, new, 1), encoding="utf-8")
+    code, out, err = scan(capsys, bad, tree)
+    assert code == 2
+    assert out == ""
+    _assert_one_error_line(err, f"piiscan: rule pack error: {bad}:")
+    assert ("  hint: " in err) == hinted
+
+
+def test_missing_rules_path_exits_2(capsys, tmp_path, tree):
+    missing = tmp_path / "nowhere.yaml"
+    code, out, err = scan(capsys, missing, tree)
+    assert code == 2
+    assert out == ""
+    _assert_one_error_line(err, "piiscan: rule pack error:")
+    assert str(missing) in err
+
+
+def test_unknown_only_name_exits_2_with_did_you_mean(capsys, pack, tree):
+    code, out, err = scan(capsys, pack, tree, "--only", "acme.snn")
+    assert code == 2
+    assert out == ""
+    _assert_one_error_line(err, "piiscan: usage error:")
+    assert "'acme.snn'" in err and "'acme.ssn'" in err
+
+
+def test_unknown_builtin_pack_exits_2(capsys, tree):
+    code, _, err = run(capsys, "scan", "--packs", "no-such-pack", str(tree))
+    assert code == 2
+    _assert_one_error_line(err, "piiscan: usage error:")
+    assert "'no-such-pack'" in err
+
+
+def test_bad_max_file_size_exits_2(capsys, pack, tree):
+    code, _, err = scan(capsys, pack, tree, "--max-file-size", "lots")
+    assert code == 2
+    assert "--max-file-size" in err
+
+
+@pytest.mark.parametrize(("text", "size"), [("1k", 1024), ("10MB", 10 * 1024**2), ("512", 512), ("2GiB", 2 * 1024**3)])
+def test_parse_size(text, size):
+    assert cli.parse_size(text) == size
+
+
+# ---------------------------------------------------------------------------- incomplete scans
+
+
+def test_unreadable_file_is_reported_and_the_rest_scanned(capsys, monkeypatch, pack, tree):
+    locked = tree / "locked.txt"
+    locked.write_text(f"ssn {fake_ssn()}\n", encoding="utf-8")
+    real_open = os.open
+
+    def deny_locked(path, flags, *args, **kwargs):
+        if os.path.basename(os.fspath(path)) == "locked.txt":
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", deny_locked)
+    code, report, err = scan_json(capsys, pack, tree)
+    assert code == 2
+    assert {f["rule_id"] for f in report["findings"]} == {"acme.ssn", "acme.email"}
+    skipped = [s for s in report["skipped"] if s["path"].endswith("locked.txt")]
+    assert [s["reason"] for s in skipped] == ["unreadable"]
+    warnings = [line for line in err.splitlines() if "locked.txt" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("piiscan: warning:")
+
+
+def test_missing_path_is_unreadable_exit_2(capsys, tmp_path, pack, tree):
+    missing = tmp_path / "not-there.txt"
+    code, report, err = scan_json(capsys, pack, missing, tree)
+    assert code == 2
+    assert {f["rule_id"] for f in report["findings"]} == {"acme.ssn", "acme.email"}
+    assert [(s["path"], s["reason"]) for s in report["skipped"]] == [(str(missing), "unreadable")]
+    assert str(missing) in err and "piiscan: warning:" in err
+
+
+def test_quiet_hides_the_warning_but_not_the_exit_status(capsys, tmp_path, pack):
+    code, out, err = scan(capsys, pack, tmp_path / "not-there.txt", "--quiet")
+    assert code == 2
+    assert err == ""
+    assert "not-there.txt" in out  # still listed in the report itself
+
+
+@pytest.mark.parametrize("backend", ["regex", "auto"])
+def test_regex_timeout_is_an_error_not_a_clean_result(capsys, tmp_path, pack, backend):
+    slow_pack = tmp_path / "slow.yaml"
+    slow_pack.write_text(SLOW_PACK, encoding="utf-8")
+    victim = tmp_path / "victim.txt"
+    # The first line makes the pattern backtrack exponentially; the last line is a real match,
+    # so a prefiltering backend also sends this segment to the regex confirmation step.
+    victim.write_text("a" * 40 + "!\n" + f"ssn {SSN}\n" + "a\n", encoding="utf-8")
+    code, out, err = run(
+        capsys, "scan", "--packs", "", "--rules", str(pack), "--rules", str(slow_pack),
+        "--regex-timeout", "0.05", "--backend", backend, "--format", "json", str(victim),
+    )
+    assert code == 2
+    assert "slow.backtrack" in err
+    report = json.loads(out)
+    assert [(s["path"], s["reason"]) for s in report["skipped"]] == [(str(victim), "regex timeout")]
+    assert "slow.backtrack" in report["skipped"][0].get("detail", "")
+    assert SSN not in out and SSN not in err
+
+
+def test_regex_timeout_in_one_file_does_not_stop_the_others(capsys, tmp_path, pack, tree):
+    slow_pack = tmp_path / "slow.yaml"
+    slow_pack.write_text(SLOW_PACK, encoding="utf-8")
+    (tree / "victim.txt").write_text("a" * 40 + "!\na\n", encoding="utf-8")
+    code, report, _ = scan_json(capsys, pack, tree, "--rules", str(slow_pack), "--regex-timeout", "0.05")
+    assert code == 2
+    assert {f["rule_id"] for f in report["findings"]} == {"acme.ssn", "acme.email"}
+    assert [s["reason"] for s in report["skipped"]] == ["regex timeout"]
+
+
+def test_fifo_and_dangling_symlink_are_listed_not_opened_subprocess(tmp_path, pack, tree):
+    os.mkfifo(tree / "pipe.txt")  # opening it for reading would block forever
+    os.symlink(tree / "gone.txt", tree / "dangling.txt")
+    proc = run_subprocess(
+        "scan", "--packs", "", "--rules", pack, "--format", "json", tree, tree / "pipe.txt",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1  # the findings; neither special file makes the scan incomplete
+    report = json.loads(proc.stdout)
+    reasons = {(Path(s["path"]).name, s["reason"]) for s in report["skipped"]}
+    assert ("pipe.txt", "not a regular file") in reasons
+    assert ("dangling.txt", "symlink not followed") in reasons
+    assert {f["rule_id"] for f in report["findings"]} == {"acme.ssn", "acme.email"}
+
+
+def test_interrupt_exits_130(capsys, monkeypatch, pack, tree):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(piiscan.report, "render", interrupted)
+    code, _, err = scan(capsys, pack, tree)
+    assert code == 130
+    assert "Traceback" not in err
+
+
+def test_closed_stdout_is_an_error_not_findings_subprocess(tmp_path, pack, tree):
+    # `piiscan scan | head -0`: the report could not be delivered. Exit 1 would read as
+    # "findings at or above --fail-on", which --fail-on never rules out.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "piiscan.cli", "scan", "--packs", "", "--rules", str(pack),
+         "--fail-on", "never", str(tree)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env(),
+    )
+    proc.stdout.close()  # long before the interpreter has started and written anything
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 2
+    assert "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------- stdin
+
+
+def test_stdin_is_scanned_subprocess(tmp_path, pack):
+    proc = run_subprocess(
+        "scan", "--packs", "", "--rules", pack, "--format", "json", "-",
+        cwd=tmp_path, input=f"hello\nssn {SSN}\n".encode(),
+    )
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)
+    assert [(f["path"], f["rule_id"], f["line"]) for f in report["findings"]] == [("-", "acme.ssn", 2)]
+    assert SSN.encode() not in proc.stdout
+
+
+def test_empty_stdin_is_clean_subprocess(tmp_path, pack):
+    proc = run_subprocess("scan", "--packs", "", "--rules", pack, "-", cwd=tmp_path, input=b"")
+    assert proc.returncode == 0
+    assert proc.stderr == b""
+
+
+# ---------------------------------------------------------------------------- reports and values
+
+
+def test_json_report_parses_and_masks_values(capsys, pack, tree):
+    code, report, err = scan_json(capsys, pack, tree)
+    assert code == 1
+    assert err == ""
+    assert {(Path(f["path"]).name, f["entity"]) for f in report["findings"]} == {
+        ("people.txt", "US_SSN"),
+        ("contact.log", "EMAIL_ADDRESS"),
+    }
+    text = json.dumps(report)
+    assert SSN not in text and EMAIL not in text
+    assert all("value" not in f for f in report["findings"])
+    assert report["stats"]["files_scanned"] == 3
+
+
+def test_json_show_values_includes_raw_values(capsys, pack, tree):
+    _, report, _ = scan_json(capsys, pack, tree, "--show-values")
+    assert {f["value"] for f in report["findings"]} == {SSN, EMAIL}
+
+
+def test_sarif_report_parses_and_masks_values(capsys, pack, tree):
+    code, out, _ = scan(capsys, pack, tree, "--format", "sarif")
+    assert code == 1
+    sarif = json.loads(out)
+    assert sarif["version"] == "2.1.0"
+    (sarif_run,) = sarif["runs"]
+    assert {r["ruleId"] for r in sarif_run["results"]} == {"acme.ssn", "acme.email"}
+    assert {r["id"] for r in sarif_run["tool"]["driver"]["rules"]} >= {"acme.ssn", "acme.email"}
+    assert SSN not in out and EMAIL not in out
+
+
+def test_sarif_show_values_includes_raw_values(capsys, pack, tree):
+    _, out, _ = scan(capsys, pack, tree, "--format", "sarif", "--show-values")
+    assert SSN in out and EMAIL in out
+
+
+def test_table_report_masks_values(capsys, pack, tree):
+    code, out, _ = scan(capsys, pack, tree)
+    assert code == 1
+    assert "people.txt" in out and "acme.email" in out
+    assert SSN not in out and EMAIL not in out
+    assert SSN[-4:] in out or "***" in out
+
+
+def test_table_show_values_includes_raw_values(capsys, pack, tree):
+    _, out, _ = scan(capsys, pack, tree, "--show-values")
+    assert SSN in out and EMAIL in out
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "sarif"])
+def test_output_file_gets_the_report_and_stdout_nothing(capsys, tmp_path, pack, tree, fmt):
+    target = tmp_path / f"report.{fmt}"
+    code, out, err = scan(capsys, pack, tree, "--format", fmt, "-o", str(target))
+    assert code == 1
+    assert out == "" and err == ""
+    written = target.read_text(encoding="utf-8")
+    assert "acme.ssn" in written
+    assert SSN not in written
+    if fmt != "table":
+        json.loads(written)
+    else:
+        assert "\x1b" not in written  # no colour codes in a file
+
+
+def test_output_to_an_unwritable_place_exits_2(capsys, tmp_path, pack, tree):
+    code, _, err = scan(capsys, pack, tree, "-o", str(tmp_path / "no-such-dir" / "r.json"))
+    assert code == 2
+    assert err.startswith("piiscan: usage error:")
+
+
+# ---------------------------------------------------------------------------- hostile names and content
+
+
+def test_control_characters_in_names_and_content_are_escaped_subprocess(tmp_path, pack):
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    name = "[bold]x\x1b[31mred.txt"
+    (folder / name).write_text(f"ssn {SSN} \x1b]52;c;ZXZpbA==\x07 done\n", encoding="utf-8")
+    missing = folder / "gone\x1b[2J[red].txt"  # a warning line on stderr names this one
+    proc = run_subprocess("scan", "--packs", "", "--rules", pack, folder, missing, cwd=tmp_path)
+    assert proc.returncode == 2
+    out, err = proc.stdout.decode(), proc.stderr.decode()
+    for stream in (out, err):
+        assert "\x1b" not in stream
+        assert "\x07" not in stream
+    assert "[bold]x" in out and "red.txt" in out
+    assert "\\x1b" in out  # shown, not obeyed
+    assert "US_SSN" in out
+    assert "gone" in err and "[red].txt" in err
+    assert SSN not in out
+
+
+def test_control_characters_in_rule_pack_errors_are_escaped(capsys, tmp_path, tree):
+    bad = tmp_path / "bad\x1b[2J.yaml"
+    bad.write_text("pack: acme\nrules: []\n", encoding="utf-8")
+    code, _, err = scan(capsys, bad, tree)
+    assert code == 2
+    assert "\x1b" not in err
+    assert "bad\\x1b[2J.yaml" in err
+
+
+# ---------------------------------------------------------------------------- selecting rules and files
+
+
+@pytest.mark.parametrize(
+    ("option", "name", "expected"),
+    [
+        ("--only", "acme.ssn", {"US_SSN"}),
+        ("--only", "EMAIL_ADDRESS", {"EMAIL_ADDRESS"}),
+        ("--disable", "acme.ssn", {"EMAIL_ADDRESS"}),
+        ("--disable", "EMAIL_ADDRESS", {"US_SSN"}),
+        ("--only", "acme.ssn,acme.email", {"US_SSN", "EMAIL_ADDRESS"}),
+    ],
+)
+def test_only_and_disable_change_what_is_found(capsys, pack, tree, option, name, expected):
+    _, report, _ = scan_json(capsys, pack, tree, option, name)
+    assert {f["entity"] for f in report["findings"]} == expected
+
+
+def test_disabling_every_rule_exits_2(capsys, pack, tree):
+    code, _, err = scan(capsys, pack, tree, "--disable", "US_SSN", "--disable", "EMAIL_ADDRESS")
+    assert code == 2
+    assert "no rules left" in err
+
+
+def test_include_limits_the_files_scanned(capsys, pack, tree):
+    code, report, _ = scan_json(capsys, pack, tree, "--include", "*.txt")
+    assert {Path(f["path"]).name for f in report["findings"]} == {"people.txt"}
+    assert code == 1
+
+
+def test_exclude_drops_files_without_an_error(capsys, pack, tree):
+    code, report, _ = scan_json(capsys, pack, tree, "--exclude", "*.txt")
+    assert {Path(f["path"]).name for f in report["findings"]} == {"contact.log"}
+    assert code == 1
+    assert all(s["reason"] != "unreadable" for s in report["skipped"])
+
+
+def test_exclude_everything_with_pii_exits_0(capsys, pack, tree):
+    code, report, _ = scan_json(capsys, pack, tree, "--exclude", "people.txt", "--exclude", "*.log")
+    assert report["findings"] == []
+    assert code == 0
+
+
+def test_too_large_file_is_listed_but_not_an_error(capsys, tmp_path, pack):
+    folder = tmp_path / "big"
+    folder.mkdir()
+    big = folder / "big.txt"
+    big.write_text(f"ssn {SSN}\n" + "x" * 2048 + "\n", encoding="utf-8")
+    (folder / "small.txt").write_text("fine\n", encoding="utf-8")
+    code, report, err = scan_json(capsys, pack, folder, "--max-file-size", "1k")
+    assert [(Path(s["path"]).name, s["reason"]) for s in report["skipped"]] == [("big.txt", "too large")]
+    assert report["findings"] == []
+    assert code == 0
+    assert err == ""
+
+
+def test_too_large_file_with_another_finding_exits_1_not_2(capsys, tmp_path, pack, tree):
+    (tree / "big.txt").write_text("y" * 2048 + "\n", encoding="utf-8")
+    code, report, _ = scan_json(capsys, pack, tree, "--max-file-size", "1k")
+    assert ("big.txt", "too large") in [(Path(s["path"]).name, s["reason"]) for s in report["skipped"]]
+    assert code == 1
+
+
+# ---------------------------------------------------------------------------- rules list / test
+
+
+def test_rules_list_shows_ids(capsys, pack):
+    code, out, _ = run(capsys, "rules", "list", "--packs", "", "--rules", str(pack))
+    assert code == 0
+    assert "acme.ssn" in out and "acme.email" in out
+    assert "2 rules" in out
+
+
+def test_rules_list_json(capsys, pack):
+    code, out, _ = run(capsys, "rules", "list", "--packs", "", "--rules", str(pack), "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [(r["id"], r["entity"], r["severity"], r["pack"]) for r in rows] == [
+        ("acme.ssn", "US_SSN", "critical", "acme"),
+        ("acme.email", "EMAIL_ADDRESS", "high", "acme"),
+    ]
+
+
+def test_rules_list_unknown_format_exits_2(capsys, pack):
+    code, _, err = run(capsys, "rules", "list", "--packs", "", "--rules", str(pack), "--format", "xml")
+    assert code == 2
+    assert "'xml'" in err
+
+
+def test_rules_test_good_pack_exits_0(capsys, pack):
+    code, out, err = run(capsys, "rules", "test", str(pack))
+    assert code == 0
+    assert "2 rules, 4 examples, 0 failed" in out
+    assert err == ""
+
+
+def test_rules_test_wrong_example_exits_1_and_names_it(capsys, tmp_path):
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(WRONG_PACK, encoding="utf-8")
+    code, out, err = run(capsys, "rules", "test", str(wrong))
+    assert code == 1
+    assert "2 rules, 5 examples, 1 failed" in out
+    (failure,) = [line for line in err.splitlines() if line.startswith("FAIL")]
+    assert "acme.email" in failure and WRONG_EXAMPLE in failure
+    assert "acme.ssn" not in err
+
+
+def test_rules_test_on_a_bad_pack_exits_2(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(PACK.replace("validator: email", "validator: emial"), encoding="utf-8")
+    code, _, err = run(capsys, "rules", "test", str(bad))
+    assert code == 2
+    _assert_one_error_line(err, "piiscan: rule pack error:")
+    assert "'email'" in err
+
+
+# ---------------------------------------------------------------------------- internal errors
+
+
+def _explode(*args, **kwargs):
+    raise RuntimeError(SSN)  # an exception message that happens to quote a found value
+
+
+def test_internal_error_hides_the_exception_message(capsys, monkeypatch, pack, tree):
+    monkeypatch.setattr(piiscan.report, "render", _explode)
+    code, out, err = scan(capsys, pack, tree)
+    assert code == 2
+    assert "internal error" in err
+    assert SSN not in err and SSN not in out
+    assert "Traceback" not in err
+
+
+def test_internal_error_with_debug_prints_a_traceback(capsys, monkeypatch, pack, tree):
+    monkeypatch.setattr(piiscan.report, "render", _explode)
+    code, _, err = run(capsys, "--debug", "scan", "--packs", "", "--rules", str(pack), str(tree))
+    assert code == 2
+    assert "internal error" in err
+    assert "Traceback" in err and "RuntimeError" in err
+
+
+def test_debug_does_not_stick_to_the_next_run(capsys, monkeypatch, pack, tree):
+    monkeypatch.setattr(piiscan.report, "render", _explode)
+    run(capsys, "--debug", "scan", "--packs", "", "--rules", str(pack), str(tree))
+    code, _, err = scan(capsys, pack, tree)
+    assert code == 2
+    assert "Traceback" not in err and SSN not in err
+
+
+def test_internal_error_subprocess_has_no_traceback(tmp_path, pack, tree):
+    # The same crash in a real process: a tiny wrapper swaps the reporter, then runs main().
+    script = (
+        "import sys, piiscan.report\n"
+        "def boom(*a, **k):\n"
+        f"    raise RuntimeError({SSN!r})\n"
+        "piiscan.report.render = boom\n"
+        "from piiscan.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "scan", "--packs", "", "--rules", str(pack), str(tree)],
+        cwd=tmp_path, capture_output=True, env=subprocess_env(), timeout=120,
+    )
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert "internal error" in err
+    assert SSN not in err and "Traceback" not in err
