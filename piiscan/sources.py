@@ -256,6 +256,10 @@ def _ancestor_chain(abs_root: str) -> _IgnoreChain:
         ignore = _load_ignore_file(os.path.join(directory, ".gitignore"), directory)
         if ignore:
             chain.append(ignore)
+    if _is_ignored(tuple(chain), abs_root, True):
+        # The user named a folder that the rules above it ignore (say, a virtualenv inside a
+        # repository): naming it overrides them, as naming an ignored file does.
+        return ()
     return tuple(chain)
 
 

@@ -674,3 +674,17 @@ def test_socket_open_failure_is_a_special_file(specials: Path) -> None:
     )
     assert isinstance(result, Skipped) and result.reason is SkipReason.SPECIAL_FILE
     assert stat.S_ISSOCK(os.lstat(specials / "sock").st_mode)
+
+
+def test_a_folder_named_explicitly_is_walked_even_if_an_ancestor_ignores_it(tmp_path: Path) -> None:
+    # e.g. `piiscan scan ~/.pyenv/versions/3.11/lib` where ~/.pyenv/.gitignore has /versions/
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("/versions/\n*.log\n")
+    write(tmp_path, "versions/lib/mod.py")
+    write(tmp_path, "versions/lib/debug.log")
+    results = list(iter_sources([str(tmp_path / "versions" / "lib")]))
+    names = sorted(r.path.rsplit("/", 1)[-1] for r in results if isinstance(r, Document))
+    assert names == ["debug.log", "mod.py"]
+    # A walk from the repository root still prunes the ignored folder.
+    walked = [r.path for r in iter_sources([str(tmp_path)]) if isinstance(r, Document)]
+    assert walked == [f"{tmp_path.as_posix()}/.gitignore"]

@@ -1,0 +1,47 @@
+"""The library API: the same engine as the CLI, usable without it."""
+
+from __future__ import annotations
+
+import pickle
+
+from faker import Faker
+
+import piiscan
+from piiscan.model import Finding, ScanResult
+
+
+def test_scan_text_finds_an_email_with_positions():
+    address = Faker().free_email()
+    text = f"Reach me at {address} please"
+    (finding,) = [f for f in piiscan.scan_text(text) if f.entity == "EMAIL_ADDRESS"]
+    assert isinstance(finding, Finding)
+    assert text[finding.start : finding.end] == finding.value == address
+    assert (finding.line, finding.column) == (1, 13)
+    assert address not in finding.snippet and finding.path == "<text>"
+
+
+def test_scan_text_settings_select_rules():
+    text = "mail jane.roe@acme-mail.net ssn 536-22-1234"
+    only_ssn = piiscan.scan_text(text, only=["US_SSN"])
+    assert {f.entity for f in only_ssn} == {"US_SSN"}
+    without_ssn = piiscan.scan_text(text, disable=["us.ssn"])
+    assert "US_SSN" not in {f.entity for f in without_ssn}
+
+
+def test_engine_is_reused_for_equal_settings():
+    assert piiscan.engine_for(only=["core.email"]) is piiscan.engine_for(only=["core.email"])
+
+
+def test_scan_paths_matches_the_cli_engine(tmp_path):
+    (tmp_path / "a.txt").write_text("ssn 536-22-1234\n", encoding="utf-8")
+    (tmp_path / "b.bin").write_bytes(b"\x00\x01 ssn 536-22-1234")
+    result = piiscan.scan_paths([tmp_path])
+    assert isinstance(result, ScanResult)
+    assert [(f.path.rsplit("/", 1)[-1], f.entity) for f in result.findings] == [("a.txt", "US_SSN")]
+    assert [s.reason.value for s in result.skipped] == ["binary"]
+    assert result.stats.files_scanned == 1 and not result.incomplete
+
+
+def test_findings_pickle_for_worker_pools():
+    findings = piiscan.scan_text("ssn 536-22-1234")
+    assert pickle.loads(pickle.dumps(findings)) == findings

@@ -1,0 +1,46 @@
+"""Every built-in rule proves itself with its own examples, on both backends."""
+
+from __future__ import annotations
+
+import pytest
+
+from piiscan.engine import Engine, hyperscan_available
+from piiscan.model import Document
+from piiscan.rulepack import builtin_packs
+from piiscan.ruletest import run_rule_tests
+
+BUILTIN_RULES = [rule for pack in builtin_packs().values() for rule in pack.rules]
+BACKENDS = ["regex"] + (["hyperscan"] if hyperscan_available() else [])
+
+
+def test_core_pack_is_shipped_and_has_the_core_entities():
+    entities = {r.entity for r in builtin_packs()["core"].rules}
+    expected = {
+        "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "US_ITIN",
+        "US_PASSPORT", "US_DRIVER_LICENSE", "IP_ADDRESS", "MAC_ADDRESS", "DATE_TIME", "UK_NHS",
+        "UK_NINO", "STREET_ADDRESS", "POSTAL_CODE", "VIN", "MEDICAL_RECORD_NUMBER", "CRYPTO", "URL",
+    }
+    assert expected <= entities
+
+
+@pytest.mark.parametrize("rule", BUILTIN_RULES, ids=lambda r: r.id)
+def test_rule_has_enough_examples(rule):
+    assert len(rule.tests.match) >= 3, "every rule needs at least 3 match examples"
+    assert len(rule.tests.no_match) >= 3, "every rule needs at least 3 no_match examples"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("rule", BUILTIN_RULES, ids=lambda r: r.id)
+def test_rule_examples(rule, backend):
+    failures = run_rule_tests([rule], backend=backend)
+    assert not failures, "\n".join(f.message for f in failures)
+
+
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
+def test_backends_agree_on_every_example_with_all_rules():
+    text = "\n".join(e for r in BUILTIN_RULES for e in (*r.tests.match, *r.tests.no_match))
+    doc = Document("examples.txt", text)
+    by_regex = Engine(BUILTIN_RULES, backend="regex", cache_dir=None).scan(doc)
+    by_hyperscan = Engine(BUILTIN_RULES, backend="hyperscan", cache_dir=None).scan(doc)
+    assert by_hyperscan == by_regex
+    assert len(by_regex) >= len(BUILTIN_RULES)
