@@ -15,6 +15,7 @@ import pytest
 
 import piiscan
 from piiscan.cli import main
+from shared_tools import VALIDATE_SARIF
 from piiscan.engine import hyperscan_available
 from piiscan.model import Severity
 
@@ -91,7 +92,6 @@ def test_backends_agree_on_the_fixtures():
     assert by_regex.findings
 
 
-VALIDATE_SARIF = ROOT.parent / "shared" / "tools" / "validate-sarif"
 
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="validate-sarif needs npm")

@@ -16,6 +16,7 @@ import pytest
 from faker import Faker
 
 import piiscan
+from shared_tools import SARIF_SCHEMA, VALIDATE_SARIF
 from piiscan.errors import UsageError
 from piiscan.model import (
     Category,
@@ -32,9 +33,6 @@ from piiscan.report import FORMATS, render
 from piiscan.report import sarif as sarif_report
 from piiscan.report import table as table_report
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SARIF_SCHEMA = SHARED / "schemas" / "sarif-schema-2.1.0.json"
-VALIDATE_SARIF = SHARED / "tools" / "validate-sarif"
 
 fake = Faker("en_US")
 Faker.seed(20240611)
