@@ -496,6 +496,7 @@ class Engine:
                     snippet="",
                     raw_snippet="",
                     commit=document.commit,
+                    commit_date=document.commit_date,
                 )
             )
         return _add_snippets_and_fingerprints(text, findings, self._fingerprint_key)

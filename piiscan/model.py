@@ -92,6 +92,7 @@ class Document:
     bom: bytes = b""  # byte-order mark that preceded the text, kept for faithful rewriting
     size: int = 0  # size in bytes as read
     commit: str | None = None  # git commit the text came from, for history scans
+    commit_date: str | None = None  # that commit's author date, ISO 8601
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,7 @@ class Finding:
     raw_snippet: str  # the same excerpt unmasked, only for --show-values
     fingerprint: str = ""
     commit: str | None = None
+    commit_date: str | None = None
 
 
 class SkipReason(str, enum.Enum):

@@ -34,6 +34,8 @@ def finding_to_dict(finding: Finding, *, show_values: bool = False) -> dict[str,
     }
     if finding.commit:
         entry["commit"] = finding.commit
+    if finding.commit_date:
+        entry["commit_date"] = finding.commit_date
     if show_values:
         entry["value"] = finding.value
     return entry

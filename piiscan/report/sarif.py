@@ -170,6 +170,8 @@ def _result(
     }
     if finding.commit:
         properties["commit"] = finding.commit
+    if finding.commit_date:
+        properties["commit_date"] = finding.commit_date
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": index,
