@@ -21,6 +21,13 @@ import yaml
 
 from piiscan.errors import RulePackError, UsageError
 from piiscan.model import Category, Pattern, Rule, RuleTests, Severity
+from piiscan.strictyaml import BOOL as _BOOL
+from piiscan.strictyaml import FLOAT as _FLOAT
+from piiscan.strictyaml import INT as _INT
+from piiscan.strictyaml import MAP as _MAP
+from piiscan.strictyaml import SEQ as _SEQ
+from piiscan.strictyaml import STR as _STR
+from piiscan.strictyaml import compose_yaml
 from piiscan.validators import VALIDATORS
 
 # The regex flags every rule pattern is compiled with, here and in the engine: ASCII classes
@@ -46,12 +53,6 @@ _RULE_KEYS = (
 _PATTERN_KEYS = ("regex", "score", "name")
 _TESTS_KEYS = ("match", "no_match")
 
-_STR = "tag:yaml.org,2002:str"
-_BOOL = "tag:yaml.org,2002:bool"
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_MAP = "tag:yaml.org,2002:map"
-_SEQ = "tag:yaml.org,2002:seq"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,25 +61,6 @@ class Pack:
     description: str
     source: str
     rules: tuple[Rule, ...]
-
-
-class _StrictComposer(yaml.SafeLoader):
-    """Composes nodes only; refuses anchors and aliases before they can be expanded."""
-
-    def compose_node(self, parent, index):  # type: ignore[override]
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent):
-            raise _NodeProblem("aliases (*name) are not allowed in rule packs", event.start_mark)
-        if getattr(event, "anchor", None) is not None:
-            raise _NodeProblem("anchors (&name) are not allowed in rule packs", event.start_mark)
-        return super().compose_node(parent, index)
-
-
-class _NodeProblem(Exception):
-    def __init__(self, message: str, mark) -> None:
-        super().__init__(message)
-        self.message = message
-        self.mark = mark
 
 
 class _Reader:
@@ -174,25 +156,9 @@ def _scalar_text(node: yaml.Node) -> str:
     return "a " + ("list" if isinstance(node, yaml.SequenceNode) else "mapping")
 
 
-def compose_yaml(text: str, source: str) -> yaml.Node | None:
-    """Parse YAML into a node tree with no construction, aliases or anchors."""
-    loader = _StrictComposer(text)
-    try:
-        return loader.get_single_node()
-    except _NodeProblem as problem:
-        raise RulePackError(f"{source}:{problem.mark.line + 1}: {problem.message}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        reason = getattr(exc, "problem", None) or "not valid YAML"
-        raise RulePackError(f"{source}{line}: {reason}") from None
-    finally:
-        loader.dispose()
-
-
 def parse_pack(text: str, source: str) -> Pack:
     """Validate one pack's YAML text and build its rules."""
-    root = compose_yaml(text, source)
+    root = compose_yaml(text, source, RulePackError)
     reader = _Reader(source)
     if root is None:
         raise RulePackError(f"{source}: the pack is empty", "a pack needs `pack:` and `rules:`")
