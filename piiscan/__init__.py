@@ -34,6 +34,7 @@ def engine_for(
     disable: Sequence[str] = (),
     min_confidence: float = 0.5,
     backend: str = "auto",
+    regex_timeout: float = 2.0,
 ) -> Engine:
     """A ready engine for these settings; built once per distinct settings and reused."""
     from piiscan.scan import EngineOptions
@@ -45,6 +46,7 @@ def engine_for(
         disable=tuple(disable),
         min_confidence=min_confidence,
         backend=backend,
+        regex_timeout=regex_timeout,
     )
     return _cached_engine(options)
 
@@ -63,25 +65,19 @@ def scan_text(text: str, *, path: str = "<text>", **engine_settings) -> list[Fin
     return engine_for(**engine_settings).scan(Document(path=path, text=text, size=len(text)))
 
 
-def scan_paths(
-    paths: Sequence[str | Path],
-    *,
-    include: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-    max_file_size: int | None = None,
-    follow_symlinks: bool = False,
-    use_gitignore: bool = True,
-    **engine_settings,
-) -> ScanResult:
-    """Scan files and folders ("-" is stdin) as `piiscan scan` does, returning the result."""
-    from piiscan import scan
-    from piiscan.sources import DEFAULT_MAX_FILE_SIZE
+def scan_paths(paths: Sequence[str | Path], **settings) -> ScanResult:
+    """Scan files and folders ("-" is stdin) as `piiscan scan` does, returning the result.
 
-    sources = scan.SourceOptions(
-        include=tuple(include),
-        exclude=tuple(exclude),
-        max_file_size=DEFAULT_MAX_FILE_SIZE if max_file_size is None else max_file_size,
-        follow_symlinks=follow_symlinks,
-        use_gitignore=use_gitignore,
-    )
-    return scan.scan_paths(paths, engine_for(**engine_settings), sources)
+    Keyword arguments are the settings of `piiscan.config.Settings` (the names of the config
+    file keys: `only`, `exclude`, `max_file_size`, `allowlist`, `baseline`, ...). Config files
+    are not read: a library call does what its arguments say.
+    """
+    from dataclasses import replace
+
+    from piiscan import scan
+    from piiscan.config import Settings, coerce
+
+    typed = {name: coerce(name, value, from_text=False) for name, value in settings.items()}
+    chosen = replace(Settings(), **typed)
+    engine = _cached_engine(scan.EngineOptions.from_settings(chosen))
+    return scan.scan_paths([str(p) for p in paths], engine, chosen)

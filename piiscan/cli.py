@@ -9,7 +9,6 @@ and `--version` stay fast.
 from __future__ import annotations
 
 import os
-import re
 import sys
 import traceback
 from pathlib import Path
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     from piiscan.model import ScanResult
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
-FAIL_ON_CHOICES = ("info", "low", "medium", "high", "critical", "never")
 
 app = typer.Typer(
     name="piiscan",
@@ -37,6 +35,8 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(help="List and test rule packs.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 
 _state = {"debug": False}
 
@@ -64,36 +64,23 @@ def _split(values: Optional[list[str]]) -> tuple[str, ...]:
     return tuple(part.strip() for v in values or () for part in v.split(",") if part.strip())
 
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-
-
-def parse_size(text: str) -> int:
-    """'10MB', '512k', '2GiB' or plain bytes -> bytes (binary units)."""
-    match = _SIZE.match(text)
-    if not match:
-        raise UsageError(f"--max-file-size: cannot read {text!r} as a size", "e.g. 10MB, 512k")
-    unit = (match.group(2) or "").lower()[:1]
-    return int(float(match.group(1)) * _UNITS[unit])
-
-
 @app.command()
 def scan(
     paths: Optional[list[str]] = typer.Argument(
         None, help="Files or folders to scan ('-' for stdin). Default: the current folder."
     ),
-    output_format: str = typer.Option(
-        "table", "--format", "-f", help="Report format: table, json or sarif."
+    output_format: Optional[str] = typer.Option(
+        None, "--format", "-f", help="Report format: table (default), json or sarif."
     ),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report here."),
-    show_values: bool = typer.Option(
-        False, "--show-values", help="Show raw found values in the report (masked by default)."
+    show_values: Optional[bool] = typer.Option(
+        None, "--show-values", help="Show raw found values in the report (masked by default)."
     ),
     rules: Optional[list[str]] = typer.Option(
         None, "--rules", help="Extra rule pack file or folder (repeatable)."
     ),
-    packs: str = typer.Option(
-        "core", "--packs", help="Built-in packs to load, comma-separated, or 'all'."
+    packs: Optional[str] = typer.Option(
+        None, "--packs", help="Built-in packs to load, comma-separated, or 'all' (default: core)."
     ),
     only: Optional[list[str]] = typer.Option(
         None, "--only", help="Run only these rule ids or entities (repeatable, comma-separated)."
@@ -101,14 +88,14 @@ def scan(
     disable: Optional[list[str]] = typer.Option(
         None, "--disable", help="Skip these rule ids or entities (repeatable, comma-separated)."
     ),
-    min_confidence: float = typer.Option(
-        0.5, "--min-confidence", min=0.0, max=1.0, help="Drop findings below this confidence."
+    min_confidence: Optional[float] = typer.Option(
+        None, "--min-confidence", help="Drop findings below this confidence (default 0.5)."
     ),
-    fail_on: str = typer.Option(
-        "low", "--fail-on", help="Exit 1 on findings of this severity or above (or 'never')."
+    fail_on: Optional[str] = typer.Option(
+        None, "--fail-on", help="Exit 1 on findings of this severity or above (default low), or 'never'."
     ),
-    max_file_size: str = typer.Option(
-        "10MB", "--max-file-size", help="Skip (and list) files larger than this."
+    max_file_size: Optional[str] = typer.Option(
+        None, "--max-file-size", help="Skip (and list) files larger than this (default 10MB)."
     ),
     include: Optional[list[str]] = typer.Option(
         None, "--include", help="Only scan files matching this glob (repeatable)."
@@ -116,60 +103,102 @@ def scan(
     exclude: Optional[list[str]] = typer.Option(
         None, "--exclude", help="Do not scan files matching this glob (repeatable)."
     ),
-    follow_symlinks: bool = typer.Option(
-        False, "--follow-symlinks", help="Follow symbolic links while walking folders."
+    follow_symlinks: Optional[bool] = typer.Option(
+        None, "--follow-symlinks/--no-follow-symlinks", help="Follow symbolic links in walks."
     ),
-    no_gitignore: bool = typer.Option(
-        False, "--no-gitignore", help="Also scan files that .gitignore excludes."
+    gitignore: Optional[bool] = typer.Option(
+        None, "--gitignore/--no-gitignore", help="Honour .gitignore files (default: yes)."
     ),
-    text: bool = typer.Option(
-        False, "--text", help="Scan binary-looking files too (decoded as latin-1)."
+    text: Optional[bool] = typer.Option(
+        None, "--text", help="Scan binary-looking files too (decoded as latin-1)."
     ),
+    ignore_comments: Optional[bool] = typer.Option(
+        None, "--ignore-comments/--no-ignore-comments",
+        help="Honour `piiscan: ignore` comments (default: yes; --no-... to audit them).",
+    ),
+    report_unused_ignores: Optional[bool] = typer.Option(
+        None, "--report-unused-ignores", help="List ignore comments that suppress nothing."
+    ),
+    baseline: Optional[str] = typer.Option(
+        None, "--baseline", help="Report only findings not recorded in this baseline file."
+    ),
+    config: Optional[Path] = typer.Option(
+        None, "--config", help="Read settings from this file instead of searching for one."
+    ),
+    no_config: bool = typer.Option(False, "--no-config", help="Ignore config files."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or warnings on stderr."),
-    backend: str = typer.Option(
-        "auto", "--backend", help="Matching backend: auto, hyperscan or regex."
+    backend: Optional[str] = typer.Option(
+        None, "--backend", help="Matching backend: auto (default), hyperscan or regex."
     ),
-    regex_timeout: float = typer.Option(
-        2.0, "--regex-timeout", min=0.01, help="Seconds a rule may spend on one segment."
+    regex_timeout: Optional[float] = typer.Option(
+        None, "--regex-timeout", help="Seconds a rule may spend on one segment (default 2)."
     ),
 ) -> None:
     """Scan files, folders or stdin for personal data and report what is found."""
-    from piiscan.report import FORMATS
-    from piiscan.scan import EngineOptions, SourceOptions, build_engine, iter_inputs, scan_inputs
+    from piiscan.scan import build_engine, filters_from, iter_inputs, scan_inputs
 
-    if output_format not in FORMATS:
-        raise UsageError(f"unknown format {output_format!r}", "use one of: " + ", ".join(FORMATS))
-    if fail_on not in FAIL_ON_CHOICES:
-        raise UsageError(
-            f"unknown --fail-on level {fail_on!r}", "use one of: " + ", ".join(FAIL_ON_CHOICES)
-        )
-    pack_names = _split([packs])
-    engine = build_engine(
-        EngineOptions(
-            packs=None if pack_names == ("all",) else pack_names,
-            rule_paths=_split(rules),
-            only=_split(only),
-            disable=_split(disable),
-            min_confidence=min_confidence,
-            backend=backend,
-            regex_timeout=regex_timeout,
-        )
-    )
-    sources = SourceOptions(
-        include=_split(include),
-        exclude=_split(exclude),
-        max_file_size=parse_size(max_file_size),
-        follow_symlinks=follow_symlinks,
-        use_gitignore=not no_gitignore,
-        force_text=text,
-    )
-    inputs = iter_inputs(paths or ["."], sources)
+    flags = {
+        "format": output_format,
+        "show_values": show_values,
+        "rules": _split(rules) or None,
+        "packs": packs,
+        "only": _split(only) or None,
+        "disable": _split(disable) or None,
+        "min_confidence": min_confidence,
+        "fail_on": fail_on,
+        "max_file_size": max_file_size,
+        "include": _split(include) or None,
+        "exclude": _split(exclude) or None,
+        "follow_symlinks": follow_symlinks,
+        "gitignore": gitignore,
+        "text": text,
+        "ignore_comments": ignore_comments,
+        "report_unused_ignores": report_unused_ignores,
+        "baseline": baseline,
+        "backend": backend,
+        "regex_timeout": regex_timeout,
+    }
+    targets = paths or ["."]
+    settings = _settings(flags, targets, config, no_config).settings
+    engine = build_engine(settings)
+    inputs = iter_inputs(targets, settings)
     with _progress(enabled=not quiet) as on_progress:
-        result = scan_inputs(engine, inputs, on_progress)
+        result = scan_inputs(engine, inputs, on_progress, filters_from(settings))
     if not quiet:
         _warn_incomplete(result)
-    _write_report(result, output_format, output, engine.rules, show_values)
-    raise typer.Exit(exit_code(result, fail_on))
+    _write_report(result, settings.format, output, engine.rules, settings.show_values)
+    raise typer.Exit(exit_code(result, settings.fail_on))
+
+
+def _settings(flags: dict, targets: list[str], config: Optional[Path], no_config: bool):
+    from piiscan.config import resolve
+
+    first = next((t for t in targets if t != "-"), ".")
+    return resolve(flags, start=Path(first), config_file=config, use_config=not no_config)
+
+
+@config_app.command("show")
+def config_show(
+    path: Optional[str] = typer.Argument(None, help="Where to look for config (default: here)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Use this config file."),
+) -> None:
+    """Print the effective settings and where each one came from."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from piiscan.config import describe
+    from piiscan.report.table import visible
+
+    resolved = _settings({}, [path or "."], config, False)
+    found = resolved.config_file
+    typer.echo(f"config file: {found if found else '(none found)'}")
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("setting", "value", "from"):
+        table.add_column(column)
+    for name, value, origin in describe(resolved):
+        table.add_row(Text(name), Text(visible(value)), Text(visible(origin)))
+    Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(table)
 
 
 def exit_code(result: ScanResult, fail_on: str) -> int:

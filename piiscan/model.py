@@ -153,6 +153,7 @@ class Stats:
     files_skipped: int = 0
     bytes_scanned: int = 0
     seconds: float = 0.0
+    suppressed: int = 0  # findings dropped by ignore comments, the allowlist or the baseline
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +161,7 @@ class ScanResult:
     findings: tuple[Finding, ...]
     skipped: tuple[Skipped, ...]
     stats: Stats
+    unused_ignores: tuple = ()  # piiscan.suppress.UnusedIgnore records, when asked for
 
     @property
     def incomplete(self) -> bool:

@@ -1,7 +1,7 @@
-"""Running a scan: sources -> engine -> ScanResult. The one place the stages are joined.
+"""Running a scan: sources -> engine -> filters -> ScanResult. The one place stages are joined.
 
-The CLI and the library API both call `build_engine` and `scan_paths`, so a scan behaves the
-same whichever way it is started.
+The CLI and the library API both call `build_engine`, `iter_inputs` and `scan_inputs` with a
+`Settings`, so a scan behaves the same whichever way it is started.
 """
 
 from __future__ import annotations
@@ -9,37 +9,51 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-from piiscan.engine import DEFAULT_MIN_CONFIDENCE, DEFAULT_REGEX_TIMEOUT, Engine
+from piiscan.config import Settings
+from piiscan.engine import Engine
 from piiscan.errors import ScanError
 from piiscan.model import Document, Finding, ScanResult, Skipped, SkipReason, Stats
-from piiscan.rulepack import DEFAULT_PACKS, load_rules, select_rules
-from piiscan.sources import DEFAULT_MAX_FILE_SIZE, iter_sources, read_stream
+from piiscan.rulepack import load_rules, select_rules
+from piiscan.sources import iter_sources, read_stream
+from piiscan.suppress import Allowlist, UnusedIgnore, filter_findings, parse_allowlist
 
 STDIN = "-"
 
 
 @dataclass(frozen=True, slots=True)
 class EngineOptions:
-    packs: tuple[str, ...] | None = DEFAULT_PACKS  # built-in packs; None = all of them
-    rule_paths: tuple[str, ...] = ()  # extra pack files or folders
-    only: tuple[str, ...] = ()  # rule ids or entities to keep
-    disable: tuple[str, ...] = ()  # rule ids or entities to drop
-    min_confidence: float = DEFAULT_MIN_CONFIDENCE
-    backend: str = "auto"
-    regex_timeout: float = DEFAULT_REGEX_TIMEOUT
+    """The settings an engine is built from (hashable, so engines can be cached by them)."""
+
+    packs: tuple[str, ...] | None
+    rule_paths: tuple[str, ...]
+    only: tuple[str, ...]
+    disable: tuple[str, ...]
+    min_confidence: float
+    backend: str
+    regex_timeout: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EngineOptions:
+        return cls(
+            packs=None if settings.packs == ("all",) else settings.packs,
+            rule_paths=settings.rules,
+            only=settings.only,
+            disable=settings.disable,
+            min_confidence=settings.min_confidence,
+            backend=settings.backend,
+            regex_timeout=settings.regex_timeout,
+        )
 
 
 @dataclass(frozen=True, slots=True)
-class SourceOptions:
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    max_file_size: int = DEFAULT_MAX_FILE_SIZE
-    follow_symlinks: bool = False
-    use_gitignore: bool = True
-    force_text: bool = False
+class Filters:
+    """What happens to findings after the engine: ignores, allowlist, baseline."""
+
+    ignore_comments: bool = True
+    allowlist: Allowlist | None = None
+    baseline: object | None = None  # piiscan.baseline.Baseline
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +62,11 @@ class Progress:
 
     path: str
     files_done: int
-    findings: int = field(default=0)
+    findings: int
 
 
-def build_engine(options: EngineOptions = EngineOptions()) -> Engine:
+def build_engine(settings: Settings | EngineOptions) -> Engine:
+    options = settings if isinstance(settings, EngineOptions) else EngineOptions.from_settings(settings)
     rules = load_rules(options.rule_paths, packs=options.packs)
     rules = select_rules(rules, options.only, options.disable)
     return Engine(
@@ -62,30 +77,40 @@ def build_engine(options: EngineOptions = EngineOptions()) -> Engine:
     )
 
 
-def iter_inputs(paths: Sequence[str], options: SourceOptions) -> Iterable[Document | Skipped]:
+def filters_from(settings: Settings) -> Filters:
+    from piiscan.baseline import read_baseline
+
+    return Filters(
+        ignore_comments=settings.ignore_comments,
+        allowlist=parse_allowlist(settings.allowlist, "allowlist") if settings.allowlist else None,
+        baseline=read_baseline(settings.baseline) if settings.baseline else None,
+    )
+
+
+def iter_inputs(paths: Sequence[str], settings: Settings) -> Iterable[Document | Skipped]:
     """Documents and skips for every path in order; "-" reads standard input once."""
     files: list[str] = []
     for path in paths:
         if path != STDIN:
             files.append(path)
             continue
-        yield from _iter_files(files, options)
+        yield from _iter_files(files, settings)
         files = []
         yield read_stream(sys.stdin.buffer, STDIN)
-    yield from _iter_files(files, options)
+    yield from _iter_files(files, settings)
 
 
-def _iter_files(paths: list[str], options: SourceOptions) -> Iterable[Document | Skipped]:
+def _iter_files(paths: list[str], settings: Settings) -> Iterable[Document | Skipped]:
     if not paths:
         return
     yield from iter_sources(
         paths,
-        include=options.include,
-        exclude=options.exclude,
-        max_file_size=options.max_file_size,
-        follow_symlinks=options.follow_symlinks,
-        use_gitignore=options.use_gitignore,
-        force_text=options.force_text,
+        include=settings.include,
+        exclude=settings.exclude,
+        max_file_size=settings.max_file_size,
+        follow_symlinks=settings.follow_symlinks,
+        use_gitignore=settings.gitignore,
+        force_text=settings.text,
     )
 
 
@@ -93,21 +118,33 @@ def scan_inputs(
     engine: Engine,
     inputs: Iterable[Document | Skipped],
     on_progress: Callable[[Progress], None] | None = None,
+    filters: Filters = Filters(),
 ) -> ScanResult:
     started = time.perf_counter()
     findings: list[Finding] = []
     skipped: list[Skipped] = []
-    files = size = 0
+    unused: list[UnusedIgnore] = []
+    suppressed = files = size = 0
     for item in inputs:
         if isinstance(item, Skipped):
             skipped.append(item)
             continue
         try:
-            findings.extend(engine.scan(item))
+            raw = engine.scan(item)
         except ScanError as exc:
             detail = exc.message.removeprefix(f"{item.path}: ")
             skipped.append(Skipped(item.path, SkipReason.TIMEOUT, detail))
             continue
+        kept, counts, unused_here = filter_findings(
+            item.text,
+            raw,
+            allowlist=filters.allowlist,
+            ignore_comments=filters.ignore_comments,
+            baseline=filters.baseline,
+        )
+        findings.extend(kept)
+        unused.extend(unused_here)
+        suppressed += counts.by_comment + counts.by_allowlist + counts.by_baseline
         files += 1
         size += item.size or len(item.text)
         if on_progress is not None:
@@ -117,16 +154,15 @@ def scan_inputs(
         files_skipped=len(skipped),
         bytes_scanned=size,
         seconds=round(time.perf_counter() - started, 3),
+        suppressed=suppressed,
     )
-    return ScanResult(tuple(findings), tuple(skipped), stats)
+    return ScanResult(tuple(findings), tuple(skipped), stats, tuple(unused))
 
 
 def scan_paths(
-    paths: Sequence[str | Path],
-    engine: Engine | None = None,
-    sources: SourceOptions = SourceOptions(),
+    paths: Sequence[str],
+    engine: Engine,
+    settings: Settings = Settings(),
     on_progress: Callable[[Progress], None] | None = None,
 ) -> ScanResult:
-    engine = engine or build_engine()
-    inputs = iter_inputs([str(p) for p in paths], sources)
-    return scan_inputs(engine, inputs, on_progress)
+    return scan_inputs(engine, iter_inputs(paths, settings), on_progress, filters_from(settings))

@@ -22,7 +22,7 @@ from faker import Faker
 
 import piiscan
 import piiscan.report
-from piiscan import cli
+from piiscan import cli, config
 
 # ---------------------------------------------------------------------------- test data
 
@@ -364,7 +364,7 @@ def test_bad_max_file_size_exits_2(capsys, pack, tree):
 
 @pytest.mark.parametrize(("text", "size"), [("1k", 1024), ("10MB", 10 * 1024**2), ("512", 512), ("2GiB", 2 * 1024**3)])
 def test_parse_size(text, size):
-    assert cli.parse_size(text) == size
+    assert config.parse_size(text) == size
 
 
 # ---------------------------------------------------------------------------- incomplete scans
