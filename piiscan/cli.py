@@ -64,88 +64,41 @@ def _split(values: Optional[list[str]]) -> tuple[str, ...]:
     return tuple(part.strip() for v in values or () for part in v.split(",") if part.strip())
 
 
-@app.command()
-def scan(
-    paths: Optional[list[str]] = typer.Argument(
-        None, help="Files or folders to scan ('-' for stdin). Default: the current folder."
-    ),
-    output_format: Optional[str] = typer.Option(
-        None, "--format", "-f", help="Report format: table (default), json or sarif."
-    ),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report here."),
-    show_values: Optional[bool] = typer.Option(
-        None, "--show-values", help="Show raw found values in the report (masked by default)."
-    ),
-    rules: Optional[list[str]] = typer.Option(
-        None, "--rules", help="Extra rule pack file or folder (repeatable)."
-    ),
-    packs: Optional[str] = typer.Option(
-        None, "--packs", help="Built-in packs to load, comma-separated, or 'all' (default: core)."
-    ),
-    only: Optional[list[str]] = typer.Option(
-        None, "--only", help="Run only these rule ids or entities (repeatable, comma-separated)."
-    ),
-    disable: Optional[list[str]] = typer.Option(
-        None, "--disable", help="Skip these rule ids or entities (repeatable, comma-separated)."
-    ),
-    min_confidence: Optional[float] = typer.Option(
-        None, "--min-confidence", help="Drop findings below this confidence (default 0.5)."
-    ),
-    fail_on: Optional[str] = typer.Option(
-        None, "--fail-on", help="Exit 1 on findings of this severity or above (default low), or 'never'."
-    ),
-    max_file_size: Optional[str] = typer.Option(
-        None, "--max-file-size", help="Skip (and list) files larger than this (default 10MB)."
-    ),
-    include: Optional[list[str]] = typer.Option(
-        None, "--include", help="Only scan files matching this glob (repeatable)."
-    ),
-    exclude: Optional[list[str]] = typer.Option(
-        None, "--exclude", help="Do not scan files matching this glob (repeatable)."
-    ),
-    follow_symlinks: Optional[bool] = typer.Option(
-        None, "--follow-symlinks/--no-follow-symlinks", help="Follow symbolic links in walks."
-    ),
-    gitignore: Optional[bool] = typer.Option(
-        None, "--gitignore/--no-gitignore", help="Honour .gitignore files (default: yes)."
-    ),
-    text: Optional[bool] = typer.Option(
-        None, "--text", help="Scan binary-looking files too (decoded as latin-1)."
-    ),
-    ignore_comments: Optional[bool] = typer.Option(
-        None, "--ignore-comments/--no-ignore-comments",
-        help="Honour `piiscan: ignore` comments (default: yes; --no-... to audit them).",
-    ),
-    report_unused_ignores: Optional[bool] = typer.Option(
-        None, "--report-unused-ignores", help="List ignore comments that suppress nothing."
-    ),
-    baseline: Optional[str] = typer.Option(
-        None, "--baseline", help="Report only findings not recorded in this baseline file."
-    ),
-    config: Optional[Path] = typer.Option(
-        None, "--config", help="Read settings from this file instead of searching for one."
-    ),
-    no_config: bool = typer.Option(False, "--no-config", help="Ignore config files."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or warnings on stderr."),
-    backend: Optional[str] = typer.Option(
-        None, "--backend", help="Matching backend: auto (default), hyperscan or regex."
-    ),
-    regex_timeout: Optional[float] = typer.Option(
-        None, "--regex-timeout", help="Seconds a rule may spend on one segment (default 2)."
-    ),
-) -> None:
-    """Scan files, folders or stdin for personal data and report what is found."""
-    from piiscan.scan import build_engine, filters_from, iter_inputs, scan_inputs
+# Options that choose what is scanned: shared by `scan` and `redact`, which must agree.
+PATHS = typer.Argument(None, help="Files or folders ('-' for stdin). Default: the current folder.")
+RULES = typer.Option(None, "--rules", help="Extra rule pack file or folder (repeatable).")
+PACKS = typer.Option(None, "--packs", help="Built-in packs, comma-separated, or 'all' (default: core).")
+ONLY = typer.Option(None, "--only", help="Only these rule ids or entities (repeatable, comma-separated).")
+DISABLE = typer.Option(None, "--disable", help="Skip these rule ids or entities (repeatable, comma-separated).")
+MIN_CONFIDENCE = typer.Option(None, "--min-confidence", help="Drop findings below this confidence (default 0.5).")
+MAX_FILE_SIZE = typer.Option(None, "--max-file-size", help="Skip (and list) larger files (default 10MB).")
+INCLUDE = typer.Option(None, "--include", help="Only files matching this glob (repeatable).")
+EXCLUDE = typer.Option(None, "--exclude", help="Skip files matching this glob (repeatable).")
+FOLLOW_SYMLINKS = typer.Option(None, "--follow-symlinks/--no-follow-symlinks", help="Follow symbolic links in walks.")
+GITIGNORE = typer.Option(None, "--gitignore/--no-gitignore", help="Honour .gitignore files (default: yes).")
+TEXT = typer.Option(None, "--text", help="Scan binary-looking files too (decoded as latin-1).")
+IGNORE_COMMENTS = typer.Option(
+    None, "--ignore-comments/--no-ignore-comments",
+    help="Honour `piiscan: ignore` comments (default: yes; --no-... to audit them).",
+)
+CONFIG = typer.Option(None, "--config", help="Read settings from this file instead of searching.")
+NO_CONFIG = typer.Option(False, "--no-config", help="Ignore config files.")
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress or warnings on stderr.")
+BACKEND = typer.Option(None, "--backend", help="Matching backend: auto (default), hyperscan or regex.")
+REGEX_TIMEOUT = typer.Option(None, "--regex-timeout", help="Seconds a rule may spend on one segment (default 2).")
+KEY_FILE = typer.Option(
+    None, "--key-file", help="Keyring file (else $PIISCAN_KEY_FILE, else $PIISCAN_KEY)."
+)
 
-    flags = {
-        "format": output_format,
-        "show_values": show_values,
+
+def _selection_flags(rules, packs, only, disable, min_confidence, max_file_size, include, exclude,
+                     follow_symlinks, gitignore, text, ignore_comments, backend, regex_timeout) -> dict:
+    return {
         "rules": _split(rules) or None,
         "packs": packs,
         "only": _split(only) or None,
         "disable": _split(disable) or None,
         "min_confidence": min_confidence,
-        "fail_on": fail_on,
         "max_file_size": max_file_size,
         "include": _split(include) or None,
         "exclude": _split(exclude) or None,
@@ -153,11 +106,61 @@ def scan(
         "gitignore": gitignore,
         "text": text,
         "ignore_comments": ignore_comments,
-        "report_unused_ignores": report_unused_ignores,
-        "baseline": baseline,
         "backend": backend,
         "regex_timeout": regex_timeout,
     }
+
+
+@app.command()
+def scan(
+    paths: Optional[list[str]] = PATHS,
+    output_format: Optional[str] = typer.Option(
+        None, "--format", "-f", help="Report format: table (default), json or sarif."
+    ),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report here."),
+    show_values: Optional[bool] = typer.Option(
+        None, "--show-values", help="Show raw found values in the report (masked by default)."
+    ),
+    fail_on: Optional[str] = typer.Option(
+        None, "--fail-on", help="Exit 1 on findings of this severity or above (default low), or 'never'."
+    ),
+    report_unused_ignores: Optional[bool] = typer.Option(
+        None, "--report-unused-ignores", help="List ignore comments that suppress nothing."
+    ),
+    baseline: Optional[str] = typer.Option(
+        None, "--baseline", help="Report only findings not recorded in this baseline file."
+    ),
+    rules: Optional[list[str]] = RULES,
+    packs: Optional[str] = PACKS,
+    only: Optional[list[str]] = ONLY,
+    disable: Optional[list[str]] = DISABLE,
+    min_confidence: Optional[float] = MIN_CONFIDENCE,
+    max_file_size: Optional[str] = MAX_FILE_SIZE,
+    include: Optional[list[str]] = INCLUDE,
+    exclude: Optional[list[str]] = EXCLUDE,
+    follow_symlinks: Optional[bool] = FOLLOW_SYMLINKS,
+    gitignore: Optional[bool] = GITIGNORE,
+    text: Optional[bool] = TEXT,
+    ignore_comments: Optional[bool] = IGNORE_COMMENTS,
+    config: Optional[Path] = CONFIG,
+    no_config: bool = NO_CONFIG,
+    quiet: bool = QUIET,
+    backend: Optional[str] = BACKEND,
+    regex_timeout: Optional[float] = REGEX_TIMEOUT,
+) -> None:
+    """Scan files, folders or stdin for personal data and report what is found."""
+    from piiscan.scan import build_engine, filters_from, iter_inputs, scan_inputs
+
+    flags = _selection_flags(rules, packs, only, disable, min_confidence, max_file_size, include,
+                             exclude, follow_symlinks, gitignore, text, ignore_comments, backend,
+                             regex_timeout)
+    flags.update(
+        format=output_format,
+        show_values=show_values,
+        fail_on=fail_on,
+        report_unused_ignores=report_unused_ignores,
+        baseline=baseline,
+    )
     targets = paths or ["."]
     settings = _settings(flags, targets, config, no_config).settings
     engine = build_engine(settings)
@@ -275,6 +278,172 @@ class _progress:
     def __exit__(self, *exc) -> None:
         if self._display is not None:
             self._display.stop()
+
+
+@app.command()
+def redact(
+    paths: Optional[list[str]] = PATHS,
+    strategy: Optional[str] = typer.Option(
+        None, "--strategy", help="label (default), mask, partial, hash or encrypt."
+    ),
+    strategy_for: Optional[list[str]] = typer.Option(
+        None, "--strategy-for", help="ENTITY=STRATEGY for one entity (repeatable)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print a masked diff; write nothing."),
+    output_dir: Optional[Path] = typer.Option(
+        None, "--output-dir", help="Write redacted copies here; leave the originals alone."
+    ),
+    unlinkable: Optional[bool] = typer.Option(
+        None, "--unlinkable", help="encrypt: random-nonce tokens (equal values, different tokens)."
+    ),
+    staged: bool = typer.Option(
+        False, "--staged", help="Redact the files staged in git (working copies); exit 1 if any changed."
+    ),
+    key_file: Optional[str] = KEY_FILE,
+    rules: Optional[list[str]] = RULES,
+    packs: Optional[str] = PACKS,
+    only: Optional[list[str]] = ONLY,
+    disable: Optional[list[str]] = DISABLE,
+    min_confidence: Optional[float] = MIN_CONFIDENCE,
+    max_file_size: Optional[str] = MAX_FILE_SIZE,
+    include: Optional[list[str]] = INCLUDE,
+    exclude: Optional[list[str]] = EXCLUDE,
+    follow_symlinks: Optional[bool] = FOLLOW_SYMLINKS,
+    gitignore: Optional[bool] = GITIGNORE,
+    text: Optional[bool] = TEXT,
+    ignore_comments: Optional[bool] = IGNORE_COMMENTS,
+    config: Optional[Path] = CONFIG,
+    no_config: bool = NO_CONFIG,
+    quiet: bool = QUIET,
+    backend: Optional[str] = BACKEND,
+    regex_timeout: Optional[float] = REGEX_TIMEOUT,
+) -> None:
+    """Replace personal data in files (in place), or from stdin to stdout."""
+    from dataclasses import replace
+
+    from piiscan.config import coerce
+    from piiscan.redact.keys import load_keyring
+    from piiscan.redact.redactor import RedactOptions
+    from piiscan.redact.run import Target, redaction, run_over
+    from piiscan.scan import build_engine, filters_from, iter_inputs
+
+    flags = _selection_flags(rules, packs, only, disable, min_confidence, max_file_size, include,
+                             exclude, follow_symlinks, gitignore, text, ignore_comments, backend,
+                             regex_timeout)
+    flags.update(strategy=strategy, unlinkable=unlinkable)
+    targets = _staged_paths() if staged else (paths or ["."])
+    settings = _settings(flags, targets or ["."], config, no_config).settings
+    if strategy_for:  # per-entity flags add to (and win over) the config's per-entity table
+        extra = coerce("strategies", ",".join(strategy_for), from_text=True)
+        settings = replace(settings, strategies={**(settings.strategies or {}), **extra})
+    if dry_run and output_dir is not None:
+        raise UsageError("--dry-run and --output-dir exclude each other")
+    engine = build_engine(settings)
+    options = RedactOptions(settings.strategy, settings.strategies or {}, None, settings.scope,
+                            settings.unlinkable)
+    if options.needs_key({r.entity for r in engine.rules}):
+        options = replace(options, keyring=load_keyring(key_file))
+    filters = filters_from(settings)
+    transform = redaction(engine, options, allowlist=filters.allowlist,
+                          ignore_comments=filters.ignore_comments)
+    inputs = iter_inputs(targets, settings) if targets else ()
+    summary = run_over(inputs, transform, Target(dry_run=dry_run, output_dir=output_dir))
+    for diff in summary.diffs:
+        sys.stdout.write(diff)
+    _finish(summary, "redacted" if not dry_run else "would redact", quiet,
+            changed_is_failure=staged)
+
+
+def _staged_paths() -> list[str]:
+    from piiscan.gitsource import staged_paths
+
+    return staged_paths()
+
+
+def _finish(summary, verb: str, quiet: bool, *, changed_is_failure: bool = False) -> None:
+    """Print the summary and errors on stderr, then exit 2 on errors, else 0 (or 1)."""
+    from piiscan.report.table import visible
+
+    for _, message in summary.errors:
+        print(visible(f"piiscan: error: {message}"), file=sys.stderr)
+    if not quiet:
+        spans = ", ".join(f"{n} {entity}" for entity, n in sorted(summary.replaced.items()))
+        noun = "file" if summary.files_changed == 1 else "files"
+        print(
+            visible(f"piiscan: {verb} {summary.files_changed} {noun}" + (f": {spans}" if spans else "")),
+            file=sys.stderr,
+        )
+    if summary.errors:
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_FINDINGS if changed_is_failure and summary.files_changed else EXIT_CLEAN)
+
+
+@app.command()
+def restore(
+    paths: Optional[list[str]] = PATHS,
+    entity: Optional[list[str]] = typer.Option(
+        None, "--entity", help="Restore only tokens of this entity (repeatable, comma-separated)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be restored."),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="Write restored copies here."),
+    key_file: Optional[str] = KEY_FILE,
+    config: Optional[Path] = CONFIG,
+    no_config: bool = NO_CONFIG,
+    quiet: bool = QUIET,
+) -> None:
+    """Turn encrypt tokens back into the original values (all, or chosen entities)."""
+    from piiscan.redact.keys import load_keyring
+    from piiscan.redact.run import Target, restoration, run_over
+    from piiscan.scan import iter_inputs
+
+    targets = paths or ["."]
+    settings = _settings({}, targets, config, no_config).settings
+    keyring = load_keyring(key_file)
+    transform = restoration(keyring, entities=_split(entity), scope=settings.scope)
+    summary = run_over(iter_inputs(targets, settings), transform, Target(dry_run, output_dir))
+    _finish(summary, "restored" if not dry_run else "would restore", quiet)
+
+
+@app.command()
+def keygen(
+    output: Path = typer.Option(..., "--output", "-o", help="Keyring file to write (mode 0600)."),
+    rotate: bool = typer.Option(
+        False, "--rotate", help="Add a new primary key to an existing keyring; old keys stay."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace an existing file with a new keyring."),
+) -> None:
+    """Write a new keyring for the hash and encrypt strategies (never printed)."""
+    from piiscan.redact import keys
+
+    if rotate:
+        keyring = keys.rotate(keys.load_keyring(str(output), environ={}))
+        keys.write_keyring(keyring, output, overwrite=True)
+    else:
+        keyring = keys.generate_keyring()
+        keys.write_keyring(keyring, output, overwrite=force)
+    typer.echo(f"wrote {output} (primary key id {keyring.primary}); keep it secret and backed up",
+               err=True)
+
+
+@app.command()
+def rekey(
+    paths: Optional[list[str]] = PATHS,
+    key_file: Optional[str] = KEY_FILE,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be re-encrypted."),
+    config: Optional[Path] = CONFIG,
+    no_config: bool = NO_CONFIG,
+    quiet: bool = QUIET,
+) -> None:
+    """Re-encrypt tokens of older keys with the keyring's primary key (after keygen --rotate)."""
+    from piiscan.redact.keys import load_keyring
+    from piiscan.redact.run import Target, rekeying, run_over
+    from piiscan.scan import iter_inputs
+
+    targets = paths or ["."]
+    settings = _settings({}, targets, config, no_config).settings
+    transform = rekeying(load_keyring(key_file), scope=settings.scope)
+    summary = run_over(iter_inputs(targets, settings), transform, Target(dry_run=dry_run))
+    _finish(summary, "re-keyed" if not dry_run else "would re-key", quiet)
 
 
 @rules_app.command("list")

@@ -1,0 +1,182 @@
+"""Redacting, restoring and re-keying files: documents in, rewritten files and a summary out.
+
+Each file goes through `rewrite_document`: re-read through the writer (which refuses links,
+read-only and special files), check it is still what was scanned, transform the text, encode
+it exactly as it was encoded (BOM, byte order, line endings untouched), and write it
+atomically, to a copy under --output-dir, or nowhere (--dry-run, which prints a masked diff).
+One file's failure is recorded and the others go on; the summary says what happened.
+"""
+
+from __future__ import annotations
+
+import stat
+import sys
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+
+from piiscan.engine import Engine
+from piiscan.errors import PiiscanError, RedactionError
+from piiscan.model import Document, Finding, Skipped
+from piiscan.redact.keys import Keyring
+from piiscan.redact.redactor import (
+    RedactOptions,
+    apply_replacements,
+    masked_diff,
+    plan_replacements,
+    rekey_text,
+    restore_text,
+)
+from piiscan.redact.tokens import reencrypt_token
+from piiscan.redact.writer import atomic_rewrite, encode_like, read_for_rewrite, write_new_file
+from piiscan.sources import decode_bytes
+from piiscan.suppress import Allowlist, filter_findings
+
+STDIN = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where results go: in place (default), copies under `output_dir`, or nowhere."""
+
+    dry_run: bool = False
+    output_dir: Path | None = None
+
+
+@dataclass
+class Summary:
+    files_changed: int = 0
+    replaced: Counter = field(default_factory=Counter)  # entity -> spans replaced
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
+    skipped: list[Skipped] = field(default_factory=list)
+    diffs: list[str] = field(default_factory=list)
+
+
+# A transform gets a document and returns (new text, replaced spans per entity, the diff to
+# show for --dry-run). Raising a PiiscanError refuses that file.
+Transform = Callable[[Document], tuple[str, Counter, str]]
+
+
+def rewrite_document(doc: Document, transform: Transform, target: Target, summary: Summary) -> None:
+    try:
+        new_text, replaced, diff = transform(doc)
+        if not replaced:
+            return
+        if doc.path == STDIN:
+            sys.stdout.buffer.write(_encode(doc, new_text))
+            sys.stdout.buffer.flush()
+        elif target.dry_run:
+            summary.diffs.append(diff)
+        elif target.output_dir is not None:
+            copy = target.output_dir / _relative(doc.path)
+            mode = stat.S_IMODE(Path(doc.path).stat().st_mode)
+            write_new_file(str(copy), _encode(doc, new_text), mode=mode)
+        else:
+            data, snapshot = read_for_rewrite(doc.path)
+            if decode_bytes(data) != (doc.text, doc.encoding, doc.bom):
+                raise RedactionError(f"{doc.path}: changed since it was scanned; nothing written")
+            atomic_rewrite(doc.path, _encode(doc, new_text), snapshot)
+    except PiiscanError as exc:
+        message = exc.message if exc.message.startswith(doc.path) else f"{doc.path}: {exc.message}"
+        summary.errors.append((doc.path, message))
+        if doc.path == STDIN:  # a refused stream still has to come out whole
+            sys.stdout.buffer.write(_encode(doc, doc.text))
+        return
+    summary.files_changed += 1
+    summary.replaced.update(replaced)
+
+
+def _encode(doc: Document, text: str) -> bytes:
+    try:
+        return encode_like(text, doc.encoding, doc.bom)
+    except RedactionError as exc:
+        raise RedactionError(f"{doc.path}: {exc.message}", exc.hint) from None
+
+
+def _relative(path: str) -> PurePath:
+    """A path below --output-dir: absolute and `..` parts are dropped."""
+    return PurePath(*[p for p in PurePath(path).parts if p not in ("/", "..") and not p.endswith(":\\")])
+
+
+def run_over(
+    inputs: Iterable[Document | Skipped], transform: Transform, target: Target
+) -> Summary:
+    summary = Summary()
+    for item in inputs:
+        if isinstance(item, Skipped):
+            summary.skipped.append(item)
+            if item.is_error:
+                summary.errors.append((item.path, f"{item.path}: {item.reason} ({item.detail})"))
+            continue
+        rewrite_document(item, transform, target, summary)
+    return summary
+
+
+# --------------------------------------------------------------------------- the transforms
+
+
+def redaction(
+    engine: Engine,
+    options: RedactOptions,
+    *,
+    allowlist: Allowlist | None = None,
+    ignore_comments: bool = True,
+) -> Transform:
+    """Replace every finding; then scan the result and refuse it if a redacted entity survives."""
+
+    def findings_in(doc: Document) -> list[Finding]:
+        kept, _, _ = filter_findings(
+            doc.text, engine.scan(doc), allowlist=allowlist, ignore_comments=ignore_comments
+        )
+        return kept
+
+    def transform(doc: Document) -> tuple[str, Counter, str]:
+        findings = findings_in(doc)
+        if not findings:
+            return doc.text, Counter(), ""
+        yaml = doc.path.endswith((".yaml", ".yml"))
+        new_text = apply_replacements(doc.text, plan_replacements(doc.text, findings, options, yaml=yaml))
+        redacted = {f.entity for f in findings}
+        survivors = [
+            f for f in findings_in(Document(doc.path, new_text, doc.encoding, doc.bom))
+            if f.entity in redacted
+        ]
+        if survivors:
+            lines = ", ".join(str(f.line) for f in survivors[:5])
+            raise RedactionError(
+                f"{doc.path}: {len(survivors)} finding(s) survived redaction (line {lines}); "
+                "nothing written",
+                "this is a bug in a rule or strategy: please report it with the rule id",
+            )
+        return new_text, Counter(f.entity for f in findings), masked_diff(doc.path, doc.text, new_text, findings)
+
+    return transform
+
+
+def restoration(keyring: Keyring, *, entities: Collection[str] = (), scope: str = "") -> Transform:
+    def transform(doc: Document) -> tuple[str, Counter, str]:
+        new_text, count, problems = restore_text(doc.text, keyring, entities=entities, scope=scope)
+        _refuse_on(doc, problems)
+        # A restore diff would print the restored values: --dry-run only counts.
+        return new_text, Counter({"tokens": count}) if count else Counter(), ""
+
+    return transform
+
+
+def rekeying(old: Keyring, scope: str = "") -> Transform:
+    def transform(doc: Document) -> tuple[str, Counter, str]:
+        new_text, count, problems = rekey_text(
+            doc.text, old, lambda token: reencrypt_token(token, old, old, scope=scope)
+        )
+        _refuse_on(doc, problems)
+        return new_text, Counter({"tokens": count}) if count else Counter(), ""
+
+    return transform
+
+
+def _refuse_on(doc: Document, problems) -> None:
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise RedactionError(f"{doc.path}:{first.line}: {first.message}{more}; nothing written")
