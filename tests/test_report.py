@@ -529,3 +529,18 @@ def test_table_survives_a_non_utf8_stream():
     text = raw.getvalue().decode("ascii")
     assert "caf\\xe9/na\\xefve.py" in text
     assert " - 10 files scanned" in text
+
+
+def test_sarif_results_carry_the_label_redaction_as_a_fix():
+    finding = ssn_finding()
+    (result,) = sarif_report.to_dict(make_result([finding], []), rules=RULES)["runs"][0]["results"]
+    (fix,) = result["fixes"]
+    (change,) = fix["artifactChanges"]
+    (replacement,) = change["replacements"]
+    assert replacement["insertedContent"] == {"text": "[US_SSN]"}
+    assert replacement["deletedRegion"] == {
+        "startLine": finding.line, "startColumn": finding.column,
+        "endLine": finding.end_line, "endColumn": finding.end_column,
+    }
+    assert change["artifactLocation"] == result["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert finding.value not in json.dumps(fix)

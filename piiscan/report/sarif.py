@@ -188,8 +188,31 @@ def _result(
     }
     if finding.fingerprint:
         result["partialFingerprints"] = {FINGERPRINT_KEY: finding.fingerprint}
+    if finding.path != "-":
+        result["fixes"] = [_label_fix(finding, base_dir)]
     result["properties"] = properties
     return result
+
+
+def _label_fix(finding: Finding, base_dir: str) -> dict[str, Any]:
+    """The `label` redaction as a SARIF fix, so code-scanning UIs can offer it."""
+    deleted = {
+        "startLine": finding.line,
+        "startColumn": finding.column,
+        "endLine": finding.end_line,
+        "endColumn": finding.end_column,
+    }
+    return {
+        "description": {"text": f"Replace the value with [{finding.entity}] (piiscan redact)"},
+        "artifactChanges": [
+            {
+                "artifactLocation": artifact_location(finding.path, base_dir),
+                "replacements": [
+                    {"deletedRegion": deleted, "insertedContent": {"text": f"[{finding.entity}]"}}
+                ],
+            }
+        ],
+    }
 
 
 def _notification(skipped: Skipped, base_dir: str) -> dict[str, Any]:
