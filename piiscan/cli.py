@@ -37,6 +37,10 @@ rules_app = typer.Typer(help="List and test rule packs.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+baseline_app = typer.Typer(
+    help="Record today's findings so scans report only new ones.", no_args_is_help=True
+)
+app.add_typer(baseline_app, name="baseline")
 
 _state = {"debug": False}
 
@@ -444,6 +448,82 @@ def rekey(
     transform = rekeying(load_keyring(key_file), scope=settings.scope)
     summary = run_over(iter_inputs(targets, settings), transform, Target(dry_run=dry_run))
     _finish(summary, "re-keyed" if not dry_run else "would re-key", quiet)
+
+
+DEFAULT_BASELINE = ".piiscan-baseline.json"
+
+
+def _baseline_scan(paths: Optional[list[str]], config: Optional[Path], no_config: bool, quiet: bool):
+    """Scan as `scan` would (ignores and allowlist applied), but without any baseline."""
+    from piiscan.scan import build_engine, filters_from, iter_inputs, scan_inputs
+
+    targets = paths or ["."]
+    settings = _settings({}, targets, config, no_config).settings
+    engine = build_engine(settings)
+    result = scan_inputs(engine, iter_inputs(targets, settings), None,
+                         filters_from(settings, use_baseline=False))
+    if result.incomplete:
+        if not quiet:
+            _warn_incomplete(result)
+        raise UsageError(
+            "the scan was incomplete, so the baseline was not written",
+            "an unreadable file would look fixed: fix the errors above first",
+        )
+    return targets, settings, result
+
+
+@baseline_app.command("create")
+def baseline_create(
+    paths: Optional[list[str]] = PATHS,
+    output: Path = typer.Option(Path(DEFAULT_BASELINE), "--output", "-o", help="Baseline file."),
+    config: Optional[Path] = CONFIG,
+    no_config: bool = NO_CONFIG,
+    quiet: bool = QUIET,
+) -> None:
+    """Record every current finding (by fingerprint, never the value) in a baseline file."""
+    from piiscan.baseline import baseline_from_findings, write_baseline
+
+    _, _, result = _baseline_scan(paths, config, no_config, quiet)
+    baseline = baseline_from_findings(result.findings)
+    write_baseline(baseline, output)
+    typer.echo(f"piiscan: recorded {len(baseline)} findings in {output}", err=True)
+
+
+@baseline_app.command("update")
+def baseline_update(
+    paths: Optional[list[str]] = PATHS,
+    baseline_file: Optional[Path] = typer.Option(None, "--baseline", "-b", help="Baseline file."),
+    add_new: bool = typer.Option(False, "--add-new", help="Also record findings that are new."),
+    config: Optional[Path] = CONFIG,
+    no_config: bool = NO_CONFIG,
+    quiet: bool = QUIET,
+) -> None:
+    """Drop fixed findings from the baseline (keeping reasons); --add-new records new ones."""
+    from piiscan.baseline import read_baseline, update_baseline, write_baseline
+
+    targets, settings, result = _baseline_scan(paths, config, no_config, quiet)
+    path = baseline_file or Path(settings.baseline or DEFAULT_BASELINE)
+    old = read_baseline(path)
+    roots = [t.rstrip("/") for t in targets if t not in (".", "./")]
+
+    def in_scope(entry_path: str) -> bool:
+        return not roots or any(entry_path == r or entry_path.startswith(r + "/") for r in roots)
+
+    new = update_baseline(old, result.findings, add_new=add_new, in_scope=in_scope)
+    write_baseline(new, path)
+    typer.echo(f"piiscan: {path}: {len(old)} -> {len(new)} findings", err=True)
+
+
+@baseline_app.command("accept")
+def baseline_accept(
+    fingerprint: str = typer.Argument(..., help="Fingerprint (or a unique prefix) of the finding."),
+    reason: str = typer.Option(..., "--reason", help="Why this finding is acceptable."),
+    baseline_file: Path = typer.Option(Path(DEFAULT_BASELINE), "--baseline", "-b", help="Baseline file."),
+) -> None:
+    """Attach a reason to a baselined finding."""
+    from piiscan.baseline import accept, read_baseline, write_baseline
+
+    write_baseline(accept(read_baseline(baseline_file), fingerprint, reason), baseline_file)
 
 
 @rules_app.command("list")

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from piiscan.baseline import Baseline, read_baseline
 from piiscan.config import Settings
 from piiscan.engine import Engine
 from piiscan.errors import ScanError
@@ -53,7 +54,8 @@ class Filters:
 
     ignore_comments: bool = True
     allowlist: Allowlist | None = None
-    baseline: object | None = None  # piiscan.baseline.Baseline
+    baseline: Baseline | None = None
+    report_unused: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +79,12 @@ def build_engine(settings: Settings | EngineOptions) -> Engine:
     )
 
 
-def filters_from(settings: Settings) -> Filters:
-    from piiscan.baseline import read_baseline
-
+def filters_from(settings: Settings, *, use_baseline: bool = True) -> Filters:
     return Filters(
         ignore_comments=settings.ignore_comments,
         allowlist=parse_allowlist(settings.allowlist, "allowlist") if settings.allowlist else None,
-        baseline=read_baseline(settings.baseline) if settings.baseline else None,
+        baseline=read_baseline(settings.baseline) if settings.baseline and use_baseline else None,
+        report_unused=settings.report_unused_ignores,
     )
 
 
@@ -141,9 +142,11 @@ def scan_inputs(
             allowlist=filters.allowlist,
             ignore_comments=filters.ignore_comments,
             baseline=filters.baseline,
+            path=item.path,
         )
         findings.extend(kept)
-        unused.extend(unused_here)
+        if filters.report_unused:
+            unused.extend(unused_here)
         suppressed += counts.by_comment + counts.by_allowlist + counts.by_baseline
         files += 1
         size += item.size or len(item.text)

@@ -544,3 +544,23 @@ def test_sarif_results_carry_the_label_redaction_as_a_fix():
     }
     assert change["artifactLocation"] == result["locations"][0]["physicalLocation"]["artifactLocation"]
     assert finding.value not in json.dumps(fix)
+
+
+def test_json_extensions_appear_only_when_used():
+    from piiscan.suppress import UnusedIgnore
+
+    plain = json.loads(_render_json(make_result([email_finding()], [])))
+    assert set(plain) == {"version", "findings", "skipped", "stats"}
+    assert "suppressed" not in plain["stats"]
+    result = make_result([email_finding()], [], suppressed=3)
+    result = ScanResult(result.findings, result.skipped, result.stats,
+                        (UnusedIgnore("src/a.py", 4, frozenset({"us.ssn"})),))
+    doc = json.loads(_render_json(result))
+    assert doc["stats"]["suppressed"] == 3
+    assert doc["unused_ignores"] == [{"path": "src/a.py", "line": 4, "rules": ["us.ssn"]}]
+
+
+def _render_json(result) -> str:
+    out = io.StringIO()
+    render("json", result, out, rules=RULES)
+    return out.getvalue()

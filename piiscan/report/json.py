@@ -59,8 +59,21 @@ def to_dict(result: ScanResult, *, show_values: bool = False) -> dict[str, Any]:
             "files_skipped": stats.files_skipped,
             "bytes_scanned": stats.bytes_scanned,
             "seconds": round(float(stats.seconds), 3),
-        },
-    }
+        }
+        # Beyond DESIGN.md's contract, so only present when something was suppressed.
+        | ({"suppressed": stats.suppressed} if stats.suppressed else {}),
+    } | (
+        {"unused_ignores": [_unused_to_dict(u) for u in result.unused_ignores]}
+        if result.unused_ignores
+        else {}
+    )
+
+
+def _unused_to_dict(unused) -> dict[str, Any]:
+    entry: dict[str, Any] = {"path": unused.path, "line": unused.line}
+    if unused.rules is not None:
+        entry["rules"] = sorted(unused.rules)
+    return entry
 
 
 def write(

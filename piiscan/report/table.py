@@ -189,6 +189,16 @@ def _write_skipped(console: Console, skipped: Sequence[Skipped], enc: str) -> No
         console.print()
 
 
+def _write_unused_ignores(console: Console, unused: Sequence, enc: str) -> None:
+    if not unused:
+        return
+    console.print(Text(f"Unused ignore comments ({len(unused)}):", style="bold"))
+    for u in unused:
+        names = "" if u.rules is None else " [" + ", ".join(sorted(u.rules)) + "]"
+        console.print(Text(visible(f"  {u.path}:{u.line}: piiscan: ignore{names} suppresses nothing", enc)))
+    console.print()
+
+
 def summary(result: ScanResult, separator: str = " · ") -> Text:
     """The one-line summary: '12 findings (3 critical, 9 high) in 4 files · 2 skipped · ...'."""
     stats = result.stats
@@ -235,5 +245,6 @@ def write(
     if result.findings:
         _write_findings(console, result, show_values, encoding)
     _write_skipped(console, result.skipped, encoding)
+    _write_unused_ignores(console, result.unused_ignores, encoding)
     separator = " · " if visible("·", encoding) == "·" else " - "
     console.print(summary(result, separator))
