@@ -1,0 +1,107 @@
+"""The CI workflow through the CLI: ignore comments, allowlists from config, baselines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from piiscan.cli import main
+
+SSN = "536-22-1234"
+OTHER_SSN = "536-22-9876"
+EMAIL = "jane.roe@acme-mail.net"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    for text in (out, err):  # nothing a test plants may ever be printed raw
+        assert SSN not in text and OTHER_SSN not in text and EMAIL not in text
+    return exit_.value.code, out, err
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app.py").write_text(
+        f'ssn = "{SSN}"\nmail = "{EMAIL}"  # piiscan: ignore\nx = 1  # piiscan: ignore[us.ssn]\n',
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def findings(out: str) -> list[tuple[str, int, str]]:
+    return [(f["path"], f["line"], f["rule_id"]) for f in json.loads(out)["findings"]]
+
+
+def test_ignore_comments_and_their_audit(repo, capsys):
+    code, out, _ = run(capsys, "scan", "-f", "json", "-q")
+    assert code == 1 and findings(out) == [("app.py", 1, "us.ssn")]
+    code, out, _ = run(capsys, "scan", "-f", "json", "-q", "--no-ignore-comments")
+    assert ("app.py", 2, "core.email") in findings(out)
+    code, out, _ = run(capsys, "scan", "-f", "json", "-q", "--report-unused-ignores")
+    assert json.loads(out)["unused_ignores"] == [{"path": "app.py", "line": 3, "rules": ["us.ssn"]}]
+    code, out, _ = run(capsys, "scan", "-q", "--report-unused-ignores")
+    assert "app.py:3: piiscan: ignore [us.ssn] suppresses nothing" in out
+
+
+def test_allowlist_from_config(repo, capsys):
+    (repo / ".piiscan.yaml").write_text("allowlist:\n  rules: [us.ssn]\n", encoding="utf-8")
+    code, out, _ = run(capsys, "scan", "-f", "json", "-q")
+    assert code == 0 and findings(out) == [] and json.loads(out)["stats"]["suppressed"] == 2
+    (repo / ".piiscan.yaml").write_text("allowlist:\n  valuez: []\n", encoding="utf-8")
+    code, _, err = run(capsys, "scan", "-q")
+    assert code == 2 and "allowlist" in err and "did you mean 'values'" in err
+
+
+def test_baseline_lifecycle(repo, capsys):
+    code, _, err = run(capsys, "baseline", "create")
+    assert code == 0 and "recorded 1 findings" in err
+    text = (repo / ".piiscan-baseline.json").read_text(encoding="utf-8")
+    assert len(text.splitlines()) == 3  # header, one entry, footer
+
+    code, out, _ = run(capsys, "scan", "-f", "json", "-q", "--baseline", ".piiscan-baseline.json")
+    assert code == 0 and findings(out) == []
+
+    # Code inserted above does not make the finding new; a new value is reported.
+    original = (repo / "app.py").read_text(encoding="utf-8")
+    (repo / "app.py").write_text(f"import os\n\n{original}other = '{OTHER_SSN}'\n", encoding="utf-8")
+    code, out, _ = run(capsys, "scan", "-f", "json", "-q", "--baseline", ".piiscan-baseline.json")
+    assert code == 1 and findings(out) == [("app.py", 6, "us.ssn")]
+
+    fingerprint = json.loads(text.splitlines()[1].rstrip(","))["fingerprint"]
+    code, _, _ = run(capsys, "baseline", "accept", fingerprint[:8], "--reason", "fake data for docs")
+    assert code == 0
+    assert '"reason": "fake data for docs"' in (repo / ".piiscan-baseline.json").read_text()
+
+    # The first SSN is fixed: update drops it, --add-new records the new one.
+    (repo / "app.py").write_text(f"other = '{OTHER_SSN}'\n", encoding="utf-8")
+    code, _, err = run(capsys, "baseline", "update", "--add-new")
+    assert code == 0 and "1 -> 1 findings" in err
+    updated = (repo / ".piiscan-baseline.json").read_text(encoding="utf-8")
+    assert fingerprint not in updated and "reason" not in updated
+
+
+def test_baseline_from_config_and_refusal_of_incomplete_scans(repo, capsys, monkeypatch):
+    run(capsys, "baseline", "create")
+    (repo / ".piiscan.yaml").write_text("baseline: .piiscan-baseline.json\n", encoding="utf-8")
+    code, _, _ = run(capsys, "scan", "-q")
+    assert code == 0
+
+    import piiscan.sources
+
+    real_open = piiscan.sources.os.open
+
+    def deny(path, *args, **kwargs):
+        if str(path).endswith("app.py"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(piiscan.sources.os, "open", deny)
+    before = (repo / ".piiscan-baseline.json").read_bytes()
+    code, _, err = run(capsys, "baseline", "update")
+    assert code == 2 and "incomplete" in err
+    assert (repo / ".piiscan-baseline.json").read_bytes() == before
