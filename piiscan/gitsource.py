@@ -29,7 +29,6 @@ from piiscan.sources import DEFAULT_MAX_FILE_SIZE, decode_bytes, is_binary
 _GIT_CONFIG = (
     "-c", "core.quotepath=off",  # raw bytes for non-ASCII paths (we read them with -z anyway)
     "-c", "diff.relative=false",  # a user setting must not make paths relative to a subfolder
-    "-c", "diff.external=",  # never run the user's external diff or textconv programs
     "-c", "log.showSignature=false",  # no gpg output mixed into `git log`
 )  # fmt: skip
 _MODE_GITLINK = b"160000"
