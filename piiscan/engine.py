@@ -133,9 +133,10 @@ class RegexFinder:
 
     name = "regex"
 
-    def __init__(self, compiled: Sequence[CompiledRule]) -> None:
-        self._always = [c.order for c in compiled if not c.rule.keywords]
-        self._keyed = [(c.order, c.rule.keywords) for c in compiled if c.rule.keywords]
+    def __init__(self, rules: Sequence[Rule], orders: Iterable[int] | None = None) -> None:
+        chosen = range(len(rules)) if orders is None else sorted(orders)
+        self._always = [i for i in chosen if not rules[i].keywords]
+        self._keyed = [(i, rules[i].keywords) for i in chosen if rules[i].keywords]
 
     def rules_in(self, text: str, segment: Segment) -> list[int]:
         if not self._keyed:
@@ -150,13 +151,10 @@ class HyperscanFinder:
 
     name = "hyperscan"
 
-    def __init__(self, compiled: Sequence[CompiledRule], cache_dir: Path | None) -> None:
-        import hyperscan
-
-        self._hs = hyperscan
-        self._database, regex_only = _load_or_build_database(compiled, cache_dir)
+    def __init__(self, rules: Sequence[Rule], cache_dir: Path | None) -> None:
+        self._database, regex_only = _load_or_build_database(rules, cache_dir)
         # Rules hyperscan cannot compile even in prefilter mode fall back to keywords.
-        self._fallback = RegexFinder([c for c in compiled if c.order in regex_only])
+        self._fallback = RegexFinder(rules, regex_only)
         self._hits: set[int] = set()
         # Hyperscan keeps a raw pointer to the callback: hold a named reference for our life.
         self._on_match = self._record_hit
@@ -181,11 +179,11 @@ def _hyperscan_flags(hs, prefilter: bool) -> int:
     return flags | hs.HS_FLAG_PREFILTER if prefilter else flags
 
 
-def _classify_patterns(hs, compiled: Sequence[CompiledRule]):
+def _classify_patterns(hs, rules: Sequence[Rule]):
     """Compile each pattern alone first: a multi-pattern compile error names no culprit."""
     expressions, ids, flags, regex_only = [], [], [], set()
-    for c in compiled:
-        for pattern in c.rule.patterns:
+    for order, rule in enumerate(rules):
+        for pattern in rule.patterns:
             expression = pattern.regex.encode("utf-8")
             for prefilter in (False, True):
                 candidate_flags = _hyperscan_flags(hs, prefilter)
@@ -194,23 +192,23 @@ def _classify_patterns(hs, compiled: Sequence[CompiledRule]):
                 except hs.error:
                     continue
                 expressions.append(expression)
-                ids.append(c.order)
+                ids.append(order)
                 flags.append(candidate_flags)
                 break
             else:
-                regex_only.add(c.order)
+                regex_only.add(order)
     return expressions, ids, flags, regex_only
 
 
 _CACHE_MAGIC = b"piiscan-hyperscan-cache/1\n"
 
 
-def _load_or_build_database(compiled: Sequence[CompiledRule], cache_dir: Path | None):
+def _load_or_build_database(rules: Sequence[Rule], cache_dir: Path | None):
     import hyperscan as hs
 
     key_material = json.dumps(
         [piiscan.__version__, getattr(hs, "__version__", "?"), hs.HS_MODE_BLOCK]
-        + [[c.order, [p.regex for p in c.rule.patterns]] for c in compiled]
+        + [[p.regex for p in rule.patterns] for rule in rules]
     ).encode()
     key = hashlib.sha256(key_material).hexdigest()[:32]
     cache_file = cache_dir / f"hs-{key}.db" if cache_dir else None
@@ -219,7 +217,7 @@ def _load_or_build_database(compiled: Sequence[CompiledRule], cache_dir: Path | 
         if cached is not None:
             return cached
 
-    expressions, ids, flags, regex_only = _classify_patterns(hs, compiled)
+    expressions, ids, flags, regex_only = _classify_patterns(hs, rules)
     if not expressions:  # every rule needs the regex fallback
         return None, regex_only
     database = hs.Database(mode=hs.HS_MODE_BLOCK)
@@ -325,7 +323,7 @@ def score_match(c: CompiledRule, text: str, start: int, end: int, base: float) -
     return Match(c.order, start, end, round(min(1.0, score), 4), test_data)
 
 
-def resolve_overlaps(matches: Iterable[Match], compiled: Sequence[CompiledRule]) -> list[Match]:
+def resolve_overlaps(matches: Iterable[Match], rules: Sequence[Rule]) -> list[Match]:
     """Keep the best of every group of overlapping matches, in text order.
 
     Best = highest confidence, then real data over test data, then the longer span, the more
@@ -333,7 +331,7 @@ def resolve_overlaps(matches: Iterable[Match], compiled: Sequence[CompiledRule])
     """
 
     def priority(m: Match):
-        rule = compiled[m.order].rule
+        rule = rules[m.order]
         return (-m.confidence, m.test_data, -(m.end - m.start), -rule.severity.rank, m.order)
 
     ordered = sorted(matches, key=lambda m: (m.start, m.end, m.order))
@@ -396,7 +394,9 @@ class Engine:
         self.min_confidence: float = o["min_confidence"]
         self.regex_timeout: float = o["regex_timeout"]
         self._fingerprint_key: bytes | None = o["fingerprint_key"]
-        self._compiled = [compile_rule(rule, i) for i, rule in enumerate(self.rules)]
+        # Compiling with `regex` is slow, and most rules never match a given file: each rule
+        # is compiled the first time a finder names it.
+        self._compiled: list[CompiledRule | None] = [None] * len(self.rules)
         backend = o["backend"]
         if backend == "auto":
             backend = "hyperscan" if hyperscan_available() else "regex"
@@ -407,9 +407,9 @@ class Engine:
                     "pip install hyperscan, or use --backend regex",
                 )
             cache = o["cache_dir"]
-            self._finder = HyperscanFinder(self._compiled, Path(cache) if cache else None)
+            self._finder = HyperscanFinder(self.rules, Path(cache) if cache else None)
         else:
-            self._finder = RegexFinder(self._compiled)
+            self._finder = RegexFinder(self.rules)
 
     def __getstate__(self) -> dict:
         return self._options
@@ -429,9 +429,15 @@ class Engine:
         matches = []
         for segment in split_segments(text, SEGMENT_CHARS):
             for order in self._finder.rules_in(text, segment):
-                matches.extend(self._confirm(self._compiled[order], document, segment))
-        kept = resolve_overlaps(_dedupe(matches), self._compiled)
+                matches.extend(self._confirm(self._compiled_rule(order), document, segment))
+        kept = resolve_overlaps(_dedupe(matches), self.rules)
         return self._findings(document, kept)
+
+    def _compiled_rule(self, order: int) -> CompiledRule:
+        compiled = self._compiled[order]
+        if compiled is None:
+            compiled = self._compiled[order] = compile_rule(self.rules[order], order)
+        return compiled
 
     def _confirm(self, c: CompiledRule, document: Document, segment: Segment) -> Iterator[Match]:
         text = document.text
@@ -476,7 +482,7 @@ class Engine:
             end_line = line + text.count("\n", m.start, m.end)
             line_start = text.rfind("\n", 0, m.start) + 1
             end_line_start = text.rfind("\n", 0, m.end) + 1
-            rule = self._compiled[m.order].rule
+            rule = self.rules[m.order]
             findings.append(
                 Finding(
                     rule_id=rule.id,

@@ -40,11 +40,30 @@ class _StrictComposer(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def compose_yaml(text: str, source: str, error: type[PiiscanError]) -> yaml.Node | None:
-    """Parse one YAML document into nodes; problems raise `error` naming `source` and the line."""
+def _compose_with_libyaml(text: str) -> yaml.Node | None:
+    """The same tree through libyaml, ~30x faster: first a pass over the parse events, which
+    refuses anchors and aliases before anything is composed, then the composition itself."""
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise _NodeProblem("aliases (*name) are not allowed", event.start_mark)
+        if getattr(event, "anchor", None) is not None:
+            raise _NodeProblem("anchors (&name) are not allowed", event.start_mark)
+    return yaml.compose(text, Loader=yaml.CSafeLoader)
+
+
+def _compose_in_python(text: str) -> yaml.Node | None:
     loader = _StrictComposer(text)
     try:
         return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def compose_yaml(text: str, source: str, error: type[PiiscanError]) -> yaml.Node | None:
+    """Parse one YAML document into nodes; problems raise `error` naming `source` and the line."""
+    compose = _compose_with_libyaml if getattr(yaml, "__with_libyaml__", False) else _compose_in_python
+    try:
+        return compose(text)
     except _NodeProblem as problem:
         raise error(f"{source}:{problem.mark.line + 1}: {problem.message}") from None
     except yaml.YAMLError as exc:
@@ -52,8 +71,6 @@ def compose_yaml(text: str, source: str, error: type[PiiscanError]) -> yaml.Node
         line = f":{mark.line + 1}" if mark is not None else ""
         reason = getattr(exc, "problem", None) or "not valid YAML"
         raise error(f"{source}{line}: {reason}") from None
-    finally:
-        loader.dispose()
 
 
 def node_to_data(node: yaml.Node, source: str, error: type[PiiscanError], where: str = ""):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from piiscan.engine import Engine, hyperscan_available
 from piiscan.model import Document
-from piiscan.rulepack import builtin_packs
+from piiscan.rulepack import builtin_pack_names, builtin_packs, parse_pack
 from piiscan.ruletest import run_rule_tests
 
 BUILTIN_RULES = [rule for pack in builtin_packs().values() for rule in pack.rules]
@@ -44,3 +46,11 @@ def test_backends_agree_on_every_example_with_all_rules():
     by_hyperscan = Engine(BUILTIN_RULES, backend="hyperscan", cache_dir=None).scan(doc)
     assert by_hyperscan == by_regex
     assert len(by_regex) >= len(BUILTIN_RULES)
+
+
+@pytest.mark.parametrize("name", builtin_pack_names())
+def test_builtin_pack_passes_the_full_checks_users_packs_get(name):
+    # Built-in packs load without compiling their regexes (start-up time): this is the check.
+    root = Path(__file__).resolve().parent.parent / "rules"
+    checked = parse_pack((root / f"{name}.yaml").read_text(encoding="utf-8"), f"rules/{name}.yaml")
+    assert checked.rules == builtin_packs()[name].rules
