@@ -314,7 +314,6 @@ def redact(
     exclude: Optional[list[str]] = EXCLUDE,
     follow_symlinks: Optional[bool] = FOLLOW_SYMLINKS,
     gitignore: Optional[bool] = GITIGNORE,
-    text: Optional[bool] = TEXT,
     ignore_comments: Optional[bool] = IGNORE_COMMENTS,
     config: Optional[Path] = CONFIG,
     no_config: bool = NO_CONFIG,
@@ -332,13 +331,16 @@ def redact(
     from piiscan.scan import build_engine, filters_from, iter_inputs
 
     flags = _selection_flags(rules, packs, only, disable, min_confidence, max_file_size, include,
-                             exclude, follow_symlinks, gitignore, text, ignore_comments, backend,
+                             exclude, follow_symlinks, gitignore, None, ignore_comments, backend,
                              regex_timeout)
     flags.update(strategy=strategy, unlinkable=unlinkable)
     targets = _staged_paths() if staged else (paths or ["."])
     settings = _settings(flags, targets or ["."], config, no_config).settings
     if strategy_for:  # per-entity flags add to (and win over) the config's per-entity table
-        extra = coerce("strategies", ",".join(strategy_for), from_text=True)
+        try:
+            extra = coerce("strategies", ",".join(strategy_for), from_text=True)
+        except ValueError as exc:
+            raise UsageError(f"--strategy-for: {exc}") from None
         settings = replace(settings, strategies={**(settings.strategies or {}), **extra})
     if dry_run and output_dir is not None:
         raise UsageError("--dry-run and --output-dir exclude each other")
@@ -350,7 +352,8 @@ def redact(
     filters = filters_from(settings)
     transform = redaction(engine, options, allowlist=filters.allowlist,
                           ignore_comments=filters.ignore_comments)
-    inputs = iter_inputs(targets, settings) if targets else ()
+    # Binary files are never rewritten, whether walked, named or --text.
+    inputs = iter_inputs(targets, settings, named_binary=False) if targets else ()
     summary = run_over(inputs, transform, Target(dry_run=dry_run, output_dir=output_dir))
     for diff in summary.diffs:
         sys.stdout.write(diff)
@@ -404,7 +407,8 @@ def restore(
     settings = _settings({}, targets, config, no_config).settings
     keyring = load_keyring(key_file)
     transform = restoration(keyring, entities=_split(entity), scope=settings.scope)
-    summary = run_over(iter_inputs(targets, settings), transform, Target(dry_run, output_dir))
+    inputs = iter_inputs(targets, settings, named_binary=False)
+    summary = run_over(inputs, transform, Target(dry_run, output_dir))
     _finish(summary, "restored" if not dry_run else "would restore", quiet)
 
 
@@ -446,7 +450,8 @@ def rekey(
     targets = paths or ["."]
     settings = _settings({}, targets, config, no_config).settings
     transform = rekeying(load_keyring(key_file), scope=settings.scope)
-    summary = run_over(iter_inputs(targets, settings), transform, Target(dry_run=dry_run))
+    inputs = iter_inputs(targets, settings, named_binary=False)
+    summary = run_over(inputs, transform, Target(dry_run=dry_run))
     _finish(summary, "re-keyed" if not dry_run else "would re-key", quiet)
 
 

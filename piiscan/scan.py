@@ -88,20 +88,27 @@ def filters_from(settings: Settings, *, use_baseline: bool = True) -> Filters:
     )
 
 
-def iter_inputs(paths: Sequence[str], settings: Settings) -> Iterable[Document | Skipped]:
-    """Documents and skips for every path in order; "-" reads standard input once."""
+def iter_inputs(
+    paths: Sequence[str], settings: Settings, *, named_binary: bool = True
+) -> Iterable[Document | Skipped]:
+    """Documents and skips for every path in order; "-" reads standard input once.
+
+    `named_binary=False` (for rewriting commands) skips binary files even when named.
+    """
     files: list[str] = []
     for path in paths:
         if path != STDIN:
             files.append(path)
             continue
-        yield from _iter_files(files, settings)
+        yield from _iter_files(files, settings, named_binary)
         files = []
         yield read_stream(sys.stdin.buffer, STDIN)
-    yield from _iter_files(files, settings)
+    yield from _iter_files(files, settings, named_binary)
 
 
-def _iter_files(paths: list[str], settings: Settings) -> Iterable[Document | Skipped]:
+def _iter_files(
+    paths: list[str], settings: Settings, named_binary: bool
+) -> Iterable[Document | Skipped]:
     if not paths:
         return
     yield from iter_sources(
@@ -112,6 +119,7 @@ def _iter_files(paths: list[str], settings: Settings) -> Iterable[Document | Ski
         follow_symlinks=settings.follow_symlinks,
         use_gitignore=settings.gitignore,
         force_text=settings.text,
+        named_binary=named_binary,
     )
 
 

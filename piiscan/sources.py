@@ -355,6 +355,7 @@ class _Options:
     follow_symlinks: bool
     use_gitignore: bool
     force_text: bool
+    named_binary: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,13 +389,17 @@ def iter_sources(
     follow_symlinks: bool = False,
     use_gitignore: bool = True,
     force_text: bool = False,
+    named_binary: bool = True,
 ) -> Iterator[Document | Skipped]:
     """A Document or a Skipped for every file in scope, in a deterministic order.
 
-    A bad --include/--exclude glob raises UsageError here, at the call, not mid-iteration.
+    `named_binary=False` skips binary files even when named explicitly: a scan may read them,
+    a redaction must never rewrite them. A bad --include/--exclude glob raises UsageError
+    here, at the call, not mid-iteration.
     """
     options = _Options(
-        _Filters.build(include, exclude), max_file_size, follow_symlinks, use_gitignore, force_text
+        _Filters.build(include, exclude), max_file_size, follow_symlinks, use_gitignore,
+        force_text, named_binary,
     )
     return _iter_all(list(paths), options)
 
@@ -435,7 +440,8 @@ def _iter_one(given: str, options: _Options) -> Iterator[Document | Skipped]:
         # ripgrep's rule: a file named explicitly is searched even if it looks binary, and
         # even if a .gitignore would have pruned it from a walk.
         yield _load_file(
-            given, shown, follow=True, max_file_size=options.max_file_size, decode_binary=True
+            given, shown, follow=True, max_file_size=options.max_file_size,
+            decode_binary=options.named_binary,
         )
 
 

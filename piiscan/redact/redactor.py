@@ -15,11 +15,13 @@ the engine's. Strategies (DESIGN.md, "Redaction strategies"):
 from __future__ import annotations
 
 import difflib
+import re
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from piiscan.config import STRATEGIES
-from piiscan.errors import UsageError
+from piiscan.errors import RedactionError, UsageError
 from piiscan.masking import mask_value
 from piiscan.model import Finding
 from piiscan.redact.keys import Keyring
@@ -74,23 +76,81 @@ def replacement_text(entity: str, value: str, options: RedactOptions) -> str:
 
 
 def plan_replacements(
-    text: str, findings: Sequence[Finding], options: RedactOptions, *, yaml: bool = False
+    text: str, findings: Sequence[Finding], options: RedactOptions, *, syntax: str | None = None
 ) -> list[Replacement]:
-    """One replacement per finding (the engine has already resolved overlaps)."""
-    plan = []
-    for f in findings:
+    """One replacement per finding (the engine has already resolved overlaps).
+
+    `syntax` ("yaml", "json" or None) keeps a structured file parsing: in YAML a replacement
+    that would start a plain scalar with an indicator (`[`, `*` ...) is single-quoted, with the
+    rest of that scalar when more follows; in JSON a bare (number) value becomes a string.
+    """
+    ordered = sorted(findings, key=lambda f: f.start)
+    plan: list[Replacement] = []
+    i = 0
+    while i < len(ordered):
+        f = ordered[i]
         new = replacement_text(f.entity, text[f.start : f.end], options)
-        if yaml and new[:1] in _YAML_INDICATORS and _starts_yaml_scalar(text, f.start):
-            new = "'" + new.replace("'", "''") + "'"
+        if syntax == "yaml" and new[:1] in _YAML_INDICATORS and _starts_yaml_scalar(text, f.start):
+            end = max(_yaml_scalar_end(text, f.start), f.end)
+            group = [g for g in ordered[i:] if g.start < end]
+            inner = apply_replacements(
+                text[f.start : end],
+                [
+                    Replacement(g.start - f.start, g.end - f.start,
+                                replacement_text(g.entity, text[g.start : g.end], options), g.entity)
+                    for g in group
+                ],
+            )
+            plan.append(Replacement(f.start, end, "'" + inner.replace("'", "''") + "'", f.entity))
+            i += len(group)
+            continue
+        if syntax == "json" and _bare_json_value(text, f.start):
+            new = f'"{new}"'
         plan.append(Replacement(f.start, f.end, new, f.entity))
+        i += 1
     return plan
 
 
+_YAML_SCALAR_START = re.compile(r"(?:^\s*|(?:^|\s)-\s+|:\s+|[\[{,]\s*)$")
+
+
 def _starts_yaml_scalar(text: str, start: int) -> bool:
-    """True where a plain scalar begins: after `key: `, `- ` or indentation alone."""
+    """True where a plain scalar begins: after `key: `, `- `, `[`, `{`, `,` or indentation."""
     line_start = text.rfind("\n", 0, start) + 1
-    before = text[line_start:start].rstrip(" \t")
-    return before == "" or before.endswith((":", "-"))
+    return _YAML_SCALAR_START.search(text[line_start:start]) is not None
+
+
+def _yaml_scalar_end(text: str, start: int) -> int:
+    """Where the plain scalar starting at `start` ends: a comment, the line end, or (inside
+    a flow collection) the next `,`, `]` or `}`."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line_end = len(text) if line_end < 0 else line_end
+    before = text[line_start:start]
+    in_flow = before.count("[") + before.count("{") > before.count("]") + before.count("}")
+    rest = text[start:line_end]
+    cut = len(rest.rstrip("\r"))
+    comment = rest.find(" #")
+    if comment >= 0:
+        cut = min(cut, comment)
+    if in_flow:
+        for stop in ",]}":
+            at = rest.find(stop)
+            if at >= 0:
+                cut = min(cut, at)
+    return start + len(rest[:cut].rstrip(" \t"))
+
+
+def _bare_json_value(text: str, start: int) -> bool:
+    """True for a JSON value outside any string (a number): quotes keep the file valid.
+
+    Outside a string means an even number of unescaped quotes before it on its line (JSON
+    strings cannot span lines).
+    """
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[line_start:start]
+    quotes = len(re.findall(r'(?<!\\)(?:\\\\)*"', before))
+    return quotes % 2 == 0 and before.rstrip()[-1:] in (":", "[", ",", "")
 
 
 def apply_replacements(text: str, replacements: Sequence[Replacement]) -> str:
@@ -101,6 +161,46 @@ def apply_replacements(text: str, replacements: Sequence[Replacement]) -> str:
         pos = r.end
     parts.append(text[pos:])
     return "".join(parts)
+
+
+MAX_REDACTION_ROUNDS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Redacted:
+    text: str
+    replaced: Counter  # entity -> spans replaced
+    first: tuple[Finding, ...]  # what the first scan found (for the masked diff)
+
+
+def redact_text(
+    text: str,
+    find: Callable[[str], Sequence[Finding]],
+    options: RedactOptions,
+    *,
+    syntax: str | None = None,
+) -> Redacted:
+    """Replace every finding of `find(text)`, then rescan and redact again what that finds.
+
+    A replacement can join what is left around it into a new match (two addresses written
+    back to back, a value glued to a word), so one pass is not enough. Raises RedactionError
+    if findings remain after MAX_REDACTION_ROUNDS.
+    """
+    findings = list(find(text))
+    first, replaced = tuple(findings), Counter()
+    for _ in range(MAX_REDACTION_ROUNDS):
+        if not findings:
+            return Redacted(text, replaced, first)
+        text = apply_replacements(text, plan_replacements(text, findings, options, syntax=syntax))
+        replaced.update(f.entity for f in findings)
+        findings = list(find(text))
+    if not findings:
+        return Redacted(text, replaced, first)
+    lines = ", ".join(str(f.line) for f in findings[:5])
+    raise RedactionError(
+        f"{len(findings)} finding(s) survived redaction (line {lines}); nothing written",
+        "this is a bug in a rule or strategy: please report it with the rule id",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,10 @@ from piiscan.errors import PiiscanError, RedactionError
 from piiscan.model import Document, Finding, Skipped
 from piiscan.redact.keys import Keyring
 from piiscan.redact.redactor import (
+    MAX_REDACTION_ROUNDS,
     RedactOptions,
-    apply_replacements,
     masked_diff,
-    plan_replacements,
+    redact_text,
     rekey_text,
     restore_text,
 )
@@ -61,11 +61,12 @@ Transform = Callable[[Document], tuple[str, Counter, str]]
 def rewrite_document(doc: Document, transform: Transform, target: Target, summary: Summary) -> None:
     try:
         new_text, replaced, diff = transform(doc)
-        if not replaced:
-            return
-        if doc.path == STDIN:
+        if doc.path == STDIN and not target.dry_run:
+            # A stream always comes out whole: transformed, or as it came if nothing matched.
             sys.stdout.buffer.write(_encode(doc, new_text))
             sys.stdout.buffer.flush()
+        elif not replaced:
+            return
         elif target.dry_run:
             summary.diffs.append(diff)
         elif target.output_dir is not None:
@@ -78,13 +79,14 @@ def rewrite_document(doc: Document, transform: Transform, target: Target, summar
                 raise RedactionError(f"{doc.path}: changed since it was scanned; nothing written")
             atomic_rewrite(doc.path, _encode(doc, new_text), snapshot)
     except PiiscanError as exc:
+        # Nothing is written for a refused file, a refused stream included: passing the
+        # original on would hand unredacted values to the next command in the pipe.
         message = exc.message if exc.message.startswith(doc.path) else f"{doc.path}: {exc.message}"
         summary.errors.append((doc.path, message))
-        if doc.path == STDIN:  # a refused stream still has to come out whole
-            sys.stdout.buffer.write(_encode(doc, doc.text))
         return
-    summary.files_changed += 1
-    summary.replaced.update(replaced)
+    if replaced:
+        summary.files_changed += 1
+        summary.replaced.update(replaced)
 
 
 def _encode(doc: Document, text: str) -> bytes:
@@ -132,32 +134,37 @@ def redaction(
         return kept
 
     def transform(doc: Document) -> tuple[str, Counter, str]:
-        findings = findings_in(doc)
-        if not findings:
-            return doc.text, Counter(), ""
-        yaml = doc.path.endswith((".yaml", ".yml"))
-        new_text = apply_replacements(doc.text, plan_replacements(doc.text, findings, options, yaml=yaml))
-        redacted = {f.entity for f in findings}
-        survivors = [
-            f for f in findings_in(Document(doc.path, new_text, doc.encoding, doc.bom))
-            if f.entity in redacted
-        ]
-        if survivors:
-            lines = ", ".join(str(f.line) for f in survivors[:5])
-            raise RedactionError(
-                f"{doc.path}: {len(survivors)} finding(s) survived redaction (line {lines}); "
-                "nothing written",
-                "this is a bug in a rule or strategy: please report it with the rule id",
-            )
-        return new_text, Counter(f.entity for f in findings), masked_diff(doc.path, doc.text, new_text, findings)
+        def find(text: str) -> list[Finding]:
+            return findings_in(Document(doc.path, text, doc.encoding, doc.bom))
+
+        result = redact_text(doc.text, find, options, syntax=_syntax_of(doc.path))
+        return result.text, result.replaced, masked_diff(doc.path, doc.text, result.text, result.first)
 
     return transform
 
 
+def _syntax_of(path: str) -> str | None:
+    suffix = PurePath(path).suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return "yaml"
+    if suffix in (".json", ".jsonl", ".ndjson", ".geojson"):
+        return "json"
+    return None
+
+
 def restoration(keyring: Keyring, *, entities: Collection[str] = (), scope: str = "") -> Transform:
     def transform(doc: Document) -> tuple[str, Counter, str]:
-        new_text, count, problems = restore_text(doc.text, keyring, entities=entities, scope=scope)
-        _refuse_on(doc, problems)
+        # Tokens of a later redaction round can hold tokens of an earlier one: restore until
+        # none is left (as many rounds as redaction can take).
+        new_text, count = doc.text, 0
+        for _ in range(MAX_REDACTION_ROUNDS):
+            new_text, restored, problems = restore_text(
+                new_text, keyring, entities=entities, scope=scope
+            )
+            _refuse_on(doc, problems)
+            count += restored
+            if not restored:
+                break
         # A restore diff would print the restored values: --dry-run only counts.
         return new_text, Counter({"tokens": count}) if count else Counter(), ""
 

@@ -1,0 +1,506 @@
+"""`piiscan redact / restore / keygen / rekey` on the command line: where output goes (in place,
+stdin to stdout, --dry-run, --output-dir), what is refused and left untouched (links, read-only,
+binary, changed files, bad tokens, missing keys), crashes between write and rename, and keys.
+
+Every in-process call goes through `Piiscan` from test_redact.py, which fails the test if a
+planted raw value or key material appears on stdout or stderr.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import piiscan.redact.redactor
+import piiscan.redact.run
+import piiscan.redact.writer
+from piiscan.redact import keys
+from piiscan.redact.writer import TEMP_PREFIX, TEMP_SUFFIX
+from test_redact import (  # noqa: F401 - fixtures are used by name
+    Piiscan,
+    clean_environment,
+    fake_email,
+    fake_people,
+    fake_ssn,
+    key_file,
+    key_material,
+    person_lines,
+    piiscan_cli,
+    scan_entities,
+)
+
+TOKEN = re.compile(r"pii1[sg]\.([A-Z_]+)\.([A-Za-z0-9_-]+)\.k([0-9a-f]{8})")
+
+
+def write_person_file(piiscan_cli: Piiscan, path: Path, count: int = 1, newline: str = "\n") -> list:
+    people = fake_people(count)
+    for p in people:
+        piiscan_cli.forbid(*p.values)
+    path.write_bytes("".join(person_lines(p, newline) for p in people).encode())
+    return people
+
+
+def temp_files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.name.startswith(TEMP_PREFIX) and p.name.endswith(TEMP_SUFFIX)]
+
+
+def snapshot(path: Path) -> tuple:
+    st = os.lstat(path)
+    return path.read_bytes(), stat.S_IMODE(st.st_mode), st.st_ino, st.st_mtime_ns
+
+
+def error_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("piiscan: ") and "error" in line]
+
+
+def run_subprocess(*argv: object, cwd: Path, stdin: bytes, env_extra: dict | None = None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIISCAN_")}
+    env.update({"NO_COLOR": "1", **(env_extra or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "piiscan.cli", *[str(a) for a in argv]],
+        cwd=cwd, input=stdin, capture_output=True, env=env, timeout=120,
+    )
+
+
+# ---------------------------------------------------------------------------- stdin and stdout
+
+
+def test_stdin_to_stdout_is_byte_exact_subprocess(tmp_path):
+    people = fake_people(2)
+    text = "".join(person_lines(p, "\r\n") for p in people) + "naïve 日本 \r\n"
+    proc = run_subprocess("redact", "--no-config", "-", cwd=tmp_path, stdin=text.encode())
+    assert proc.returncode == 0, proc.stderr
+    expected = text
+    for p in people:
+        for value, entity in zip(p.values, ("EMAIL_ADDRESS", "US_SSN", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE")):
+            expected = expected.replace(value, f"[{entity}]")
+    assert proc.stdout == expected.encode()
+    assert b"redacted 1 file: 2 CREDIT_CARD, 2 EMAIL_ADDRESS" in proc.stderr
+    assert not [v for p in people for v in p.values if v.encode() in proc.stderr]
+
+
+def test_stdin_encrypt_then_restore_subprocess(tmp_path, piiscan_cli):
+    key = piiscan_cli.keygen(tmp_path / "k.json")
+    people = fake_people(1)
+    original = ("\ufeff" + person_lines(people[0], "\r\n")).encode("utf-16-le")
+    redacted = run_subprocess("redact", "--no-config", "--strategy", "encrypt", "--key-file", key, "-",
+                              cwd=tmp_path, stdin=original)
+    assert redacted.returncode == 0, redacted.stderr
+    assert redacted.stdout.startswith(b"\xff\xfe") and redacted.stdout != original
+    restored = run_subprocess("restore", "--no-config", "-", cwd=tmp_path, stdin=redacted.stdout,
+                              env_extra={"PIISCAN_KEY_FILE": str(key)})
+    assert restored.returncode == 0, restored.stderr
+    assert restored.stdout == original
+    for proc in (redacted, restored):
+        assert not [s for s in key_material(key) if s.encode() in proc.stderr + redacted.stdout]
+
+
+def test_stdin_without_findings_comes_out_unchanged_subprocess(tmp_path):
+    text = "nothing personal here\r\nnaïve café\n".encode()
+    proc = run_subprocess("redact", "--no-config", "-", cwd=tmp_path, stdin=text)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == text  # a filter in a pipe must not swallow clean input
+
+
+def test_stdin_that_fails_verification_does_not_pass_raw_values_on(piiscan_cli, monkeypatch, capsys):
+    people = fake_people(1)
+    piiscan_cli.forbid(*people[0].values)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(person_lines(people[0]).encode())))
+    monkeypatch.setattr(piiscan.redact.redactor, "replacement_text", lambda entity, value, options: value)
+    run = piiscan_cli("redact", "--no-config", "-")  # also checks stdout for raw values
+    assert run.code == 2
+    assert "survived redaction" in run.err
+
+
+# ---------------------------------------------------------------------------- dry run, output dir, summary
+
+
+def test_dry_run_prints_a_masked_diff_and_writes_nothing(piiscan_cli, tmp_path):
+    path = tmp_path / "people.txt"
+    people = write_person_file(piiscan_cli, path)
+    before = snapshot(path)
+    run = piiscan_cli("redact", "--no-config", "--dry-run", "people.txt")
+    assert run.code == 0, run.err
+    assert snapshot(path) == before
+    assert run.out.startswith("--- a/people.txt\n+++ b/people.txt\n")
+    assert f"-ssn ***-**-{people[0].ssn[-4:]}\n" in run.out
+    assert "+ssn [US_SSN]\n" in run.out
+    assert "would redact 1 file: 1 CREDIT_CARD, 1 EMAIL_ADDRESS, 1 IBAN_CODE, 1 PHONE_NUMBER, 1 US_SSN" in run.err
+    assert temp_files(tmp_path) == []
+
+
+def test_dry_run_and_output_dir_together_are_refused(piiscan_cli, tmp_path):
+    write_person_file(piiscan_cli, tmp_path / "a.txt")
+    run = piiscan_cli("redact", "--no-config", "--dry-run", "--output-dir", "out", "a.txt")
+    assert run.code == 2
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_dir_writes_copies_with_the_same_mode_and_leaves_originals(piiscan_cli, tmp_path):
+    (tmp_path / "src" / "deep").mkdir(parents=True)
+    first, second = tmp_path / "src" / "a.txt", tmp_path / "src" / "deep" / "b.txt"
+    write_person_file(piiscan_cli, first)
+    write_person_file(piiscan_cli, second, newline="\r\n")
+    first.chmod(0o640)
+    second.chmod(0o604)
+    before = [snapshot(first), snapshot(second)]
+    run = piiscan_cli("redact", "--no-config", "--output-dir", "out", "src")
+    assert run.code == 0, run.err
+    assert [snapshot(first), snapshot(second)] == before
+    copies = [tmp_path / "out" / "src" / "a.txt", tmp_path / "out" / "src" / "deep" / "b.txt"]
+    for copy, original, mode in zip(copies, (first, second), (0o640, 0o604)):
+        assert stat.S_IMODE(copy.stat().st_mode) == mode
+        assert copy.read_bytes().count(b"\r\n") == original.read_bytes().count(b"\r\n")
+    assert scan_entities(piiscan_cli, tmp_path / "out") == []
+    assert "redacted 2 files: 2 CREDIT_CARD, 2 EMAIL_ADDRESS" in run.err
+
+
+def test_summary_counts_spans_per_entity(piiscan_cli, tmp_path):
+    emails = [fake_email() for _ in range(3)]
+    ssns = [fake_ssn() for _ in range(2)]
+    piiscan_cli.forbid(*emails, *ssns)
+    (tmp_path / "a.txt").write_text(f"mail {emails[0]} and {emails[1]}\nssn {ssns[0]}\n")
+    (tmp_path / "b.txt").write_text(f"mail {emails[2]}\nssn {ssns[1]}\n")
+    (tmp_path / "clean.txt").write_text("nothing here\n")
+    run = piiscan_cli("redact", "--no-config", "a.txt", "b.txt", "clean.txt")
+    assert run.code == 0, run.err
+    assert run.err.strip().splitlines()[-1] == "piiscan: redacted 2 files: 3 EMAIL_ADDRESS, 2 US_SSN"
+    assert (tmp_path / "clean.txt").read_text() == "nothing here\n"
+
+
+# ---------------------------------------------------------------------------- refused files
+
+
+def test_a_read_only_file_is_an_error_and_untouched(piiscan_cli, tmp_path):
+    locked, other = tmp_path / "locked.txt", tmp_path / "other.txt"
+    write_person_file(piiscan_cli, locked)
+    write_person_file(piiscan_cli, other)
+    locked.chmod(0o444)
+    before = snapshot(locked)
+    run = piiscan_cli("redact", "--no-config", "locked.txt", "other.txt")
+    assert run.code == 2
+    assert snapshot(locked) == before
+    assert [line for line in error_lines(run.err) if "locked.txt" in line and "read-only" in line]
+    assert scan_entities(piiscan_cli, other) == []  # one refused file does not stop the others
+
+
+def test_a_hard_linked_file_is_refused(piiscan_cli, tmp_path):
+    path = tmp_path / "a.txt"
+    write_person_file(piiscan_cli, path)
+    os.link(path, tmp_path / "b.txt")
+    before = path.read_bytes()
+    run = piiscan_cli("redact", "--no-config", "a.txt")
+    assert run.code == 2
+    assert "hard link" in run.err and "a.txt" in run.err
+    assert path.read_bytes() == (tmp_path / "b.txt").read_bytes() == before
+
+
+def test_a_symlink_is_refused_named_or_walked(piiscan_cli, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = outside / "target.txt"
+    write_person_file(piiscan_cli, target)
+    (tmp_path / "tree").mkdir()
+    os.symlink(target, tmp_path / "tree" / "link.txt")
+    os.symlink(target, tmp_path / "named.txt")
+    before = snapshot(target)
+    walked = piiscan_cli("redact", "--no-config", "tree")
+    assert walked.code == 0, walked.err  # not followed in a walk: skipped, as in `scan`
+    named = piiscan_cli("redact", "--no-config", "named.txt")
+    assert named.code == 2
+    assert "named.txt is a symlink" in named.err
+    assert snapshot(target) == before
+    assert os.path.islink(tmp_path / "named.txt") and os.path.islink(tmp_path / "tree" / "link.txt")
+
+
+def test_a_binary_file_in_a_walk_is_never_touched(piiscan_cli, tmp_path):
+    (tmp_path / "tree").mkdir()
+    email = fake_email()
+    piiscan_cli.forbid(email)
+    blob = tmp_path / "tree" / "blob.bin"
+    blob.write_bytes(b"\x00\x01BIN mail " + email.encode() + b"\n\x00")
+    (tmp_path / "tree" / "text.txt").write_text(f"mail {email}\n")
+    before = snapshot(blob)
+    run = piiscan_cli("redact", "--no-config", "tree")
+    assert run.code == 0, run.err
+    assert snapshot(blob) == before
+    assert "redacted 1 file: 1 EMAIL_ADDRESS" in run.err
+
+
+def test_a_binary_file_named_explicitly_is_never_touched(piiscan_cli, tmp_path):
+    email = fake_email()
+    piiscan_cli.forbid(email)
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(b"\x00\x01BIN mail " + email.encode() + b"\n\x00")
+    before = snapshot(blob)
+    piiscan_cli("redact", "--no-config", "blob.bin")
+    assert snapshot(blob) == before  # issue 4.5: binary files are never touched
+
+
+def test_a_file_changed_after_the_scan_is_refused(piiscan_cli, tmp_path, monkeypatch):
+    path = tmp_path / "a.txt"
+    write_person_file(piiscan_cli, path)
+    real_read = piiscan.redact.run.read_for_rewrite
+
+    def edited_meanwhile(name):
+        with open(name, "a") as handle:
+            handle.write("a line someone added\n")
+        return real_read(name)
+
+    monkeypatch.setattr(piiscan.redact.run, "read_for_rewrite", edited_meanwhile)
+    run = piiscan_cli("redact", "--no-config", "a.txt")
+    assert run.code == 2
+    assert "a.txt: changed since it was scanned; nothing written" in run.err
+    assert path.read_text().endswith("a line someone added\n")
+    assert len(scan_entities(piiscan_cli, path)) == 5
+
+
+def test_a_file_changed_between_read_and_rename_is_refused(piiscan_cli, tmp_path, monkeypatch):
+    path = tmp_path / "a.txt"
+    write_person_file(piiscan_cli, path)
+    real_rewrite = piiscan.redact.run.atomic_rewrite
+
+    def edited_meanwhile(name, data, expected):
+        with open(name, "a") as handle:
+            handle.write("late edit\n")
+        return real_rewrite(name, data, expected)
+
+    monkeypatch.setattr(piiscan.redact.run, "atomic_rewrite", edited_meanwhile)
+    run = piiscan_cli("redact", "--no-config", "a.txt")
+    assert run.code == 2
+    assert "changed since it was scanned" in run.err
+    assert path.read_text().endswith("late edit\n") and temp_files(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------- crashes and verification
+
+
+@pytest.mark.parametrize(("failure", "code"), [(RuntimeError("disk on fire"), 2), (KeyboardInterrupt(), 130)])
+def test_a_crash_between_write_and_rename_leaves_the_original(piiscan_cli, tmp_path, monkeypatch, failure, code):
+    path = tmp_path / "a.txt"
+    write_person_file(piiscan_cli, path)
+    path.chmod(0o640)
+    before = snapshot(path)
+
+    def crash(src, dst):
+        assert Path(src).name.startswith(TEMP_PREFIX) and Path(src).exists()  # written, not renamed
+        raise failure
+
+    monkeypatch.setattr(piiscan.redact.writer.os, "replace", crash)
+    run = piiscan_cli("redact", "--no-config", "a.txt")
+    assert run.code == code
+    assert snapshot(path) == before
+    assert temp_files(tmp_path) == []
+    assert "Traceback" not in run.err and "disk on fire" not in run.err
+    if code == 2:
+        assert "internal error (RuntimeError)" in run.err
+
+
+def test_a_value_that_survives_redaction_is_an_error_and_nothing_is_written(piiscan_cli, tmp_path, monkeypatch):
+    path = tmp_path / "a.txt"
+    write_person_file(piiscan_cli, path)
+    before = snapshot(path)
+    monkeypatch.setattr(piiscan.redact.redactor, "replacement_text", lambda entity, value, options: value)
+    run = piiscan_cli("redact", "--no-config", "a.txt")
+    assert run.code == 2
+    [line] = error_lines(run.err)
+    assert line.startswith("piiscan: error: a.txt: 5 finding(s) survived redaction (line 2, 3, 4, 5, 6)")
+    assert snapshot(path) == before and temp_files(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------- restore errors
+
+
+def redact_encrypt(piiscan_cli: Piiscan, key: Path, *paths: object) -> None:
+    run = piiscan_cli("redact", "--no-config", "--strategy", "encrypt", "--key-file", key, *paths)
+    assert run.code == 0, run.err
+
+
+def edit_token(path: Path, line_no: int, edit) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    match = TOKEN.search(lines[line_no - 1])
+    lines[line_no - 1] = lines[line_no - 1].replace(match[0], edit(match))
+    path.write_text("".join(lines))
+
+
+def _flip_ciphertext(match: re.Match) -> str:
+    body = match[2]
+    flipped = body[:5] + ("A" if body[5] != "A" else "B") + body[6:]
+    return match[0].replace(body, flipped)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_flip_ciphertext, "token failed authentication"),
+        (lambda m: m[0].replace(f".{m[1]}.", ".PHONE_NUMBER."), "token failed authentication"),
+        (lambda m: m[0].replace(f".k{m[3]}", ".k00000000"), "unknown key id k00000000"),
+    ],
+    ids=["tampered", "entity-swapped", "unknown-key"],
+)
+def test_a_bad_token_names_file_and_line_and_nothing_is_written(piiscan_cli, key_file, tmp_path, edit, message):
+    bad, good = tmp_path / "bad.txt", tmp_path / "good.txt"
+    write_person_file(piiscan_cli, bad)
+    write_person_file(piiscan_cli, good)
+    good_text = good.read_text()
+    redact_encrypt(piiscan_cli, key_file, bad, good)
+    edit_token(bad, 3, edit)  # the SSN line
+    before = snapshot(bad)
+    run = piiscan_cli("restore", "--no-config", "--key-file", key_file, "bad.txt", "good.txt",
+                      values_on_stdout=True)
+    assert run.code == 2
+    [line] = error_lines(run.err)
+    assert line.startswith("piiscan: error: bad.txt:3: ") and message in line and "nothing written" in line
+    assert snapshot(bad) == before
+    assert good.read_text() == good_text  # the other file is restored
+
+
+def test_a_wrong_key_is_a_clear_error(piiscan_cli, key_file, tmp_path):
+    path = tmp_path / "a.txt"
+    write_person_file(piiscan_cli, path, count=2)
+    redact_encrypt(piiscan_cli, key_file, path)
+    before = snapshot(path)
+    other = piiscan_cli.keygen(tmp_path / "other.json")
+    run = piiscan_cli("restore", "--no-config", "--key-file", other, "a.txt")
+    assert run.code == 2
+    [line] = error_lines(run.err)
+    assert line.startswith("piiscan: error: a.txt:2: unknown key id k") and "(and 9 more)" in line
+    assert snapshot(path) == before
+
+
+@pytest.mark.parametrize(("command", "strategy"), [("redact", "hash"), ("redact", "encrypt"), ("restore", None)])
+def test_a_missing_key_is_a_one_line_error(piiscan_cli, tmp_path, command, strategy):
+    path = tmp_path / "a.txt"
+    write_person_file(piiscan_cli, path)
+    before = snapshot(path)
+    argv = [command, "--no-config", *(["--strategy", strategy] if strategy else []), "a.txt"]
+    run = piiscan_cli(*argv)
+    assert run.code == 2
+    assert run.err.splitlines()[0].startswith("piiscan: key error: no key")
+    assert snapshot(path) == before
+
+
+def test_a_key_file_readable_by_others_is_refused(piiscan_cli, key_file, tmp_path):
+    write_person_file(piiscan_cli, tmp_path / "a.txt")
+    key_file.chmod(0o644)
+    run = piiscan_cli("redact", "--no-config", "--strategy", "hash", "--key-file", key_file, "a.txt")
+    assert run.code == 2 and "readable by other users" in run.err
+
+
+# ---------------------------------------------------------------------------- keys from the environment
+
+
+def test_keys_from_the_environment(piiscan_cli, key_file, tmp_path, monkeypatch):
+    path = tmp_path / "a.txt"
+    write_person_file(piiscan_cli, path)
+    original = path.read_bytes()
+    monkeypatch.setenv("PIISCAN_KEY_FILE", str(key_file))
+    redact = piiscan_cli("redact", "--no-config", "--strategy", "encrypt", "a.txt")
+    assert redact.code == 0, redact.err
+    monkeypatch.delenv("PIISCAN_KEY_FILE")
+    document = json.loads(key_file.read_text())
+    monkeypatch.setenv("PIISCAN_KEY", document["keys"][document["primary"]])
+    restore = piiscan_cli("restore", "--no-config", "a.txt")
+    assert restore.code == 0, restore.err
+    assert path.read_bytes() == original
+
+
+# ---------------------------------------------------------------------------- partial restore, linkage
+
+
+def test_restore_of_one_entity_leaves_the_other_tokens(piiscan_cli, key_file, tmp_path):
+    path = tmp_path / "a.txt"
+    [person] = write_person_file(piiscan_cli, path)
+    redact_encrypt(piiscan_cli, key_file, path)
+    run = piiscan_cli("restore", "--no-config", "--key-file", key_file, "--entity", "US_SSN", "a.txt")
+    assert run.code == 0, run.err
+    assert "restored 1 file: 1 tokens" in run.err
+    text = path.read_text()
+    assert f"ssn {person.ssn}\n" in text
+    assert sorted(m[1] for m in TOKEN.finditer(text)) == ["CREDIT_CARD", "EMAIL_ADDRESS", "IBAN_CODE", "PHONE_NUMBER"]
+    assert person.email not in text
+
+
+def test_restore_dry_run_writes_nothing_and_prints_no_value(piiscan_cli, key_file, tmp_path):
+    path = tmp_path / "a.txt"
+    write_person_file(piiscan_cli, path)
+    redact_encrypt(piiscan_cli, key_file, path)
+    before = snapshot(path)
+    run = piiscan_cli("restore", "--no-config", "--key-file", key_file, "--dry-run", "a.txt")
+    assert run.code == 0 and "would restore 1 file: 5 tokens" in run.err
+    assert snapshot(path) == before
+
+
+@pytest.mark.parametrize(("flags", "linked"), [((), True), (("--unlinkable",), False)])
+def test_equal_values_give_equal_tokens_unless_unlinkable(piiscan_cli, key_file, tmp_path, flags, linked):
+    email = fake_email()
+    piiscan_cli.forbid(email)
+    path = tmp_path / "a.txt"
+    original = f"mail {email}\nmail {email}\n"
+    path.write_text(original)
+    run = piiscan_cli("redact", "--no-config", "--strategy", "encrypt", *flags, "--key-file", key_file, "a.txt")
+    assert run.code == 0, run.err
+    first, second = [m[0] for m in TOKEN.finditer(path.read_text())]
+    assert (first == second) is linked
+    assert first.startswith("pii1g." if flags else "pii1s.")
+    assert piiscan_cli("restore", "--no-config", "--key-file", key_file, "a.txt").code == 0
+    assert path.read_text() == original
+
+
+# ---------------------------------------------------------------------------- keygen, rotate, rekey
+
+
+def test_keygen_writes_0600_and_refuses_to_overwrite(piiscan_cli, tmp_path):
+    path = piiscan_cli.keygen(tmp_path / "k.json")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    before = path.read_bytes()
+    run = piiscan_cli("keygen", "-o", path)
+    assert run.code == 2 and "already exists" in run.err
+    assert path.read_bytes() == before
+    forced = piiscan_cli("keygen", "-o", path, "--force")
+    assert forced.code == 0
+    assert path.read_bytes() != before and stat.S_IMODE(path.stat().st_mode) == 0o600
+    piiscan_cli.forbid_keys(path)
+    assert keys.load_keyring(str(path), environ={}).primary in forced.err
+
+
+def test_rotate_keeps_the_old_key_and_rekey_moves_tokens_to_the_new_one(piiscan_cli, key_file, tmp_path):
+    path = tmp_path / "a.txt"
+    write_person_file(piiscan_cli, path, count=2)
+    original = path.read_bytes()
+    redact_encrypt(piiscan_cli, key_file, path)
+    old = keys.load_keyring(str(key_file), environ={})
+
+    run = piiscan_cli("keygen", "-o", key_file, "--rotate")
+    assert run.code == 0, run.err
+    piiscan_cli.forbid_keys(key_file)
+    rotated = keys.load_keyring(str(key_file), environ={})
+    assert rotated.primary != old.primary and rotated.keys[old.primary] == old.primary_key
+
+    run = piiscan_cli("rekey", "--no-config", "--key-file", key_file, "a.txt")
+    assert run.code == 0, run.err
+    assert "re-keyed 1 file: 10 tokens" in run.err
+    assert {m[3] for m in TOKEN.finditer(path.read_text())} == {rotated.primary}
+
+    # Only the new key is needed now.
+    new_only = tmp_path / "new-only.json"
+    keys.write_keyring(keys.Keyring(rotated.primary, {rotated.primary: rotated.primary_key}), new_only)
+    run = piiscan_cli("restore", "--no-config", "--key-file", new_only, "a.txt")
+    assert run.code == 0, run.err
+    assert path.read_bytes() == original
+
+
+def test_the_leak_check_catches_every_spelling_of_a_key(piiscan_cli, key_file):
+    raw = base64.b64decode(next(iter(json.loads(key_file.read_text())["keys"].values())))
+    for spelling in (base64.b64encode(raw).decode(), raw.hex(), base64.urlsafe_b64encode(raw).decode()):
+        with pytest.raises(pytest.fail.Exception, match="leaked on stdout"):
+            piiscan_cli.assert_no_leak(f"piiscan: something {spelling} here", "stdout")
