@@ -134,6 +134,15 @@ def scan(
     baseline: Optional[str] = typer.Option(
         None, "--baseline", help="Report only findings not recorded in this baseline file."
     ),
+    staged: bool = typer.Option(
+        False, "--staged", help="Scan what is staged in git (the index, not the working tree)."
+    ),
+    since: Optional[str] = typer.Option(
+        None, "--since", help="Scan files changed since this git revision (with --history: commits)."
+    ),
+    history: bool = typer.Option(
+        False, "--history", help="Scan every blob added in the git history (each once)."
+    ),
     rules: Optional[list[str]] = RULES,
     packs: Optional[str] = PACKS,
     only: Optional[list[str]] = ONLY,
@@ -153,7 +162,7 @@ def scan(
     regex_timeout: Optional[float] = REGEX_TIMEOUT,
 ) -> None:
     """Scan files, folders or stdin for personal data and report what is found."""
-    from piiscan.scan import build_engine, filters_from, iter_inputs, scan_inputs
+    from piiscan.scan import build_engine, filters_from, git_inputs, iter_inputs, scan_inputs
 
     flags = _selection_flags(rules, packs, only, disable, min_confidence, max_file_size, include,
                              exclude, follow_symlinks, gitignore, text, ignore_comments, backend,
@@ -165,10 +174,18 @@ def scan(
         report_unused_ignores=report_unused_ignores,
         baseline=baseline,
     )
+    from_git = staged or history or since is not None
+    if from_git and paths:
+        raise UsageError("--staged, --since and --history take no paths", "run it in the repository")
+    if staged and (history or since is not None):
+        raise UsageError("--staged cannot be combined with --since or --history")
     targets = paths or ["."]
     settings = _settings(flags, targets, config, no_config).settings
     engine = build_engine(settings)
-    inputs = iter_inputs(targets, settings)
+    if from_git:
+        inputs = git_inputs(settings, staged=staged, since=since, history=history)
+    else:
+        inputs = iter_inputs(targets, settings)
     with _progress(enabled=not quiet) as on_progress:
         result = scan_inputs(engine, inputs, on_progress, filters_from(settings))
     if not quiet:

@@ -377,6 +377,23 @@ def changed_paths(since: str, repo: str = ".") -> list[str]:
     return [path for path in paths if os.path.lexists(os.path.join(root, path))]
 
 
+def staged_paths(repo: str = ".") -> list[str]:
+    """The working-tree files of what is staged, relative to the current folder.
+
+    For `redact --staged`, which rewrites the files the user is about to commit (and leaves
+    staging the result to them), unlike `staged_documents`, which reads the index.
+    """
+    root = repository_root(repo)
+    listing = _run_git(
+        repo,
+        "list staged files",
+        "diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff",
+        "--ignore-submodules=all", "--diff-filter=ACMT",
+    )  # fmt: skip
+    paths = [os.path.join(root, _path_text(raw)) for raw in listing.split(b"\x00") if raw]
+    return [os.path.relpath(path) for path in paths if os.path.isfile(path)]
+
+
 # --- history -------------------------------------------------------------------------------
 
 

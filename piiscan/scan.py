@@ -6,6 +6,7 @@ The CLI and the library API both call `build_engine`, `iter_inputs` and `scan_in
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -17,7 +18,7 @@ from piiscan.engine import Engine
 from piiscan.errors import ScanError
 from piiscan.model import Document, Finding, ScanResult, Skipped, SkipReason, Stats
 from piiscan.rulepack import load_rules, select_rules
-from piiscan.sources import iter_sources, read_stream
+from piiscan.sources import NOT_INCLUDED, PathScope, iter_sources, read_stream
 from piiscan.suppress import Allowlist, UnusedIgnore, filter_findings, parse_allowlist
 
 STDIN = "-"
@@ -121,6 +122,35 @@ def _iter_files(
         force_text=settings.text,
         named_binary=named_binary,
     )
+
+
+def git_inputs(
+    settings: Settings, *, staged: bool = False, since: str | None = None, history: bool = False
+) -> Iterable[Document | Skipped]:
+    """What git names: the index (--staged), files changed since REV, or history blobs."""
+    from piiscan import gitsource
+
+    if staged:
+        items = gitsource.staged_documents(".", max_file_size=settings.max_file_size)
+    elif history:
+        items = gitsource.history_documents(".", since=since, max_file_size=settings.max_file_size)
+    else:
+        root = gitsource.repository_root(".")
+        paths = [os.path.relpath(os.path.join(root, p)) for p in gitsource.changed_paths(since, ".")]
+        # Nothing changed means nothing to scan (not the whole tree); binaries stay skipped.
+        return iter_inputs(paths, settings, named_binary=False) if paths else ()
+    return _in_scope(items, PathScope.build(settings.include, settings.exclude))
+
+
+def _in_scope(items: Iterable[Document | Skipped], scope: PathScope) -> Iterable[Document | Skipped]:
+    for item in items:
+        verdict = scope.file_verdict(item.path)
+        if verdict == NOT_INCLUDED:
+            continue
+        if verdict is not None:
+            yield Skipped(item.path, SkipReason.EXCLUDED, verdict)
+            continue
+        yield item
 
 
 def scan_inputs(

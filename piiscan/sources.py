@@ -39,7 +39,7 @@ _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_EXTRA = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _READ_CHUNK = 1 << 20
-_NOT_INCLUDED = "not matched by --include"
+NOT_INCLUDED = "not matched by --include"
 
 
 # --- decoding ------------------------------------------------------------------------------
@@ -121,14 +121,17 @@ def _join_display(prefix: str, rel: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Filters:
-    """The user's --include / --exclude globs (gitignore syntax); exclude wins."""
+class PathScope:
+    """The user's --include / --exclude globs (gitignore syntax); exclude wins.
+
+    Public so that sources other than the walk (git's index and history) honour them too.
+    """
 
     include: GitIgnoreSpec | None
     exclude: GitIgnoreSpec | None
 
     @classmethod
-    def build(cls, include: Sequence[str], exclude: Sequence[str]) -> _Filters:
+    def build(cls, include: Sequence[str], exclude: Sequence[str]) -> PathScope:
         return cls(_user_spec("--include", include), _user_spec("--exclude", exclude))
 
     def file_verdict(self, rel: str) -> str | None:
@@ -136,7 +139,7 @@ class _Filters:
         if self.exclude is not None and self.exclude.match_file(rel):
             return "matched --exclude"
         if self.include is not None and not self.include.match_file(rel):
-            return _NOT_INCLUDED
+            return NOT_INCLUDED
         return None
 
     def dir_excluded(self, rel: str) -> bool:
@@ -350,7 +353,7 @@ def _load_file(
 
 @dataclass(frozen=True, slots=True)
 class _Options:
-    filters: _Filters
+    filters: PathScope
     max_file_size: int
     follow_symlinks: bool
     use_gitignore: bool
@@ -398,7 +401,7 @@ def iter_sources(
     here, at the call, not mid-iteration.
     """
     options = _Options(
-        _Filters.build(include, exclude), max_file_size, follow_symlinks, use_gitignore,
+        PathScope.build(include, exclude), max_file_size, follow_symlinks, use_gitignore,
         force_text, named_binary,
     )
     return _iter_all(list(paths), options)
@@ -542,7 +545,7 @@ def _visit(
         return
 
     excluded = options.filters.file_verdict(rel)
-    if excluded == _NOT_INCLUDED:
+    if excluded == NOT_INCLUDED:
         return  # --include narrows the walk: the rest is out of scope, not "skipped"
     if excluded:
         yield Skipped(shown, SkipReason.EXCLUDED, excluded)

@@ -105,3 +105,74 @@ def test_baseline_from_config_and_refusal_of_incomplete_scans(repo, capsys, monk
     code, _, err = run(capsys, "baseline", "update")
     assert code == 2 and "incomplete" in err
     assert (repo / ".piiscan-baseline.json").read_bytes() == before
+
+
+# -- git sources through the CLI
+
+
+def git(cwd: Path, *args: str) -> str:
+    import subprocess
+
+    env = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_SYSTEM": "/dev/null", "PATH": "/usr/bin:/bin"}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def git_repo(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "config", "user.email", "dev@acme-mail.test")
+    git(tmp_path, "config", "user.name", "Dev")
+    return tmp_path
+
+
+def test_staged_scans_the_index_not_the_working_tree(git_repo, capsys):
+    (git_repo / "a.txt").write_text(f"ssn: {SSN}\n")
+    git(git_repo, "add", "a.txt")
+    (git_repo / "a.txt").write_text("clean now\n")  # the working copy no longer has it
+    code, out, _ = run(capsys, "scan", "--staged", "-f", "json", "-q")
+    assert code == 1 and findings(out) == [("a.txt", 1, "us.ssn")]
+    code, _, _ = run(capsys, "scan", "a.txt", "-q")
+    assert code == 0
+    code, _, err = run(capsys, "scan", "--staged", "a.txt")
+    assert code == 2 and "take no paths" in err
+
+
+def test_history_finds_a_value_added_then_removed_with_its_commit(git_repo, capsys):
+    (git_repo / "a.txt").write_text(f"ssn: {SSN}\n")
+    git(git_repo, "add", "a.txt")
+    git(git_repo, "commit", "-qm", "add")
+    added = git(git_repo, "rev-parse", "HEAD").strip()
+    (git_repo / "a.txt").write_text("gone\n")
+    git(git_repo, "commit", "-qam", "remove")
+    code, out, _ = run(capsys, "scan", "--history", "-f", "json", "-q")
+    (finding,) = json.loads(out)["findings"]
+    assert code == 1 and finding["commit"] == added and finding["commit_date"]
+    code, out, _ = run(capsys, "scan", "--history", "--since", "HEAD~1", "-f", "json", "-q")
+    assert code == 0 and findings(out) == []
+    code, out, _ = run(capsys, "scan", "--history", "-f", "sarif", "-q")
+    assert json.loads(out)["runs"][0]["results"][0]["properties"]["commit"] == added
+
+
+def test_since_scans_only_changed_files_and_unknown_revisions_are_errors(git_repo, capsys):
+    (git_repo / "old.txt").write_text(f"ssn: {SSN}\n")
+    git(git_repo, "add", "old.txt")
+    git(git_repo, "commit", "-qm", "old")
+    (git_repo / "new.txt").write_text(f"mail {EMAIL}\n")
+    git(git_repo, "add", "new.txt")
+    code, out, _ = run(capsys, "scan", "--since", "HEAD", "-f", "json", "-q")
+    assert code == 1 and findings(out) == [("new.txt", 1, "core.email")]
+    code, _, err = run(capsys, "scan", "--since", "no-such-rev", "-q")
+    assert code == 2 and err.startswith("piiscan: usage error:")
+
+
+def test_redact_staged_rewrites_working_copies_and_exits_1(git_repo, capsys):
+    (git_repo / "b.txt").write_text(f"ssn: {SSN}\n")
+    git(git_repo, "add", "b.txt")
+    code, _, err = run(capsys, "redact", "--staged")
+    assert code == 1 and "redacted 1 file" in err
+    assert (git_repo / "b.txt").read_text() == "ssn: [US_SSN]\n"
+    assert SSN in git(git_repo, "show", ":b.txt")  # nothing was re-staged: the user reviews
+    code, _, _ = run(capsys, "redact", "--staged")  # the working copy is clean now
+    assert code == 0
