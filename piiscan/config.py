@@ -56,7 +56,7 @@ class Settings:
     include: tuple[str, ...] = _setting((), "list", help="only files matching these globs")
     exclude: tuple[str, ...] = _setting((), "list", help="skip files matching these globs")
     max_file_size: int = _setting(DEFAULT_MAX_FILE_SIZE, "size", help="skip larger files")
-    follow_symlinks: bool = _setting(False, "bool")
+    follow_symlinks: bool = _setting(False, "bool", help="follow symbolic links in walks")
     gitignore: bool = _setting(True, "bool", help="honour .gitignore files")
     text: bool = _setting(False, "bool", help="scan binary-looking files too")
     # what to report
@@ -64,7 +64,7 @@ class Settings:
     show_values: bool = _setting(False, "bool", help="print raw values in reports")
     fail_on: str = _setting("low", "choice", choices=FAIL_ON)
     ignore_comments: bool = _setting(True, "bool", help="honour `piiscan: ignore` comments")
-    report_unused_ignores: bool = _setting(False, "bool")
+    report_unused_ignores: bool = _setting(False, "bool", help="list ignores that suppress nothing")
     baseline: str | None = _setting(None, "path", help="report only findings not in this file")
     allowlist: Mapping[str, Any] = _setting(None, "mapping", help="values, patterns, paths...")
     # how to redact
