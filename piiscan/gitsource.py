@@ -94,16 +94,20 @@ def _git_missing(exc: OSError) -> UsageError:
     return UsageError(f"cannot run git: {exc.strerror or type(exc).__name__}", _GENERIC_HINT)
 
 
+def _spawn_git(repo: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        _git_argv(repo, *args),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=_git_env(),
+        check=False,
+    )
+
+
 def _run_git(repo: str, doing: str, *args: str) -> bytes:
     """Run one git command to completion and return its stdout; failure -> UsageError."""
     try:
-        done = subprocess.run(
-            _git_argv(repo, *args),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            env=_git_env(),
-            check=False,
-        )
+        done = _spawn_git(repo, *args)
     except OSError as exc:
         raise _git_missing(exc) from None
     if done.returncode != 0:
@@ -114,13 +118,7 @@ def _run_git(repo: str, doing: str, *args: str) -> bytes:
 def _resolve_commit(repo: str, rev: str) -> str | None:
     """The full commit id REV names, or None if REV names nothing (an unborn HEAD)."""
     try:
-        done = subprocess.run(
-            _git_argv(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            env=_git_env(),
-            check=False,
-        )
+        done = _spawn_git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     except OSError as exc:
         raise _git_missing(exc) from None
     if done.returncode == 0:

@@ -273,7 +273,10 @@ def _strerror(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def _file_kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, for messages: "named pipe (FIFO)", "socket", ..."""
+    if stat.S_ISLNK(mode):
+        return "symlink"
     if stat.S_ISFIFO(mode):
         return "named pipe (FIFO)"
     if stat.S_ISSOCK(mode):
@@ -332,7 +335,7 @@ def _load_file(
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            return Skipped(shown, SkipReason.SPECIAL_FILE, _file_kind(st.st_mode))
+            return Skipped(shown, SkipReason.SPECIAL_FILE, file_kind(st.st_mode))
         if st.st_size > max_file_size:
             return _too_large(shown, st.st_size, max_file_size)
         data = _read_fd(fd, max_file_size + 1)
@@ -438,7 +441,7 @@ def _iter_one(given: str, options: _Options) -> Iterator[Document | Skipped]:
     if excluded:
         yield Skipped(shown, SkipReason.EXCLUDED, excluded)
     elif not stat.S_ISREG(st.st_mode):
-        yield Skipped(shown, SkipReason.SPECIAL_FILE, _file_kind(st.st_mode))
+        yield Skipped(shown, SkipReason.SPECIAL_FILE, file_kind(st.st_mode))
     else:
         # ripgrep's rule: a file named explicitly is searched even if it looks binary, and
         # even if a .gitignore would have pruned it from a walk.
@@ -561,7 +564,7 @@ def _visit(
         return
     assert target is not None
     if not stat.S_ISREG(target.st_mode):  # known from stat alone: never opened
-        yield Skipped(shown, SkipReason.SPECIAL_FILE, _file_kind(target.st_mode))
+        yield Skipped(shown, SkipReason.SPECIAL_FILE, file_kind(target.st_mode))
         return
     yield _load_file(
         abs_path,

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from piiscan.errors import RedactionError
+from piiscan.sources import file_kind
 
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -82,19 +83,8 @@ def _reason(exc: OSError) -> str:
 
 
 def _file_kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symlink"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    return "not a regular file"
+    kind = file_kind(mode)
+    return kind if kind.startswith("not ") else f"a {kind}"
 
 
 def _refuse_unless_rewritable(path: str, st: os.stat_result) -> None:
