@@ -90,6 +90,7 @@ NO_CONFIG = typer.Option(False, "--no-config", help="Ignore config files.")
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress or warnings on stderr.")
 BACKEND = typer.Option(None, "--backend", help="Matching backend: auto (default), hyperscan or regex.")
 REGEX_TIMEOUT = typer.Option(None, "--regex-timeout", help="Seconds a rule may spend on one segment (default 2).")
+JOBS = typer.Option(None, "--jobs", "-j", help="Worker processes (default: one per core).")
 KEY_FILE = typer.Option(
     None, "--key-file", help="Keyring file (else $PIISCAN_KEY_FILE, else $PIISCAN_KEY)."
 )
@@ -160,9 +161,12 @@ def scan(
     quiet: bool = QUIET,
     backend: Optional[str] = BACKEND,
     regex_timeout: Optional[float] = REGEX_TIMEOUT,
+    jobs: Optional[int] = JOBS,
 ) -> None:
     """Scan files, folders or stdin for personal data and report what is found."""
-    from piiscan.scan import build_engine, filters_from, git_inputs, iter_inputs, scan_inputs
+    from piiscan.scan import (
+        build_engine, filters_from, git_inputs, iter_inputs, jobs_for, scan_inputs,
+    )
 
     flags = _selection_flags(rules, packs, only, disable, min_confidence, max_file_size, include,
                              exclude, follow_symlinks, gitignore, text, ignore_comments, backend,
@@ -173,6 +177,7 @@ def scan(
         fail_on=fail_on,
         report_unused_ignores=report_unused_ignores,
         baseline=baseline,
+        jobs=jobs,
     )
     from_git = staged or history or since is not None
     if from_git and paths:
@@ -187,7 +192,7 @@ def scan(
     else:
         inputs = iter_inputs(targets, settings)
     with _progress(enabled=not quiet) as on_progress:
-        result = scan_inputs(engine, inputs, on_progress, filters_from(settings))
+        result = scan_inputs(engine, inputs, on_progress, filters_from(settings), jobs_for(settings))
     if not quiet:
         _warn_incomplete(result)
     _write_report(result, settings.format, output, engine.rules, settings.show_values)

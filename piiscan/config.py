@@ -53,6 +53,7 @@ class Settings:
     min_confidence: float = _setting(0.5, "fraction", help="drop findings below this")
     backend: str = _setting("auto", "choice", choices=BACKENDS)
     regex_timeout: float = _setting(2.0, "seconds", help="per rule and segment")
+    jobs: int = _setting(0, "count", help="worker processes (0: one per core)")
     include: tuple[str, ...] = _setting((), "list", help="only files matching these globs")
     exclude: tuple[str, ...] = _setting((), "list", help="skip files matching these globs")
     max_file_size: int = _setting(DEFAULT_MAX_FILE_SIZE, "size", help="skip larger files")
@@ -126,6 +127,12 @@ def coerce(name: str, value: Any, *, from_text: bool, base: Path | None = None) 
         if kind == "seconds" and number <= 0:
             raise ValueError(f"must be above 0, got {number:g}")
         return number
+    if kind == "count":
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        raise ValueError(f"expected a whole number (0 or more), got {value!r}")
     if kind == "size":
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value

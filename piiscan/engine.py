@@ -424,14 +424,19 @@ class Engine:
 
     # -- scanning
 
-    def scan(self, document: Document) -> list[Finding]:
+    def scan(self, document: Document, occurrences: dict[str, int] | None = None) -> list[Finding]:
+        """Findings in one document (or one window of a large file: see Document.offset).
+
+        `occurrences` carries the fingerprint occurrence counts from one window of a file to
+        the next, so that a file scanned in windows gets the fingerprints of a whole scan.
+        """
         text = document.text
         matches = []
         for segment in split_segments(text, SEGMENT_CHARS):
             for order in self._finder.rules_in(text, segment):
                 matches.extend(self._confirm(self._compiled_rule(order), document, segment))
         kept = resolve_overlaps(_dedupe(matches), self.rules)
-        return self._findings(document, kept)
+        return self._findings(document, kept, {} if occurrences is None else occurrences)
 
     def _compiled_rule(self, order: int) -> CompiledRule:
         compiled = self._compiled[order]
@@ -470,7 +475,9 @@ class Engine:
             if scored is not None and scored.confidence >= self.min_confidence:
                 yield scored
 
-    def _findings(self, document: Document, kept: list[Match]) -> list[Finding]:
+    def _findings(
+        self, document: Document, kept: list[Match], occurrences: dict[str, int]
+    ) -> list[Finding]:
         if not kept:
             return []
         text = document.text
@@ -505,7 +512,15 @@ class Engine:
                     commit_date=document.commit_date,
                 )
             )
-        return _add_snippets_and_fingerprints(text, findings, self._fingerprint_key)
+        # Snippets mask every neighbour, also those in the overlap that another window reports.
+        findings = _add_snippets(text, findings)
+        low = document.report_from
+        high = len(text) if document.report_to is None else document.report_to
+        reported = [f for f in findings if low <= f.start < high]
+        reported = _add_fingerprints(text, reported, findings, self._fingerprint_key, occurrences)
+        if document.offset or document.line_base or document.column_base:
+            reported = [_in_file(f, document) for f in reported]
+        return reported
 
 
 def _dedupe(matches: list[Match]) -> list[Match]:
@@ -523,61 +538,95 @@ def _dedupe(matches: list[Match]) -> list[Match]:
 _WHITESPACE = re.compile(r"\s+")
 
 
-def _add_snippets_and_fingerprints(
-    text: str, findings: list[Finding], key: bytes | None
-) -> list[Finding]:
-    """Fill in the masked/raw snippets and the fingerprint of each finding.
+def _in_file(f: Finding, document: Document) -> Finding:
+    """Window coordinates -> file coordinates."""
+    return replace(
+        f,
+        start=f.start + document.offset,
+        end=f.end + document.offset,
+        line=f.line + document.line_base,
+        column=f.column + (document.column_base if f.line == 1 else 0),
+        end_line=f.end_line + document.line_base,
+        end_column=f.end_column + (document.column_base if f.end_line == 1 else 0),
+    )
 
-    Every finding on a line is masked in that line's snippet, not just its own. Without a key
-    the fingerprint hashes rule, path and the line with every finding replaced by its entity
-    name (and an occurrence count), so it says nothing about the values: a 9-digit SSN has
-    too few values for any unkeyed hash of it to stay secret.
-    """
-    occurrences: dict[str, int] = {}
-    starts = [f.start for f in findings]  # sorted, and the spans do not overlap
+
+def _line_bounds(text: str, start: int) -> tuple[int, int]:
+    """The line around `start`, without its line break (and without a CR before it)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    if line_end < 0:
+        line_end = len(text)
+    if line_end > line_start and text[line_end - 1] == "\r":
+        line_end -= 1
+    return line_start, line_end
+
+
+def _overlapping(findings: list[Finding]):
+    """A lookup of the findings overlapping [lo, hi): they are sorted and disjoint."""
+    starts = [f.start for f in findings]
     ends = [f.end for f in findings]
 
-    def overlapping(lo: int, hi: int) -> list[Finding]:
+    def lookup(lo: int, hi: int) -> list[Finding]:
         return findings[bisect.bisect_right(ends, lo) : bisect.bisect_left(starts, hi)]
 
+    return lookup
+
+
+def _add_snippets(text: str, findings: list[Finding]) -> list[Finding]:
+    """The line around each finding, masked (every finding on it) and raw (--show-values)."""
+    overlapping = _overlapping(findings)
     out = []
     for f in findings:
-        line_start = text.rfind("\n", 0, f.start) + 1
-        line_end = text.find("\n", f.start)
-        if line_end < 0:
-            line_end = len(text)
-        if line_end > line_start and text[line_end - 1] == "\r":
-            line_end -= 1
+        line_start, line_end = _line_bounds(text, f.start)
         lo, hi = _excerpt_bounds(line_start, line_end, f.start, f.end, SNIPPET_CHARS)
-        on_line = overlapping(lo, hi)
-        raw = text[lo:hi]
-        masked = _replace_spans(text, lo, hi, on_line, lambda g: mask_value(g.entity, g.value))
+        masked = _replace_spans(
+            text, lo, hi, overlapping(lo, hi), lambda g: mask_value(g.entity, g.value)
+        )
         prefix = "…" if lo > line_start else ""
         suffix = "…" if hi < line_end else ""
-
-        flo, fhi = _excerpt_bounds(line_start, line_end, f.start, f.end, 400)
-        neighbours = overlapping(flo, fhi)
-        shape = _replace_spans(text, flo, fhi, neighbours, lambda g: f"<{g.entity}>")
-        shape = _WHITESPACE.sub(" ", shape).strip()
-        if key is None:
-            material = "\0".join(("v1", f.rule_id, f.path, shape))
-        else:
-            material = "\0".join(("v1k", f.rule_id, f.path, normalise_value(f.value)))
-        seen = occurrences.get(material, 0)
-        occurrences[material] = seen + 1
-        material += f"\0{seen}"
-        if key is None:
-            fingerprint = hashlib.sha256(material.encode("utf-8", "replace")).hexdigest()[:32]
-        else:
-            fingerprint = hmac.new(key, material.encode("utf-8", "replace"), "sha256").hexdigest()[:32]
         out.append(
             replace(
                 f,
                 snippet=f"{prefix}{masked.strip()}{suffix}",
-                raw_snippet=f"{prefix}{raw.strip()}{suffix}",
-                fingerprint=fingerprint,
+                raw_snippet=f"{prefix}{text[lo:hi].strip()}{suffix}",
             )
         )
+    return out
+
+
+def _add_fingerprints(
+    text: str,
+    findings: list[Finding],
+    neighbours: list[Finding],
+    key: bytes | None,
+    occurrences: dict[str, int],
+) -> list[Finding]:
+    """A fingerprint for each finding, stable across runs, machines and line moves.
+
+    Without a key it hashes rule, path and the line with every finding replaced by its entity
+    name (and an occurrence count), so it says nothing about the values: a 9-digit SSN has
+    too few values for any unkeyed hash of it to stay secret. With a key it is an HMAC over
+    rule, path and the normalised value.
+    """
+    overlapping = _overlapping(neighbours)
+    out = []
+    for f in findings:
+        if key is None:
+            line_start, line_end = _line_bounds(text, f.start)
+            lo, hi = _excerpt_bounds(line_start, line_end, f.start, f.end, 400)
+            shape = _replace_spans(text, lo, hi, overlapping(lo, hi), lambda g: f"<{g.entity}>")
+            material = "\0".join(("v1", f.rule_id, f.path, _WHITESPACE.sub(" ", shape).strip()))
+        else:
+            material = "\0".join(("v1k", f.rule_id, f.path, normalise_value(f.value)))
+        seen = occurrences.get(material, 0)
+        occurrences[material] = seen + 1
+        data = f"{material}\0{seen}".encode("utf-8", "replace")
+        if key is None:
+            fingerprint = hashlib.sha256(data).hexdigest()[:32]
+        else:
+            fingerprint = hmac.new(key, data, "sha256").hexdigest()[:32]
+        out.append(replace(f, fingerprint=fingerprint))
     return out
 
 

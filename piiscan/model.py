@@ -93,6 +93,22 @@ class Document:
     size: int = 0  # size in bytes as read
     commit: str | None = None  # git commit the text came from, for history scans
     commit_date: str | None = None  # that commit's author date, ISO 8601
+    # A window of a larger file (see sources.iter_windows): where text[0] sits in the file,
+    # and which part of `text` this window reports (the rest is overlap with its neighbours).
+    offset: int = 0  # characters before text[0]
+    line_base: int = 0  # line breaks before text[0]
+    column_base: int = 0  # characters between the start of its line and text[0]
+    report_from: int = 0
+    report_to: int | None = None  # None: to the end
+
+
+@dataclass(frozen=True, slots=True)
+class StreamedFile:
+    """A file too large to hold whole: scanned window by window where it is scanned."""
+
+    path: str  # as reported
+    os_path: str  # as opened
+    size: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ The CLI and the library API both call `build_engine`, `iter_inputs` and `scan_in
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -16,9 +17,10 @@ from piiscan.baseline import Baseline, read_baseline
 from piiscan.config import Settings
 from piiscan.engine import Engine
 from piiscan.errors import ScanError
-from piiscan.model import Document, Finding, ScanResult, Skipped, SkipReason, Stats
+from piiscan.model import Document, Finding, ScanResult, Skipped, SkipReason, Stats, StreamedFile
+from piiscan.parallel import default_jobs, ordered_map
 from piiscan.rulepack import load_rules, select_rules
-from piiscan.sources import NOT_INCLUDED, PathScope, iter_sources, read_stream
+from piiscan.sources import NOT_INCLUDED, PathScope, iter_sources, iter_windows, read_stream
 from piiscan.suppress import Allowlist, UnusedIgnore, filter_findings, parse_allowlist
 
 STDIN = "-"
@@ -153,43 +155,119 @@ def _in_scope(items: Iterable[Document | Skipped], scope: PathScope) -> Iterable
         yield item
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What scanning one input gave: its findings, or why it was skipped."""
+
+    path: str
+    findings: tuple[Finding, ...] = ()
+    skipped: Skipped | None = None
+    suppressed: int = 0
+    unused: tuple[UnusedIgnore, ...] = ()
+    size: int = 0
+
+
+def scan_one(engine: Engine, filters: Filters, item: Document | StreamedFile | Skipped) -> Outcome:
+    """The whole per-document job (engine, then filters): what a worker process runs."""
+    if isinstance(item, Skipped):
+        return Outcome(item.path, skipped=item)
+    if isinstance(item, StreamedFile):
+        return _scan_streamed(engine, filters, item)
+    try:
+        raw = engine.scan(item)
+    except ScanError as exc:
+        return _timed_out(item.path, exc)
+    kept, counts, unused = _filter(filters, item, raw)
+    return Outcome(
+        item.path,
+        findings=tuple(kept),
+        suppressed=counts.total,
+        unused=tuple(unused) if filters.report_unused else (),
+        size=item.size or len(item.text),
+    )
+
+
+def _scan_streamed(engine: Engine, filters: Filters, streamed: StreamedFile) -> Outcome:
+    """A large file window by window, in one worker: memory stays bounded and the windows
+    share one occurrence count, so the findings equal those of a whole-file scan."""
+    findings: list[Finding] = []
+    unused: list[UnusedIgnore] = []
+    suppressed = 0
+    occurrences: dict[str, int] = {}
+    try:
+        for window in iter_windows(streamed):
+            try:
+                raw = engine.scan(window, occurrences)
+            except ScanError as exc:
+                return _timed_out(streamed.path, exc)
+            kept, counts, unused_here = _filter(filters, window, raw)
+            findings.extend(kept)
+            suppressed += counts.total
+            if filters.report_unused:
+                unused.extend(u for u in unused_here if _reports_line(window, u.line))
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return Outcome(streamed.path, skipped=Skipped(streamed.path, SkipReason.UNREADABLE, reason))
+    return Outcome(streamed.path, tuple(findings), None, suppressed, tuple(unused), streamed.size)
+
+
+def _filter(filters: Filters, document: Document, raw: list[Finding]):
+    return filter_findings(
+        document.text,
+        raw,
+        allowlist=filters.allowlist,
+        ignore_comments=filters.ignore_comments,
+        baseline=filters.baseline,
+        path=document.path,
+        first_line=document.line_base + 1,
+    )
+
+
+def _reports_line(window: Document, line: int) -> bool:
+    """Whether an ignore comment on `line` lies in the part of the file `window` reports."""
+    text, low = window.text, window.report_from
+    high = len(text) if window.report_to is None else window.report_to
+    first = window.line_base + 1 + text.count("\n", 0, low)
+    last = first + text.count("\n", low, high)
+    return first <= line <= last and (window.report_to is None or line < last)
+
+
+def _timed_out(path: str, exc: ScanError) -> Outcome:
+    detail = exc.message.removeprefix(f"{path}: ")
+    return Outcome(path, skipped=Skipped(path, SkipReason.TIMEOUT, detail))
+
+
+def _input_size(item: Document | StreamedFile | Skipped) -> int:
+    if isinstance(item, Skipped):
+        return 0
+    return item.size if isinstance(item, StreamedFile) else item.size or len(item.text)
+
+
 def scan_inputs(
     engine: Engine,
     inputs: Iterable[Document | Skipped],
     on_progress: Callable[[Progress], None] | None = None,
     filters: Filters = Filters(),
+    jobs: int = 1,
 ) -> ScanResult:
+    """Scan every input with `jobs` processes; the result is the same for any `jobs`."""
     started = time.perf_counter()
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     unused: list[UnusedIgnore] = []
     suppressed = files = size = 0
-    for item in inputs:
-        if isinstance(item, Skipped):
-            skipped.append(item)
+    work = functools.partial(scan_one, engine, filters)
+    for outcome in ordered_map(work, inputs, jobs=jobs, size_of=_input_size):
+        if outcome.skipped is not None:
+            skipped.append(outcome.skipped)
             continue
-        try:
-            raw = engine.scan(item)
-        except ScanError as exc:
-            detail = exc.message.removeprefix(f"{item.path}: ")
-            skipped.append(Skipped(item.path, SkipReason.TIMEOUT, detail))
-            continue
-        kept, counts, unused_here = filter_findings(
-            item.text,
-            raw,
-            allowlist=filters.allowlist,
-            ignore_comments=filters.ignore_comments,
-            baseline=filters.baseline,
-            path=item.path,
-        )
-        findings.extend(kept)
-        if filters.report_unused:
-            unused.extend(unused_here)
-        suppressed += counts.by_comment + counts.by_allowlist + counts.by_baseline
+        findings.extend(outcome.findings)
+        unused.extend(outcome.unused)
+        suppressed += outcome.suppressed
         files += 1
-        size += item.size or len(item.text)
+        size += outcome.size
         if on_progress is not None:
-            on_progress(Progress(item.path, files + len(skipped), len(findings)))
+            on_progress(Progress(outcome.path, files + len(skipped), len(findings)))
     stats = Stats(
         files_scanned=files,
         files_skipped=len(skipped),
@@ -206,4 +284,9 @@ def scan_paths(
     settings: Settings = Settings(),
     on_progress: Callable[[Progress], None] | None = None,
 ) -> ScanResult:
-    return scan_inputs(engine, iter_inputs(paths, settings), on_progress, filters_from(settings))
+    inputs = iter_inputs(paths, settings)
+    return scan_inputs(engine, inputs, on_progress, filters_from(settings), jobs_for(settings))
+
+
+def jobs_for(settings: Settings) -> int:
+    return settings.jobs or default_jobs()

@@ -21,7 +21,7 @@ from typing import BinaryIO
 from pathspec import GitIgnoreSpec
 
 from piiscan.errors import ScanError, UsageError
-from piiscan.model import Document, Skipped, SkipReason
+from piiscan.model import Document, Skipped, SkipReason, StreamedFile
 
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 
@@ -322,7 +322,7 @@ def _read_fd(fd: int, limit: int) -> bytes:
 
 def _load_file(
     os_path: str, shown: str, *, follow: bool, max_file_size: int, decode_binary: bool
-) -> Document | Skipped:
+) -> Document | StreamedFile | Skipped:
     flags = os.O_RDONLY | _O_NONBLOCK | _O_EXTRA | (0 if follow else _O_NOFOLLOW)
     try:
         fd = os.open(os_path, flags)
@@ -338,6 +338,12 @@ def _load_file(
             return Skipped(shown, SkipReason.SPECIAL_FILE, file_kind(st.st_mode))
         if st.st_size > max_file_size:
             return _too_large(shown, st.st_size, max_file_size)
+        if st.st_size > STREAM_THRESHOLD:
+            # Read window by window where it is scanned; a walk still skips it if binary.
+            head = os.read(fd, _READ_CHUNK)
+            if not decode_binary and is_binary(head):
+                return Skipped(shown, SkipReason.BINARY, f"NUL byte at offset {head.index(0)}")
+            return StreamedFile(path=shown, os_path=os_path, size=st.st_size)
         data = _read_fd(fd, max_file_size + 1)
     except OSError as exc:
         return Skipped(shown, SkipReason.UNREADABLE, _strerror(exc))
@@ -349,6 +355,111 @@ def _load_file(
         return Skipped(shown, SkipReason.BINARY, f"NUL byte at offset {data.index(0)}")
     text, encoding, bom = decode_bytes(data)
     return Document(path=shown, text=text, encoding=encoding, bom=bom, size=len(data))
+
+
+# --- large files, window by window -----------------------------------------------------------
+
+# Files above this many bytes are not read whole but scanned in windows (bounded memory).
+STREAM_THRESHOLD = 16 * 1024 * 1024
+WINDOW_CHARS = 4 * 1024 * 1024
+# Each window also sees this much of its neighbours: more than the longest match, the context
+# window and the excerpt a fingerprint hashes, so a window finds exactly what a whole scan does.
+WINDOW_OVERLAP = 4096
+
+
+def iter_windows(
+    streamed: StreamedFile, *, window: int | None = None, overlap: int | None = None
+) -> Iterator[Document]:
+    """Overlapping windows of a large file, decoded incrementally, each reporting its share.
+
+    The codec is the one a whole read would choose (a BOM, else UTF-8 if the whole file is
+    valid UTF-8, else latin-1), so the windows hold exactly the text a whole read gives.
+    """
+    window = WINDOW_CHARS if window is None else window
+    overlap = WINDOW_OVERLAP if overlap is None else overlap
+    blocks = _decoded_blocks(streamed.os_path)
+    buf, buf_offset = "", 0  # decoded text kept, and the file offset of buf[0]
+    lines_before, column_before = 0, 0  # line breaks before buf[0], and buf[0]'s column
+    report = 0  # the file offset where the next window's report starts
+    encoding, bom = "utf-8", b""
+    for block, encoding, bom in blocks:
+        buf += block
+        while buf_offset + len(buf) - report >= window + overlap:
+            yield _window(streamed, buf, buf_offset, lines_before, column_before, report,
+                          report + window, overlap, encoding, bom)
+            report += window
+            cut = report - overlap - buf_offset
+            if cut > 0:  # forget what no later window can see
+                dropped = buf[:cut]
+                breaks = dropped.count("\n")
+                lines_before += breaks
+                column_before = (
+                    len(dropped) - dropped.rfind("\n") - 1 if breaks else column_before + cut
+                )
+                buf, buf_offset = buf[cut:], buf_offset + cut
+    yield _window(streamed, buf, buf_offset, lines_before, column_before, report, None,
+                  overlap, encoding, bom)
+
+
+def _window(streamed, buf, buf_offset, lines_before, column_before, report, report_end,
+            overlap, encoding, bom) -> Document:
+    start = max(buf_offset, report - overlap)
+    end = buf_offset + len(buf) if report_end is None else min(buf_offset + len(buf), report_end + overlap)
+    local = start - buf_offset
+    breaks = buf.count("\n", 0, local)
+    column = local - buf.rfind("\n", 0, local) - 1 if breaks else column_before + local
+    return Document(
+        path=streamed.path,
+        text=buf[local : end - buf_offset],
+        encoding=encoding,
+        bom=bom,
+        size=streamed.size if report_end is None else 0,  # the size counts once, at the end
+        offset=start,
+        line_base=lines_before + breaks,
+        column_base=column,
+        report_from=report - start,
+        report_to=None if report_end is None else report_end - start,
+    )
+
+
+def _decoded_blocks(os_path: str) -> Iterator[tuple[str, str, bytes]]:
+    encoding, bom = _streamed_encoding(os_path)
+    # errors="replace" only matters for a BOM file whose rest does not decode (where a whole
+    # read falls back to latin-1): a UTF-8 choice was checked over the whole file first.
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    fd = os.open(os_path, os.O_RDONLY | _O_NONBLOCK | _O_EXTRA)
+    try:
+        data = _read_fd(fd, _READ_CHUNK)[len(bom) :]
+        while data:
+            yield decoder.decode(data), encoding, bom
+            data = os.read(fd, _READ_CHUNK)
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            yield tail, encoding, bom
+    finally:
+        os.close(fd)
+
+
+def _streamed_encoding(os_path: str) -> tuple[str, bytes]:
+    """The codec `decode_bytes` would pick for the whole file, found in one streaming pass."""
+    fd = os.open(os_path, os.O_RDONLY | _O_NONBLOCK | _O_EXTRA)
+    try:
+        first = _read_fd(fd, _READ_CHUNK)
+        for mark, codec in _BOMS:
+            if first.startswith(mark):
+                return codec, mark
+        checker = codecs.getincrementaldecoder("utf-8")(errors="strict")
+        data = first
+        try:
+            while data:
+                checker.decode(data)
+                data = os.read(fd, _READ_CHUNK)
+            checker.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "latin-1", b""
+        return "utf-8", b""
+    finally:
+        os.close(fd)
 
 
 # --- walking ------------------------------------------------------------------------------

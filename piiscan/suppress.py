@@ -66,10 +66,11 @@ class IgnoreComment:
         return self.rules is None or bool(_names_of(finding) & {r.casefold() for r in self.rules})
 
 
-def find_ignore_comments(text: str) -> dict[int, IgnoreComment]:
-    """Ignore comments by the line they sit on. Several markers on one line are merged."""
+def find_ignore_comments(text: str, first_line: int = 1) -> dict[int, IgnoreComment]:
+    """Ignore comments by the line they sit on (text[0] is on `first_line`). Several markers
+    on one line are merged."""
     found: dict[int, IgnoreComment] = {}
-    line, counted_to = 1, 0
+    line, counted_to = first_line, 0
     for m in _MARKER.finditer(text):
         rules = _parse_names(m.group("names"))
         if rules is _MALFORMED:
@@ -296,6 +297,7 @@ def filter_findings(
     ignore_comments: bool = True,
     baseline: Baseline | None = None,
     path: str | None = None,
+    first_line: int = 1,
 ) -> tuple[list[Finding], Suppressed, list[UnusedIgnore]]:
     """The findings of one document that survive its comments, the allowlist and the baseline.
 
@@ -304,7 +306,7 @@ def filter_findings(
     those of this text that suppressed nothing (none when `ignore_comments` is false); `path`
     names the document in them (default: the findings' path).
     """
-    comments = find_ignore_comments(text) if ignore_comments else {}
+    comments = find_ignore_comments(text, first_line) if ignore_comments else {}
     used_names: dict[int, set[str]] = {}  # line -> casefolded names that suppressed something
     kept: list[Finding] = []
     by_comment = by_allowlist = by_baseline = 0

@@ -18,7 +18,7 @@ from pathlib import Path, PurePath
 
 from piiscan.engine import Engine
 from piiscan.errors import PiiscanError, RedactionError
-from piiscan.model import Document, Finding, Skipped
+from piiscan.model import Document, Finding, Skipped, StreamedFile
 from piiscan.redact.keys import Keyring
 from piiscan.redact.redactor import (
     MAX_REDACTION_ROUNDS,
@@ -106,6 +106,11 @@ def run_over(
 ) -> Summary:
     summary = Summary()
     for item in inputs:
+        if isinstance(item, StreamedFile):
+            # Rewriting needs the whole text in memory and the byte-exact check against it.
+            summary.errors.append((item.path, f"{item.path}: too large to rewrite "
+                                   f"({item.size} bytes); it can only be scanned"))
+            continue
         if isinstance(item, Skipped):
             summary.skipped.append(item)
             if item.is_error:
