@@ -28,7 +28,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -39,7 +39,7 @@ from piiscan.errors import ScanError, UsageError
 from piiscan.masking import mask_value
 from piiscan.model import Document, Finding, Rule, Severity, Verdict
 from piiscan.rulepack import PATTERN_FLAGS
-from piiscan.validators import VALIDATORS
+from piiscan.validators import find_validator
 
 SEGMENT_CHARS = 4096
 MAX_MATCH_CHARS = 256  # a longer match is not reported; long-line pieces overlap by this much
@@ -94,6 +94,7 @@ class CompiledRule:
     order: int
     patterns: tuple[tuple[regex.Pattern, float], ...]
     context: regex.Pattern | None
+    validator: Callable[[str], Verdict] | None
     exclude: tuple[regex.Pattern, ...]
     test_values: tuple[regex.Pattern, ...]
 
@@ -104,6 +105,7 @@ def compile_rule(rule: Rule, order: int) -> CompiledRule:
         order=order,
         patterns=tuple((regex.compile(p.regex, PATTERN_FLAGS), p.score) for p in rule.patterns),
         context=_context_regex(rule.context),
+        validator=find_validator(rule.validator) if rule.validator else None,
         exclude=tuple(regex.compile(x, PATTERN_FLAGS) for x in rule.exclude),
         test_values=tuple(regex.compile(x, PATTERN_FLAGS) for x in rule.test_values),
     )
@@ -305,8 +307,8 @@ def score_match(c: CompiledRule, text: str, start: int, end: int, base: float) -
     if any(x.search(value) for x in c.exclude):
         return None
     score = base
-    if c.rule.validator is not None:
-        verdict = VALIDATORS[c.rule.validator](value)
+    if c.validator is not None:
+        verdict = c.validator(value)
         if verdict is Verdict.INVALID:
             return None
         if verdict is Verdict.VALID:

@@ -28,7 +28,7 @@ from piiscan.strictyaml import MAP as _MAP
 from piiscan.strictyaml import SEQ as _SEQ
 from piiscan.strictyaml import STR as _STR
 from piiscan.strictyaml import compose_yaml
-from piiscan.validators import VALIDATORS
+from piiscan.validators import VALIDATORS, find_validator
 
 # The regex flags every rule pattern is compiled with, here and in the engine: ASCII classes
 # (digits are digits, not Arabic-Indic ones) and ^/$ at line ends, as hyperscan is told too.
@@ -217,11 +217,12 @@ def _parse_rule(reader: _Reader, node: yaml.Node, field: str, pack: str) -> Rule
     validator_name = None
     if "validator" in fields:
         validator_name = reader.string(fields["validator"], "validator")
-        if validator_name not in VALIDATORS:
+        if find_validator(validator_name) is None:
             close = difflib.get_close_matches(validator_name, list(VALIDATORS), n=1)
             raise reader.fail(
                 fields["validator"], "validator", f"unknown validator {validator_name!r}",
-                f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(sorted(VALIDATORS)),
+                f"did you mean {close[0]!r}?" if close else
+                "known: " + ", ".join(sorted(VALIDATORS)) + ", or stdnum.<country>.<number>",
             )
 
     def strings(key: str) -> tuple[str, ...]:

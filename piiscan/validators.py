@@ -42,6 +42,46 @@ def verdict(ok: bool) -> Verdict:
     return Verdict.VALID if ok else Verdict.INVALID
 
 
+STDNUM_PREFIX = "stdnum."
+
+
+def find_validator(name: str) -> Validator | None:
+    """A registered validator, or `stdnum.<country>.<number>`: python-stdnum's own check.
+
+    python-stdnum knows the checksums of hundreds of national numbers; naming its module in
+    a pack (`validator: stdnum.de.idnr`) reuses it instead of writing the checksum again.
+    """
+    if name in VALIDATORS:
+        return VALIDATORS[name]
+    if name.startswith(STDNUM_PREFIX):
+        return _stdnum_validator(name)
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _stdnum_validator(name: str) -> Validator | None:
+    import importlib
+
+    if not re.fullmatch(r"stdnum(?:\.[a-z_][a-z0-9_]*){1,2}", name):
+        return None
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        return None
+    is_valid = getattr(module, "is_valid", None)
+    if not callable(is_valid):
+        return None
+
+    def check(value: str) -> Verdict:
+        try:
+            return verdict(bool(is_valid(value)))
+        except Exception:  # noqa: BLE001 - stdnum raises assorted errors on odd input
+            return Verdict.INVALID
+
+    check.__name__ = name
+    return check
+
+
 # Every validator runs on every candidate, so each one is cheap, never raises and does no I/O.
 # Well-known test and documentation values (SSA advertising SSNs, 555-01xx phone numbers, test
 # cards, example IBANs) are deliberately VALID here: rules flag them through `test_values`, and
@@ -697,3 +737,8 @@ def url_credentials(value: str) -> Verdict:
     if not at or not host or not colon or not password:
         return Verdict.INVALID
     return verdict(not _is_placeholder_password(password))
+
+
+# The regional packs' own validators register themselves on import. Imported last: they use
+# the decorator above.
+from piiscan.regional import americas, apac, eu  # noqa: E402,F401

@@ -888,3 +888,20 @@ def test_date_of_birth(value, expected):
 )
 def test_url_credentials(value, expected):
     check("url_credentials", value, expected)
+
+
+
+def test_stdnum_modules_serve_as_validators():
+    from stdnum.de import idnr
+
+    from piiscan.validators import find_validator
+
+    check = find_validator("stdnum.de.idnr")
+    assert check is not None and check is find_validator("stdnum.de.idnr")
+    valid = "36574261809"
+    assert idnr.is_valid(valid)
+    assert check(valid) is Verdict.VALID
+    assert check("36574261808") is Verdict.INVALID
+    assert check("not a number at all") is Verdict.INVALID
+    for unknown in ("stdnum.xx.nothing", "stdnum", "stdnum.de", "stdnum.de.idnr.x", "os.system"):
+        assert find_validator(unknown) is None, unknown
