@@ -2,7 +2,7 @@
 
 How a document is scanned, in one pass:
 
-1. The text is cut into *segments* of about `SEGMENT_CHARS` characters that end at line
+1. The text is cut into *segments* of about `SEGMENT_CHARS` (1 KB) characters that end at line
    breaks (a line longer than that is cut into pieces that overlap by `MAX_MATCH_CHARS`).
    A match never spans a line, so segment edges never split one.
 2. A *finder* says which rules may match in which segment. The hyperscan finder scans each
@@ -41,7 +41,7 @@ from piiscan.model import Document, Finding, Rule, Severity, Verdict
 from piiscan.rulepack import PATTERN_FLAGS
 from piiscan.validators import find_validator
 
-SEGMENT_CHARS = 4096
+SEGMENT_CHARS = 1024
 MAX_MATCH_CHARS = 256  # a longer match is not reported; long-line pieces overlap by this much
 CONTEXT_BEFORE = 80
 CONTEXT_AFTER = 40
@@ -94,6 +94,8 @@ class CompiledRule:
     order: int
     patterns: tuple[tuple[regex.Pattern, float], ...]
     context: regex.Pattern | None
+    # The same words without word boundaries: a cheap superset, to skip segments early.
+    context_anywhere: regex.Pattern | None
     validator: Callable[[str], Verdict] | None
     exclude: tuple[regex.Pattern, ...]
     test_values: tuple[regex.Pattern, ...]
@@ -105,13 +107,14 @@ def compile_rule(rule: Rule, order: int) -> CompiledRule:
         order=order,
         patterns=tuple((regex.compile(p.regex, PATTERN_FLAGS), p.score) for p in rule.patterns),
         context=_context_regex(rule.context),
+        context_anywhere=_context_regex(rule.context, bounded=False),
         validator=find_validator(rule.validator) if rule.validator else None,
         exclude=tuple(regex.compile(x, PATTERN_FLAGS) for x in rule.exclude),
         test_values=tuple(regex.compile(x, PATTERN_FLAGS) for x in rule.test_values),
     )
 
 
-def _context_regex(words: Sequence[str]) -> regex.Pattern | None:
+def _context_regex(words: Sequence[str], *, bounded: bool = True) -> regex.Pattern | None:
     if not words:
         return None
     # Letters and digits bound a word; "_" and "-" do not, so `customer_ssn` counts as "ssn".
@@ -121,9 +124,11 @@ def _context_regex(words: Sequence[str]) -> regex.Pattern | None:
         key=len,
         reverse=True,
     )
+    words_alternation = "(?:" + "|".join(alternatives) + ")"
+    if not bounded:
+        return regex.compile(words_alternation, regex.IGNORECASE)
     return regex.compile(
-        r"(?<![A-Za-z0-9])(?:" + "|".join(alternatives) + r")(?![A-Za-z0-9])",
-        regex.IGNORECASE,
+        r"(?<![A-Za-z0-9])" + words_alternation + r"(?![A-Za-z0-9])", regex.IGNORECASE
     )
 
 
@@ -448,6 +453,12 @@ class Engine:
 
     def _confirm(self, c: CompiledRule, document: Document, segment: Segment) -> Iterator[Match]:
         text = document.text
+        if c.rule.context_required and c.context_anywhere is not None:
+            # No context word within reach of this segment: nothing here can be kept.
+            low = max(0, segment.start - CONTEXT_BEFORE)
+            high = min(len(text), segment.end + CONTEXT_AFTER)
+            if c.context_anywhere.search(text, low, high) is None:
+                return
         best: dict[tuple[int, int], float] = {}
         for pattern, score in c.patterns:
             try:
