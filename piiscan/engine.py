@@ -47,6 +47,11 @@ CONTEXT_BEFORE = 80
 CONTEXT_AFTER = 40
 VALIDATOR_BONUS = 0.4
 CONTEXT_BONUS = 0.3
+# Shapes that real identifiers rarely have, and that code and test data are full of.
+REPEATED_PENALTY = 0.3  # 111-11-1111, 0000 0000 0000 0000
+SEQUENTIAL_PENALTY = 0.3  # 123-45-6789, 12345678
+EMBEDDED_PENALTY = 0.4  # a piece of a UUID, hex digest or base64 blob
+TABLE_SUFFIXES = (".csv", ".tsv")
 DEFAULT_MIN_CONFIDENCE = 0.5
 DEFAULT_REGEX_TIMEOUT = 2.0  # seconds per segment and pattern; a segment is only a few KB
 SNIPPET_CHARS = 160
@@ -306,8 +311,14 @@ class Match:
     test_data: bool
 
 
-def score_match(c: CompiledRule, text: str, start: int, end: int, base: float) -> Match | None:
-    """Apply exclusions, the validator and context words; None drops the match."""
+def score_match(
+    c: CompiledRule, text: str, start: int, end: int, base: float, header: str | None = None
+) -> Match | None:
+    """Apply exclusions, the validator, context words and shape penalties; None drops it.
+
+    `header` is a table's first line (CSV/TSV): the name of the match's column counts as a
+    context word, the way a key name does in JSON or YAML.
+    """
     value = text[start:end]
     if any(x.search(value) for x in c.exclude):
         return None
@@ -319,15 +330,98 @@ def score_match(c: CompiledRule, text: str, start: int, end: int, base: float) -
         if verdict is Verdict.VALID:
             score += VALIDATOR_BONUS
     if c.context is not None:
-        near = c.context.search(text, max(0, start - CONTEXT_BEFORE), start) or c.context.search(
-            text, end, min(len(text), end + CONTEXT_AFTER)
+        near = (
+            c.context.search(text, max(0, start - CONTEXT_BEFORE), start)
+            or c.context.search(text, end, min(len(text), end + CONTEXT_AFTER))
+            or (header is not None and c.context.search(column_name(text, start, header)))
         )
         if near:
             score += CONTEXT_BONUS
         elif c.rule.context_required:
             return None
     test_data = any(t.search(value) for t in c.test_values)
-    return Match(c.order, start, end, round(min(1.0, score), 4), test_data)
+    if not test_data:  # known test values stay visible (as info), whatever their shape
+        score -= shape_penalty(text, start, end)
+    return Match(c.order, start, end, round(max(0.0, min(1.0, score)), 4), test_data)
+
+
+_ASCENDING = "0123456789" * 3
+_DESCENDING = "9876543210" * 3
+# Characters of identifiers, hex and base64 blobs ("=" only pads a blob's end: not here).
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
+_HEX = frozenset("0123456789abcdefABCDEF-")
+_UUID = regex.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def shape_penalty(text: str, start: int, end: int) -> float:
+    """How much less likely a match is personal data because of its shape or surroundings."""
+    penalty = 0.0
+    digits = "".join(ch for ch in text[start:end] if ch.isdigit())
+    if len(digits) >= 6:
+        if max(digits.count(d) for d in set(digits)) >= 0.8 * len(digits):
+            penalty += REPEATED_PENALTY
+        elif digits in _ASCENDING or digits in _DESCENDING:
+            penalty += SEQUENTIAL_PENALTY
+    if all(ch in _TOKEN_CHARS for ch in text[start:end]) and _embedded_in_blob(text, start, end):
+        penalty += EMBEDDED_PENALTY
+    return penalty
+
+
+def _embedded_in_blob(text: str, start: int, end: int) -> bool:
+    """Whether the match is a piece of a longer UUID, hex digest or base64 token."""
+    low, high = start, end
+    while low > 0 and text[low - 1] in _TOKEN_CHARS and start - low < 128:
+        low -= 1
+    while high < len(text) and text[high] in _TOKEN_CHARS and high - end < 128:
+        high += 1
+    around = text[low:start] + text[end:high]
+    if len(around) < 6:
+        return False
+    token = text[low:high]
+    return bool(
+        _UUID.search(token)
+        or (len(token) >= 16 and all(ch in _HEX for ch in token))
+        or (
+            len(around) >= 8
+            and "_" not in around
+            and any(ch.isupper() for ch in around)
+            and any(ch.islower() for ch in around)
+            and any(ch.isdigit() for ch in around)
+        )
+    )
+
+
+def column_name(text: str, start: int, header: str) -> str:
+    """The header cell above the value at `start` (its column counted by delimiters)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    delimiter = "\t" if header.count("\t") > header.count(",") else ","
+    column = _unquoted_count(text[line_start:start], delimiter)
+    cells = _split_unquoted(header, delimiter)
+    return cells[column].strip().strip('"') if column < len(cells) else ""
+
+
+def _unquoted_count(segment: str, delimiter: str) -> int:
+    count, quoted = 0, False
+    for ch in segment:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == delimiter and not quoted:
+            count += 1
+    return count
+
+
+def _split_unquoted(line: str, delimiter: str) -> list[str]:
+    cells, current, quoted = [], [], False
+    for ch in line.rstrip("\r\n"):
+        if ch == '"':
+            quoted = not quoted
+        if ch == delimiter and not quoted:
+            cells.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    cells.append("".join(current))
+    return cells
 
 
 def resolve_overlaps(matches: Iterable[Match], rules: Sequence[Rule]) -> list[Match]:
@@ -483,8 +577,12 @@ class Engine:
                     "the rule's pattern backtracks badly on this input; fix the pattern or "
                     "disable the rule with --disable",
                 ) from None
+        header = _table_header(document)
         for (start, end), score in best.items():
-            scored = score_match(c, text, start, end, score)
+            if header is not None and start < len(header):
+                scored = score_match(c, text, start, end, score)  # the header row itself
+            else:
+                scored = score_match(c, text, start, end, score, header)
             if scored is not None and scored.confidence >= self.min_confidence:
                 yield scored
 
@@ -534,6 +632,18 @@ class Engine:
         if document.offset or document.line_base or document.column_base:
             reported = [_in_file(f, document) for f in reported]
         return reported
+
+
+def _table_header(document: Document) -> str | None:
+    """The first line of a CSV/TSV file (a window of a large one carries it along)."""
+    if not document.path.lower().endswith(TABLE_SUFFIXES):
+        return None
+    if document.header is not None:
+        return document.header
+    if document.offset:
+        return None
+    newline = document.text.find("\n")
+    return document.text if newline < 0 else document.text[: newline + 1]
 
 
 def _dedupe(matches: list[Match]) -> list[Match]:

@@ -100,6 +100,7 @@ class Document:
     column_base: int = 0  # characters between the start of its line and text[0]
     report_from: int = 0
     report_to: int | None = None  # None: to the end
+    header: str | None = None  # a table's first line, for windows after the first
 
 
 @dataclass(frozen=True, slots=True)

@@ -382,11 +382,14 @@ def iter_windows(
     lines_before, column_before = 0, 0  # line breaks before buf[0], and buf[0]'s column
     report = 0  # the file offset where the next window's report starts
     encoding, bom = "utf-8", b""
+    header: str | None = None  # the first line, which later windows of a table need
     for block, encoding, bom in blocks:
         buf += block
+        if header is None and buf_offset == 0 and "\n" in buf:
+            header = buf[: buf.index("\n") + 1]
         while buf_offset + len(buf) - report >= window + overlap:
             yield _window(streamed, buf, buf_offset, lines_before, column_before, report,
-                          report + window, overlap, encoding, bom)
+                          report + window, overlap, encoding, bom, header)
             report += window
             cut = report - overlap - buf_offset
             if cut > 0:  # forget what no later window can see
@@ -398,11 +401,11 @@ def iter_windows(
                 )
                 buf, buf_offset = buf[cut:], buf_offset + cut
     yield _window(streamed, buf, buf_offset, lines_before, column_before, report, None,
-                  overlap, encoding, bom)
+                  overlap, encoding, bom, header)
 
 
 def _window(streamed, buf, buf_offset, lines_before, column_before, report, report_end,
-            overlap, encoding, bom) -> Document:
+            overlap, encoding, bom, header) -> Document:
     start = max(buf_offset, report - overlap)
     end = buf_offset + len(buf) if report_end is None else min(buf_offset + len(buf), report_end + overlap)
     local = start - buf_offset
@@ -419,6 +422,7 @@ def _window(streamed, buf, buf_offset, lines_before, column_before, report, repo
         column_base=column,
         report_from=report - start,
         report_to=None if report_end is None else report_end - start,
+        header=header if start > 0 else None,
     )
 
 

@@ -263,3 +263,31 @@ def test_keyed_fingerprints_depend_on_the_value_not_the_line(rules):
     moved = scan(rules, "new line\nSSN = 536-22-1234", fingerprint_key=key)[0].fingerprint
     unkeyed = scan(rules, "ssn: 536-22-1234")[0].fingerprint
     assert first != other and first == moved and first != unkeyed
+
+
+# -- shape penalties and table headers (issue 6's scoring model)
+
+
+@pytest.mark.parametrize(
+    ("text", "penalty"),
+    [
+        ("ssn 536-22-1234", 0.0),
+        ("ssn 111-11-1111", engine_module.REPEATED_PENALTY),
+        ("ssn 123-45-6789", engine_module.SEQUENTIAL_PENALTY),
+        ("id 9b1de2a4-536-22-1234-77aa0c3e9f12a", engine_module.EMBEDDED_PENALTY),
+        ("blob aZ3kQ9x2536-22-1234Pq8LmW4z", engine_module.EMBEDDED_PENALTY),
+        ("CUSTOMER_SSN=536-22-1234", 0.0),  # a key name is no blob
+    ],
+)
+def test_shape_penalties(text, penalty):
+    start = text.index("-") - 3
+    end = start + 11
+    assert engine_module.shape_penalty(text, start, end) == pytest.approx(penalty)
+
+
+def test_a_csv_column_header_is_context(rules):
+    pad = "x" * 90  # keeps the header's words out of the 80-character context window
+    table = f"id,zip,port\n{pad}1,90210,8080\n{pad}2,10001,9090\n"
+    zips = [f.value for f in Engine(rules, cache_dir=None).scan(Document("t.csv", table))]
+    assert zips == ["90210", "10001"]  # the zip column, not the port column
+    assert Engine(rules, cache_dir=None).scan(Document("t.txt", table)) == []
