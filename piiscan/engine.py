@@ -122,18 +122,20 @@ def compile_rule(rule: Rule, order: int) -> CompiledRule:
 def _context_regex(words: Sequence[str], *, bounded: bool = True) -> regex.Pattern | None:
     if not words:
         return None
-    # Letters and digits bound a word; "_" and "-" do not, so `customer_ssn` counts as "ssn".
+    # "_" and "-" separate words, so `customer_ssn` counts as "ssn".
     # A space in a phrase also stands for "_" or "-", so "date of birth" finds date_of_birth.
     alternatives = sorted(
         (r"[\s_-]+".join(regex.escape(part) for part in word.split()) for word in words),
         key=len,
         reverse=True,
     )
-    words_alternation = "(?:" + "|".join(alternatives) + ")"
+    words_alternation = "(?i:" + "|".join(alternatives) + ")"
     if not bounded:
-        return regex.compile(words_alternation, regex.IGNORECASE)
+        return regex.compile(words_alternation)
+    # A word starts after a non-alphanumeric or at a camelCase hump (`customerSsn`,
+    # `numeroContribuinte`), and ends before one or before an upper-case letter (`bsnNummer`).
     return regex.compile(
-        r"(?<![A-Za-z0-9])" + words_alternation + r"(?![A-Za-z0-9])", regex.IGNORECASE
+        r"(?:(?<![A-Za-z0-9])|(?<=[a-z0-9])(?=[A-Z]))" + words_alternation + r"(?![a-z0-9])"
     )
 
 

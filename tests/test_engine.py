@@ -291,3 +291,14 @@ def test_a_csv_column_header_is_context(rules):
     zips = [f.value for f in Engine(rules, cache_dir=None).scan(Document("t.csv", table))]
     assert zips == ["90210", "10001"]  # the zip column, not the port column
     assert Engine(rules, cache_dir=None).scan(Document("t.txt", table)) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "is_context"),
+    [("zip", True), ("ZIP", True), ("customer_zip", True), ("customerZip", True),
+     ("zipCode", True), ("CUSTOMER_ZIP", True), ("zipper", False), ("unzip", False),
+     ("gzip", False)],
+)
+def test_context_words_in_keys_of_every_case_style(rules, key, is_context):
+    found = scan(rules, f"{key} = 90210")
+    assert bool(found) == is_context
