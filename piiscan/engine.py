@@ -122,21 +122,30 @@ def compile_rule(rule: Rule, order: int) -> CompiledRule:
 def _context_regex(words: Sequence[str], *, bounded: bool = True) -> regex.Pattern | None:
     if not words:
         return None
-    # "_" and "-" separate words, so `customer_ssn` counts as "ssn".
-    # A space in a phrase also stands for "_" or "-", so "date of birth" finds date_of_birth.
-    alternatives = sorted(
-        (r"[\s_-]+".join(regex.escape(part) for part in word.split()) for word in words),
-        key=len,
-        reverse=True,
-    )
-    words_alternation = "(?i:" + "|".join(alternatives) + ")"
+
+    def alternation(chosen: Iterable[str]) -> str:
+        # "_" and "-" separate words, so `customer_ssn` counts as "ssn"; a space in a phrase
+        # also stands for them, so "date of birth" finds date_of_birth.
+        alternatives = sorted(
+            (r"[\s_-]+".join(regex.escape(part) for part in word.split()) for word in chosen),
+            key=len,
+            reverse=True,
+        )
+        return "(?i:" + "|".join(alternatives) + ")"
+
     if not bounded:
-        return regex.compile(words_alternation)
-    # A word starts after a non-alphanumeric or at a camelCase hump (`customerSsn`,
+        return regex.compile(alternation(words))
+    # A Latin word starts after a non-alphanumeric or at a camelCase hump (`customerSsn`,
     # `numeroContribuinte`), and ends before one or before an upper-case letter (`bsnNummer`).
-    return regex.compile(
-        r"(?:(?<![A-Za-z0-9])|(?<=[a-z0-9])(?=[A-Z]))" + words_alternation + r"(?![a-z0-9])"
-    )
+    # Words in scripts written without spaces (주민등록번호, 身份证号码) may touch the value.
+    latin = [w for w in words if w.isascii()]
+    other = [w for w in words if not w.isascii()]
+    parts = []
+    if latin:
+        parts.append(r"(?:(?<![A-Za-z0-9])|(?<=[a-z0-9])(?=[A-Z]))" + alternation(latin) + r"(?![a-z0-9])")
+    if other:
+        parts.append(r"(?<![A-Za-z0-9])" + alternation(other))
+    return regex.compile("|".join(parts))
 
 
 # --------------------------------------------------------------------------- finders

@@ -302,3 +302,10 @@ def test_a_csv_column_header_is_context(rules):
 def test_context_words_in_keys_of_every_case_style(rules, key, is_context):
     found = scan(rules, f"{key} = 90210")
     assert bool(found) == is_context
+
+
+def test_words_of_unspaced_scripts_may_touch_the_value():
+    pack = PACK.replace("context: [zip, postal code]", "context: [zip, 우편번호]")
+    korean = parse_pack(pack, "k.yaml").rules
+    assert [f.value for f in scan(korean, "우편번호90210")] == ["90210"]
+    assert scan(korean, "zip90210") == []  # a Latin word still needs its boundary
