@@ -282,6 +282,15 @@ def test_credit_card_invalid(value):
     check("credit_card", value, INVALID)
 
 
+@pytest.mark.parametrize("prefix", ["3500", "3527", "3590", "3599"])
+def test_credit_card_rest_of_the_jcb_block_is_unconfirmed(prefix):
+    # Luhn-valid but outside JCB's 3528-3589: the rule keeps it only next to a card word.
+    number = card(prefix, 16)
+    check("credit_card", number, UNKNOWN)
+    check("credit_card", flip_one_digit(number, 15, 1), INVALID)
+    check("credit_card", card(prefix, 15), INVALID)  # not a card length for the block
+
+
 # --------------------------------------------------------------------------------------------
 # iban
 # --------------------------------------------------------------------------------------------
@@ -418,6 +427,16 @@ def test_us_itin(value, expected):
         ("+44 20 7946", INVALID),
         ("+999 123 456 789", INVALID),  # no such country code
         ("12345", INVALID),
+        ("1 2345", INVALID),  # a Vienna extension, not a number to reach a person on
+        # National formats of the default regions, written without a country code.
+        ("612 48 21 97", VALID),  # Spain, mobile
+        ("512 396 191", VALID),  # Poland, mobile
+        ("12 341 93 46", VALID),  # Poland, Kraków landline
+        ("312 349 5396", VALID),  # Italy, mobile
+        ("(11) 96123-4875", VALID),  # Brazil, São Paulo mobile
+        ("090-4712-3385", VALID),  # Japan, mobile
+        ("010 122 3459", VALID),  # Netherlands, Rotterdam
+        ("08-16 41 00", VALID),  # Sweden, Stockholm
         ("1234567890123456789", INVALID),  # longer than E.164 allows
         ("000-000-0000", INVALID),
         ("v1.2.3.4", INVALID),
