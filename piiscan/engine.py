@@ -323,12 +323,17 @@ class Match:
 
 
 def score_match(
-    c: CompiledRule, text: str, start: int, end: int, base: float, header: str | None = None
+    c: CompiledRule,
+    text: str,
+    start: int,
+    end: int,
+    base: float,
+    column_of: Callable[[int], str] | None = None,
 ) -> Match | None:
     """Apply exclusions, the validator, context words and shape penalties; None drops it.
 
-    `header` is a table's first line (CSV/TSV): the name of the match's column counts as a
-    context word, the way a key name does in JSON or YAML.
+    `column_of(start)` names the table column a value sits in (a CSV header cell, an SQL
+    INSERT's column): that name counts as a context word, as a key name does in JSON.
     """
     value = text[start:end]
     if any(x.search(value) for x in c.exclude):
@@ -344,7 +349,7 @@ def score_match(
         near = (
             c.context.search(text, max(0, start - CONTEXT_BEFORE), start)
             or c.context.search(text, end, min(len(text), end + CONTEXT_AFTER))
-            or (header is not None and c.context.search(column_name(text, start, header)))
+            or (column_of is not None and c.context.search(column_of(start)))
         )
         if near:
             score += CONTEXT_BONUS
@@ -402,19 +407,10 @@ def _embedded_in_blob(text: str, start: int, end: int) -> bool:
     )
 
 
-def column_name(text: str, start: int, header: str) -> str:
-    """The header cell above the value at `start` (its column counted by delimiters)."""
-    line_start = text.rfind("\n", 0, start) + 1
-    delimiter = "\t" if header.count("\t") > header.count(",") else ","
-    column = _unquoted_count(text[line_start:start], delimiter)
-    cells = _split_unquoted(header, delimiter)
-    return cells[column].strip().strip('"') if column < len(cells) else ""
-
-
-def _unquoted_count(segment: str, delimiter: str) -> int:
+def _unquoted_count(segment: str, delimiter: str, quote: str) -> int:
     count, quoted = 0, False
     for ch in segment:
-        if ch == '"':
+        if ch == quote:
             quoted = not quoted
         elif ch == delimiter and not quoted:
             count += 1
@@ -544,9 +540,11 @@ class Engine:
         """
         text = document.text
         matches = []
+        column_of = column_lookup(document)
         for segment in split_segments(text, SEGMENT_CHARS):
             for order in self._finder.rules_in(text, segment):
-                matches.extend(self._confirm(self._compiled_rule(order), document, segment))
+                compiled = self._compiled_rule(order)
+                matches.extend(self._confirm(compiled, document, segment, column_of))
         kept = resolve_overlaps(_dedupe(matches), self.rules)
         return self._findings(document, kept, {} if occurrences is None else occurrences)
 
@@ -556,7 +554,13 @@ class Engine:
             compiled = self._compiled[order] = compile_rule(self.rules[order], order)
         return compiled
 
-    def _confirm(self, c: CompiledRule, document: Document, segment: Segment) -> Iterator[Match]:
+    def _confirm(
+        self,
+        c: CompiledRule,
+        document: Document,
+        segment: Segment,
+        column_of: Callable[[int], str] | None,
+    ) -> Iterator[Match]:
         text = document.text
         if c.rule.context_required and c.context_anywhere is not None:
             # No context word within reach of this segment: nothing here can be kept.
@@ -588,12 +592,8 @@ class Engine:
                     "the rule's pattern backtracks badly on this input; fix the pattern or "
                     "disable the rule with --disable",
                 ) from None
-        header = _table_header(document)
         for (start, end), score in best.items():
-            if header is not None and start < len(header):
-                scored = score_match(c, text, start, end, score)  # the header row itself
-            else:
-                scored = score_match(c, text, start, end, score, header)
+            scored = score_match(c, text, start, end, score, column_of)
             if scored is not None and scored.confidence >= self.min_confidence:
                 yield scored
 
@@ -645,16 +645,70 @@ class Engine:
         return reported
 
 
-def _table_header(document: Document) -> str | None:
-    """The first line of a CSV/TSV file (a window of a large one carries it along)."""
-    if not document.path.lower().endswith(TABLE_SUFFIXES):
+def column_lookup(document: Document) -> Callable[[int], str] | None:
+    """For tables, the name of the column at a text offset; None for other files."""
+    name = document.path.lower()
+    if name.endswith(TABLE_SUFFIXES):
+        return _csv_columns(document)
+    if name.endswith(".sql"):
+        return _sql_columns(document.text)
+    return None
+
+
+def _csv_columns(document: Document) -> Callable[[int], str] | None:
+    text = document.text
+    if document.header is not None:  # a later window of a large file
+        header, first_row = document.header, 0
+    elif document.offset == 0:
+        newline = text.find("\n")
+        header = text if newline < 0 else text[: newline + 1]
+        first_row = len(header)
+    else:
         return None
-    if document.header is not None:
-        return document.header
-    if document.offset:
-        return None
-    newline = document.text.find("\n")
-    return document.text if newline < 0 else document.text[: newline + 1]
+    delimiter = "\t" if header.count("\t") > header.count(",") else ","
+    cells = [cell.strip().strip('"') for cell in _split_unquoted(header, delimiter)]
+
+    def column_of(start: int) -> str:
+        if start < first_row:
+            return ""  # the header row itself
+        line_start = text.rfind("\n", 0, start) + 1
+        column = _unquoted_count(text[line_start:start], delimiter, '"')
+        return cells[column] if column < len(cells) else ""
+
+    return column_of
+
+
+# How far back an SQL value looks for its INSERT's column list: less than the overlap of the
+# windows a large file is read in, so a windowed scan sees exactly what a whole one does.
+SQL_LOOKBACK = 4000
+_INSERT = regex.compile(r"(?i)\binsert\s+into\s+[^\s(]+\s*\(([^()]*)\)\s*values\b")
+
+
+def _sql_columns(text: str) -> Callable[[int], str]:
+    statements = [(m.end(), m.group(1).split(",")) for m in _INSERT.finditer(text)]
+    ends = [end for end, _ in statements]
+
+    def column_of(start: int) -> str:
+        i = bisect.bisect_right(ends, start) - 1
+        if i < 0 or start - ends[i] > SQL_LOOKBACK:
+            return ""
+        values_at, columns = statements[i]
+        # Walk the row with quote state: a "(" or "," inside a string literal is data.
+        column, quoted = -1, False
+        for ch in text[max(values_at, start - SQL_LOOKBACK) : start]:
+            if ch == "'":
+                quoted = not quoted
+            elif not quoted and ch == "(":
+                column = 0
+            elif not quoted and ch == "," and column >= 0:
+                column += 1
+            elif not quoted and ch == ")":
+                column = -1
+        if column < 0 or column >= len(columns):
+            return ""
+        return columns[column].strip().strip('`"[]')
+
+    return column_of
 
 
 def _dedupe(matches: list[Match]) -> list[Match]:

@@ -309,3 +309,14 @@ def test_words_of_unspaced_scripts_may_touch_the_value():
     korean = parse_pack(pack, "k.yaml").rules
     assert [f.value for f in scan(korean, "우편번호90210")] == ["90210"]
     assert scan(korean, "zip90210") == []  # a Latin word still needs its boundary
+
+
+def test_an_sql_insert_column_is_context(rules):
+    pad = "x" * 90
+    sql = (
+        f"INSERT INTO people (note, zip, port) VALUES\n"
+        f"  ('{pad}', '90210', '8080'),\n  ('{pad}, with (parens)', '10001', '9090');\n"
+    )
+    found = Engine(rules, cache_dir=None).scan(Document("seed.sql", sql))
+    assert [f.value for f in found] == ["90210", "10001"]
+    assert Engine(rules, cache_dir=None).scan(Document("seed.txt", sql)) == []
