@@ -14,18 +14,29 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
-BATCH_BYTES = 512 * 1024
-BATCH_ITEMS = 64
 IN_FLIGHT_PER_WORKER = 4
-# Below this much input, a pool's start-up costs more than it saves.
-INLINE_ITEMS = 32
-INLINE_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Batching:
+    """How items are cut into batches (the unit a worker runs), and below how much input no
+    pool is started, because its start-up would cost more than it saves."""
+
+    items: int = 64
+    bytes: int = 512 * 1024
+    inline_items: int = 32
+    inline_bytes: int = 2 * 1024 * 1024
+
+
+# Pattern scanning is fast: batches amortise the round trip, small jobs stay in-process.
+DEFAULT_BATCHING = Batching()
 
 _worker_function: Callable[[Any], Any] | None = None
 
@@ -38,26 +49,28 @@ def default_jobs() -> int:
 
 
 def ordered_map(
-    function: Callable[[Item], Result],
+    function: Callable[[list[Item]], list[Result]],
     items: Iterable[Item],
     *,
     jobs: int,
     size_of: Callable[[Item], int],
+    batching: Batching = DEFAULT_BATCHING,
 ) -> Iterator[Result]:
-    """`map(function, items)` over `jobs` processes, lazily and in order.
+    """The results of `function` over batches of `items`, in `jobs` processes, lazily and in
+    order. `function` takes a batch and returns one result per item.
 
     `function` must be picklable for non-fork platforms (a module-level function or a
     `functools.partial` of one, with picklable arguments).
     """
     iterator = iter(items)
-    if jobs <= 1:
-        yield from map(function, iterator)
-        return
-    head = list(islice(iterator, INLINE_ITEMS))
-    if len(head) < INLINE_ITEMS and sum(size_of(i) for i in head) < INLINE_BYTES:
-        yield from map(function, head)
-        return
-    yield from _pooled(function, _chain(head, iterator), jobs, size_of)
+    if jobs > 1:
+        head = list(islice(iterator, batching.inline_items))
+        if len(head) >= batching.inline_items or sum(map(size_of, head)) >= batching.inline_bytes:
+            yield from _pooled(function, _chain(head, iterator), jobs, size_of, batching)
+            return
+        iterator = iter(head)
+    for batch in _batches(iterator, size_of, batching):
+        yield from function(batch)
 
 
 def _chain(head: list, rest: Iterator) -> Iterator:
@@ -65,13 +78,13 @@ def _chain(head: list, rest: Iterator) -> Iterator:
     yield from rest
 
 
-def _pooled(function, items: Iterator, jobs: int, size_of) -> Iterator:
+def _pooled(function, items: Iterator, jobs: int, size_of, batching: Batching) -> Iterator:
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_install, initargs=(function,)
     ) as pool:
         pending: deque[Future] = deque()
-        for batch in _batches(items, size_of):
+        for batch in _batches(items, size_of, batching):
             pending.append(pool.submit(_run_batch, batch))
             while len(pending) >= jobs * IN_FLIGHT_PER_WORKER:
                 yield from pending.popleft().result()
@@ -79,13 +92,13 @@ def _pooled(function, items: Iterator, jobs: int, size_of) -> Iterator:
             yield from pending.popleft().result()
 
 
-def _batches(items: Iterator, size_of) -> Iterator[list]:
+def _batches(items: Iterator, size_of, batching: Batching) -> Iterator[list]:
     batch: list = []
     size = 0
     for item in items:
         batch.append(item)
         size += size_of(item)
-        if size >= BATCH_BYTES or len(batch) >= BATCH_ITEMS:
+        if size >= batching.bytes or len(batch) >= batching.items:
             yield batch
             batch, size = [], 0
     if batch:
@@ -101,4 +114,4 @@ def _install(function: Callable[[Any], Any]) -> None:
 
 def _run_batch(batch: list) -> list:
     assert _worker_function is not None
-    return [_worker_function(item) for item in batch]
+    return _worker_function(batch)

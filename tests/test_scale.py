@@ -4,13 +4,14 @@ what a whole, single-process scan finds."""
 from __future__ import annotations
 
 import codecs
+import os
 import random
 
 import pytest
 from faker import Faker
 
 import piiscan
-from piiscan import parallel, sources
+from piiscan import parallel, scan, sources
 from piiscan.config import Settings
 from piiscan.model import Document, StreamedFile
 from piiscan.scan import EngineOptions, build_engine, filters_from, iter_inputs, scan_inputs
@@ -98,27 +99,29 @@ def test_windows_cover_the_file_once(tmp_path):
 def test_jobs_do_not_change_the_result(tmp_path, monkeypatch):
     for i in range(40):
         (tmp_path / f"f{i:02}.txt").write_text(corpus(i)[: 2000 + 50 * i], encoding="utf-8")
-    monkeypatch.setattr(parallel, "INLINE_ITEMS", 4)  # make sure a pool really runs
+    # make sure a pool really runs, with several batches
+    monkeypatch.setattr(scan, "DEFAULT_BATCHING", parallel.Batching(items=5, inline_items=4))
     one = piiscan.scan_paths([tmp_path], jobs=1)
     two = piiscan.scan_paths([tmp_path], jobs=2)
     assert one.findings == two.findings and one.skipped == two.skipped
     assert len(one.findings) > 100
 
 
-def test_ordered_map_keeps_order_and_runs_in_workers(monkeypatch):
-    monkeypatch.setattr(parallel, "INLINE_ITEMS", 2)
-    monkeypatch.setattr(parallel, "BATCH_ITEMS", 3)
-    out = list(parallel.ordered_map(_pid_and_square, range(50), jobs=2, size_of=lambda _: 1))
+def test_ordered_map_keeps_order_and_runs_in_workers():
+    batching = parallel.Batching(items=3, inline_items=2)
+    out = list(parallel.ordered_map(_pids_and_squares, range(50), jobs=2, size_of=lambda _: 1,
+                                    batching=batching))
     assert [square for _, square in out] == [i * i for i in range(50)]
-    import os
-
     assert os.getpid() not in {pid for pid, _ in out}
 
 
-def _pid_and_square(i: int):
-    import os
+def test_small_jobs_stay_in_process():
+    out = list(parallel.ordered_map(_pids_and_squares, range(10), jobs=2, size_of=lambda _: 1))
+    assert out == [(os.getpid(), i * i) for i in range(10)]
 
-    return os.getpid(), i * i
+
+def _pids_and_squares(batch: list[int]) -> list[tuple[int, int]]:
+    return [(os.getpid(), i * i) for i in batch]
 
 
 def test_streamed_files_are_not_rewritten(tmp_path, small_windows, capsys):
