@@ -35,8 +35,15 @@ def engine_for(
     min_confidence: float = 0.5,
     backend: str = "auto",
     regex_timeout: float = 2.0,
+    ner: bool = False,
+    ner_model: str = "en_core_web_sm",
+    ner_entities: Sequence[str] = ("PERSON", "LOCATION", "NRP"),
 ) -> Engine:
-    """A ready engine for these settings; built once per distinct settings and reused."""
+    """A ready engine for these settings; built once per distinct settings and reused.
+
+    `ner=True` adds spaCy's names and places (needs `pip install 'piiscan[ner]'` and a model).
+    """
+    from piiscan.ner import NerOptions, check_entities
     from piiscan.scan import EngineOptions
 
     options = EngineOptions(
@@ -47,6 +54,7 @@ def engine_for(
         min_confidence=min_confidence,
         backend=backend,
         regex_timeout=regex_timeout,
+        ner=NerOptions(ner_model, check_entities(ner_entities)) if ner else None,
     )
     return _cached_engine(options)
 

@@ -91,6 +91,8 @@ QUIET = typer.Option(False, "--quiet", "-q", help="No progress or warnings on st
 BACKEND = typer.Option(None, "--backend", help="Matching backend: auto (default), hyperscan or regex.")
 REGEX_TIMEOUT = typer.Option(None, "--regex-timeout", help="Seconds a rule may spend on one segment (default 2).")
 JOBS = typer.Option(None, "--jobs", "-j", help="Worker processes (default: one per core).")
+NER = typer.Option(None, "--ner/--no-ner", help="Also find names and places with spaCy (piiscan[ner]).")
+NER_MODEL = typer.Option(None, "--ner-model", help="Installed spaCy pipeline (default en_core_web_sm).")
 KEY_FILE = typer.Option(
     None, "--key-file", help="Keyring file (else $PIISCAN_KEY_FILE, else $PIISCAN_KEY)."
 )
@@ -162,6 +164,8 @@ def scan(
     backend: Optional[str] = BACKEND,
     regex_timeout: Optional[float] = REGEX_TIMEOUT,
     jobs: Optional[int] = JOBS,
+    ner: Optional[bool] = NER,
+    ner_model: Optional[str] = NER_MODEL,
 ) -> None:
     """Scan files, folders or stdin for personal data and report what is found."""
     from piiscan.scan import (
@@ -178,6 +182,8 @@ def scan(
         report_unused_ignores=report_unused_ignores,
         baseline=baseline,
         jobs=jobs,
+        ner=ner,
+        ner_model=ner_model,
     )
     from_git = staged or history or since is not None
     if from_git and paths:
@@ -342,6 +348,8 @@ def redact(
     quiet: bool = QUIET,
     backend: Optional[str] = BACKEND,
     regex_timeout: Optional[float] = REGEX_TIMEOUT,
+    ner: Optional[bool] = NER,
+    ner_model: Optional[str] = NER_MODEL,
 ) -> None:
     """Replace personal data in files (in place), or from stdin to stdout."""
     from dataclasses import replace
@@ -355,7 +363,7 @@ def redact(
     flags = _selection_flags(rules, packs, only, disable, min_confidence, max_file_size, include,
                              exclude, follow_symlinks, gitignore, None, ignore_comments, backend,
                              regex_timeout)
-    flags.update(strategy=strategy, unlinkable=unlinkable)
+    flags.update(strategy=strategy, unlinkable=unlinkable, ner=ner, ner_model=ner_model)
     targets = _staged_paths() if staged else (paths or ["."])
     settings = _settings(flags, targets or ["."], config, no_config).settings
     if strategy_for:  # per-entity flags add to (and win over) the config's per-entity table

@@ -60,6 +60,11 @@ class Settings:
     follow_symlinks: bool = _setting(False, "bool", help="follow symbolic links in walks")
     gitignore: bool = _setting(True, "bool", help="honour .gitignore files")
     text: bool = _setting(False, "bool", help="scan binary-looking files too")
+    ner: bool = _setting(False, "bool", help="find names and places with spaCy (piiscan[ner])")
+    ner_model: str = _setting("en_core_web_sm", "str", help="installed spaCy pipeline for --ner")
+    ner_entities: tuple[str, ...] = _setting(
+        ("PERSON", "LOCATION", "NRP"), "list", help="PERSON, LOCATION, ORGANIZATION, NRP"
+    )
     # what to report
     format: str = _setting("table", "choice", choices=FORMATS)
     show_values: bool = _setting(False, "bool", help="print raw values in reports")

@@ -38,6 +38,7 @@ import piiscan
 from piiscan.errors import ScanError, UsageError
 from piiscan.masking import mask_value
 from piiscan.model import Document, Finding, Rule, Severity, Verdict
+from piiscan.ner import NER_PACK, NerModel, NerOptions, ner_rules
 from piiscan.rulepack import PATTERN_FLAGS
 from piiscan.validators import find_validator
 
@@ -434,13 +435,15 @@ def _split_unquoted(line: str, delimiter: str) -> list[str]:
 def resolve_overlaps(matches: Iterable[Match], rules: Sequence[Rule]) -> list[Match]:
     """Keep the best of every group of overlapping matches, in text order.
 
-    Best = highest confidence, then real data over test data, then the longer span, the more
-    severe rule, and the earlier rule: deterministic whatever order the matches came in.
+    Best = a rule's match over an NER guess, then the highest confidence, real data over test
+    data, the longer span, the more severe rule, and the earlier rule: deterministic whatever
+    order the matches came in.
     """
 
     def priority(m: Match):
         rule = rules[m.order]
-        return (-m.confidence, m.test_data, -(m.end - m.start), -rule.severity.rank, m.order)
+        from_model = rule.pack == NER_PACK  # a structured match always beats a model's guess
+        return (from_model, -m.confidence, m.test_data, -(m.end - m.start), -rule.severity.rank, m.order)
 
     ordered = sorted(matches, key=lambda m: (m.start, m.end, m.order))
     kept: list[Match] = []
@@ -481,6 +484,7 @@ class Engine:
         regex_timeout: float = DEFAULT_REGEX_TIMEOUT,
         fingerprint_key: bytes | None = None,
         cache_dir: Path | None | str = "default",
+        ner: NerOptions | None = None,
     ) -> None:
         if backend not in BACKENDS:
             raise UsageError(f"unknown backend {backend!r}", "use one of: " + ", ".join(BACKENDS))
@@ -493,12 +497,18 @@ class Engine:
             "regex_timeout": regex_timeout,
             "fingerprint_key": fingerprint_key,
             "cache_dir": default_cache_dir() if cache_dir == "default" else cache_dir,
+            "ner": ner,
         }
         self._build()
 
     def _build(self) -> None:
         o = self._options
-        self.rules: tuple[Rule, ...] = o["rules"]
+        pattern_rules: tuple[Rule, ...] = o["rules"]
+        self._ner = NerModel(o["ner"]) if o["ner"] is not None else None
+        # NER findings are described by rules of their own, after every pattern rule.
+        ner_descriptors = tuple(ner_rules(o["ner"].entities)) if o["ner"] is not None else ()
+        self.rules: tuple[Rule, ...] = pattern_rules + ner_descriptors
+        self._ner_order = {r.entity: len(pattern_rules) + i for i, r in enumerate(ner_descriptors)}
         self.min_confidence: float = o["min_confidence"]
         self.regex_timeout: float = o["regex_timeout"]
         self._fingerprint_key: bytes | None = o["fingerprint_key"]
@@ -515,9 +525,9 @@ class Engine:
                     "pip install hyperscan, or use --backend regex",
                 )
             cache = o["cache_dir"]
-            self._finder = HyperscanFinder(self.rules, Path(cache) if cache else None)
+            self._finder = HyperscanFinder(pattern_rules, Path(cache) if cache else None)
         else:
-            self._finder = RegexFinder(self.rules)
+            self._finder = RegexFinder(pattern_rules)
 
     def __getstate__(self) -> dict:
         return self._options
@@ -530,6 +540,11 @@ class Engine:
     def backend(self) -> str:
         return self._finder.name
 
+    @property
+    def uses_model(self) -> bool:
+        """Whether the NER model runs (then scanning documents together pays off)."""
+        return self._ner is not None
+
     # -- scanning
 
     def scan(self, document: Document, occurrences: dict[str, int] | None = None) -> list[Finding]:
@@ -538,15 +553,50 @@ class Engine:
         `occurrences` carries the fingerprint occurrence counts from one window of a file to
         the next, so that a file scanned in windows gets the fingerprints of a whole scan.
         """
+        (model_matches,) = self._model_matches([document])
+        return self._resolve(document, self._pattern_matches(document) + model_matches, occurrences)
+
+    def scan_many(self, documents: Sequence[Document]) -> list[list[Finding]]:
+        """Findings in each of several documents: `scan` for each, except that with NER the
+        model reads the regions of all of them in one batch (much faster for small files)."""
+        model_matches = self._model_matches(documents)
+        return [
+            self._resolve(document, self._pattern_matches(document) + extra, None)
+            for document, extra in zip(documents, model_matches)
+        ]
+
+    def _resolve(
+        self, document: Document, matches: list[Match], occurrences: dict[str, int] | None
+    ) -> list[Finding]:
+        kept = resolve_overlaps(_dedupe(matches), self.rules)
+        return self._findings(document, kept, {} if occurrences is None else occurrences)
+
+    def _pattern_matches(self, document: Document) -> list[Match]:
         text = document.text
-        matches = []
+        matches: list[Match] = []
         column_of = column_lookup(document)
         for segment in split_segments(text, SEGMENT_CHARS):
             for order in self._finder.rules_in(text, segment):
                 compiled = self._compiled_rule(order)
                 matches.extend(self._confirm(compiled, document, segment, column_of))
-        kept = resolve_overlaps(_dedupe(matches), self.rules)
-        return self._findings(document, kept, {} if occurrences is None else occurrences)
+        return matches
+
+    def _model_matches(self, documents: Sequence[Document]) -> list[list[Match]]:
+        if self._ner is None:
+            return [[] for _ in documents]
+        from piiscan.regions import natural_language_regions
+
+        found = self._ner.find(
+            [(d.path, d.text, natural_language_regions(d.path, d.text)) for d in documents]
+        )
+        return [
+            [
+                Match(self._ner_order[span.entity], span.start, span.end, span.confidence, False)
+                for span in spans
+                if span.confidence >= self.min_confidence
+            ]
+            for spans in found
+        ]
 
     def _compiled_rule(self, order: int) -> CompiledRule:
         compiled = self._compiled[order]

