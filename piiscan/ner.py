@@ -91,6 +91,11 @@ _PERSON_KEY = re.compile(
     r"patient|employee|contact|author|owner|recipient|sender|person|spouse|holder)[_\s-]?name"
     r"|\b(?:surname|forename|author|maintainer)\b"
 )
+# Keys that hold nothing but a place ("state" and "region" too often hold other things).
+_PLACE_KEY = re.compile(
+    r"(?i)(?:city|town|village|country|province|county|district|municipality|locality|suburb|"
+    r"birth_?place|place_?of_?birth|home_?town)(?:_?name)?$"
+)
 _NAME_WORD = re.compile(r"^[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:[-'’][A-Za-zÀ-ÖØ-öø-ÿ]+)*\.?$|^[A-Z]\.$")
 _PARTICLES = frozenset({"de", "da", "del", "della", "der", "den", "van", "von", "la", "le",
                         "du", "di", "dos", "das", "bin", "ibn", "al", "y", "zu", "ter", "ten"})
@@ -222,16 +227,20 @@ class NerModel:
 
     def _named_by_key(self, text: str, region: Region) -> NerSpan | None:
         """A data value under a key that only ever holds a person's name (`first_name`,
-        `surname`, `author` ...) is one, if it looks like a name: no model needed, and the
-        small models often miss a lone first name."""
-        if "PERSON" not in self._entities or not _PERSON_KEY.search(region.key):
+        `surname`, `author` ...) or a place (`city`, `country` ...) is one, if it looks like a
+        name: no model needed, and small models miss a lone first name or village."""
+        if _PERSON_KEY.search(region.key):
+            entity = "PERSON"
+        elif _PLACE_KEY.search(region.key):
+            entity = "LOCATION"
+        else:
             return None
-        if _credited(text, region, region.start):
+        if entity not in self._entities or _credited(text, region, region.start):
             return None
         value = text[region.start : region.end]
-        if len(value.split()) > 4 or judge("PERSON", value, text, region.start, region.key) == 0:
+        if len(value.split()) > 4 or judge(entity, value, text, region.start, region.key) == 0:
             return None
-        return NerSpan(region.start, region.end, "PERSON", 0.9)
+        return NerSpan(region.start, region.end, entity, 0.9 if entity == "PERSON" else 0.8)
 
 
 def judge(entity: str, value: str, text: str, start: int, key: str) -> float:
@@ -272,22 +281,28 @@ def _worth_a_look(text: str, region: Region) -> bool:
     """Whether the model could propose anything here that the controls would keep.
 
     Prose and data values always go to the model. In code, a kept entity needs a capitalised,
-    non-stop-list word that does not open a sentence (a lone opening word is never trusted,
-    and a longer name has a second capitalised word), so regions without one are skipped.
+    non-stop-list word that does not open a sentence (a lone word opening one is never
+    trusted, and a longer name has a second capitalised word), so regions without one are
+    skipped.
     """
     if region.kind not in _CODE_KINDS:
         return True
     for m in _CAPITALISED.finditer(text, region.start, region.end):
-        if m.group().casefold() not in STOP_WORDS and not _at_opening(text, region, m.start()):
+        if m.group().casefold() not in STOP_WORDS and not _opens_sentence(text, region, m.start(), m.end()):
             return True
     return False
 
 
-def _at_opening(text: str, region: Region, offset: int) -> bool:
-    """Whether `offset` starts a comment, a string or a sentence within a code region
-    (comment markers and line breaks of a wrapped comment do not count as text)."""
-    before = text[region.start : offset].rstrip(" \t\r\n\"'`([#*/;-")
-    return not before or before[-1] in ".!?:"
+_MORE_WORDS = re.compile(r"[ \t]+\w")
+
+
+def _opens_sentence(text: str, region: Region, start: int, end: int) -> bool:
+    """Whether the word at start:end opens a comment, a string or a sentence within a code
+    region and more words follow ("Purge junk", "Valid attributes are"): its capital letter
+    says nothing. A word that is all the string holds (`city = "Lisbon"`) is a value."""
+    before = text[region.start : start].rstrip(" \t\r\n\"'`([#*/;-")
+    opening = not before or before[-1] in ".!?:"
+    return opening and _MORE_WORDS.match(text, end, region.end) is not None
 
 
 def _fits_region(
@@ -300,7 +315,7 @@ def _fits_region(
     if region.kind in _CODE_KINDS:
         if entity == "NRP":  # in code, "German" or "Thai" is a language or a locale
             return False
-        if " " not in text[start:end].strip() and _at_opening(text, region, start):
+        if " " not in text[start:end].strip() and _opens_sentence(text, region, start, end):
             return False
     return not _common_words(text, regions, start, end)
 

@@ -50,6 +50,14 @@ def test_a_single_name_needs_a_name_like_key_or_context(engine):
     assert people(engine, "notes.txt", "Status: Jordan approved.\n") == []
 
 
+def test_values_under_place_keys_are_places(engine):
+    rows = "name,town,plan\nAda Quist,Villarosa Bassa,premium\nBo Lind,Skarvik,basic\n"
+    places = [f.value for f in engine.scan(Document("members.csv", rows)) if f.entity == "LOCATION"]
+    assert places == ["Villarosa Bassa", "Skarvik"]
+    state = json.dumps({"state": "Active", "country_name": "Pending review"})
+    assert [f.entity for f in engine.scan(Document("job.json", state))] == []
+
+
 def test_structured_rules_win_over_the_model():
     rules = [r for r in piiscan.engine_for().rules if r.id == "core.email"] + ner_rules(["PERSON"])
     email, person = Match(0, 10, 30, 0.6, False), Match(1, 10, 20, 0.9, False)
@@ -232,3 +240,7 @@ def test_a_lone_word_opening_a_code_sentence_is_not_trusted(engine):
             if f.rule_id.startswith("ner.")] == []
     prose = "Purge is a town we visit. We flew to Lisbon on Monday.\n"
     assert "Lisbon" in [f.value for f in engine.scan(Document("trip.md", prose))]
+    # a word that is all a string holds is a value, not the start of a sentence
+    code = 'customer = Customer(first_name="Priya", city="Lisbon")\n'
+    assert [(f.entity, f.value) for f in engine.scan(Document("seed.py", code))] == [
+        ("PERSON", "Priya"), ("LOCATION", "Lisbon")]
