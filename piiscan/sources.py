@@ -16,9 +16,10 @@ import os
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from pathspec import GitIgnoreSpec
+if TYPE_CHECKING:  # pathspec is imported when a walk needs it (a pre-commit run does not)
+    from pathspec import GitIgnoreSpec
 
 from piiscan.errors import ScanError, UsageError
 from piiscan.model import Document, Skipped, SkipReason, StreamedFile
@@ -147,15 +148,22 @@ class PathScope:
         return self.exclude is not None and self.exclude.match_file(rel + "/")
 
 
+def spec_from(lines: list[str]) -> GitIgnoreSpec:
+    """A gitignore-style matcher (pathspec, imported on first use)."""
+    from pathspec import GitIgnoreSpec
+
+    return GitIgnoreSpec.from_lines(lines)
+
+
 def _user_spec(option: str, globs: Sequence[str]) -> GitIgnoreSpec | None:
     if not globs:
         return None
     for glob in globs:  # one at a time, so that the error names the culprit
         try:
-            GitIgnoreSpec.from_lines([glob])
+            spec_from([glob])
         except ValueError as exc:
             raise UsageError(f"invalid {option} pattern {glob!r}: {exc}") from None
-    return GitIgnoreSpec.from_lines(list(globs))
+    return spec_from(list(globs))
 
 
 # --- gitignore ----------------------------------------------------------------------------
@@ -195,15 +203,15 @@ def _load_ignore_file(path: str, base: str) -> _IgnoreFile | None:
         return None
     lines = content.decode("utf-8", "replace").splitlines()
     try:
-        spec = GitIgnoreSpec.from_lines(lines)
+        spec = spec_from(lines)
     except ValueError:  # one malformed pattern must not void the rest of the file
-        spec = GitIgnoreSpec.from_lines([line for line in lines if _pattern_ok(line)])
+        spec = spec_from([line for line in lines if _pattern_ok(line)])
     return _IgnoreFile(base, spec) if spec.patterns else None
 
 
 def _pattern_ok(line: str) -> bool:
     try:
-        GitIgnoreSpec.from_lines([line])
+        spec_from([line])
     except ValueError:
         return False
     return True

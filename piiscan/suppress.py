@@ -25,12 +25,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import regex
-from pathspec import GitIgnoreSpec
 
 from piiscan.errors import ConfigError
 from piiscan.model import Finding
+from piiscan.sources import spec_from
 
 if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
+
     from piiscan.baseline import Baseline
 
 __all__ = [
@@ -122,7 +124,7 @@ class Allowlist:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_values", frozenset(v.strip() for v in self.values))
         object.__setattr__(self, "_rules", frozenset(r.casefold() for r in self.rules))
-        spec = GitIgnoreSpec.from_lines(list(self.paths)) if self.paths else None
+        spec = spec_from(list(self.paths)) if self.paths else None
         object.__setattr__(self, "_spec", spec)
         object.__setattr__(self, "_scoped", {k.casefold(): v for k, v in self.entities.items()})
 
@@ -226,7 +228,7 @@ def _flat_allowlist(table: Mapping, source: str, key: str) -> Allowlist:
     paths = _strings(table.get("paths", []), source, f"{key}.paths")
     for i, glob in enumerate(paths):
         try:
-            GitIgnoreSpec.from_lines([glob])
+            spec_from([glob])
         except (ValueError, TypeError) as exc:
             raise _error(source, f"{key}.paths[{i}]", f"bad glob: {exc}") from None
     return Allowlist(values=frozenset(values), patterns=tuple(patterns), paths=tuple(paths))

@@ -765,3 +765,19 @@ def test_internal_error_subprocess_has_no_traceback(tmp_path, pack, tree):
     err = proc.stderr.decode()
     assert "internal error" in err
     assert SSN not in err and "Traceback" not in err
+
+
+def test_a_small_scan_imports_nothing_it_does_not_need(tmp_path):
+    """Start-up is most of a pre-commit hook's time: heavy libraries load on first use."""
+    target = tmp_path / "notes.txt"
+    target.write_text("nothing personal here\n", encoding="utf-8")
+    heavy = ("pydantic", "pathspec", "phonenumbers", "stdnum", "spacy")
+    code = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: print([m for m in {heavy!r} if m in sys.modules]))\n"
+        "from piiscan.cli import main\n"
+        f"main(['scan', {str(target)!r}, '-q', '--no-config'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
