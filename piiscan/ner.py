@@ -32,10 +32,9 @@ Structured rules win every overlap with NER (see engine.resolve_overlaps).
 
 from __future__ import annotations
 
-import bisect
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from piiscan.errors import UsageError
@@ -201,6 +200,7 @@ class NerModel:
         files would otherwise each pay the pipeline's per-call cost.
         """
         found: list[list[NerSpan]] = [[] for _ in documents]
+        file_words: dict[int, FileWords] = {}
         to_model: list[tuple[int, Region]] = []
         for i, (path, text, regions) in enumerate(documents):
             if _is_attribution_file(path):
@@ -213,7 +213,13 @@ class NerModel:
                     to_model.append((i, region))
         pieces = (documents[i][1][region.start : region.end] for i, region in to_model)
         for (i, region), doc in zip(to_model, self._nlp.pipe(pieces, batch_size=BATCH_SIZE)):
-            text = documents[i][1]
+            text, regions = documents[i][1], documents[i][2]
+
+            def words(i=i, text=text, regions=regions) -> FileWords:
+                if i not in file_words:
+                    file_words[i] = FileWords.of(text, regions)
+                return file_words[i]
+
             for ent in doc.ents:
                 entity = LABELS.get(ent.label_)
                 if entity not in self._entities:
@@ -221,7 +227,7 @@ class NerModel:
                 start = region.start + ent.start_char
                 end = region.start + ent.end_char
                 confidence = judge(entity, text[start:end], text, start, region.key)
-                if confidence > 0 and _fits_region(entity, text, documents[i][2], region, start, end):
+                if confidence > 0 and _fits_region(entity, text, region, start, end, words):
                     found[i].append(NerSpan(start, end, entity, confidence))
         return found
 
@@ -306,10 +312,10 @@ def _opens_sentence(text: str, region: Region, start: int, end: int) -> bool:
 
 
 def _fits_region(
-    entity: str, text: str, regions: Sequence[Region], region: Region, start: int, end: int
+    entity: str, text: str, region: Region, start: int, end: int, words: Callable[[], FileWords]
 ) -> bool:
-    """The controls that need the file around the candidate: credits, identifiers and
-    common words, lone words opening a sentence in code, and groups (NRP) in code."""
+    """The controls that need the file around the candidate: credits, lone words opening a
+    sentence in code, groups (NRP) in code, and the file's identifiers and common words."""
     if _credited(text, region, start):
         return False
     if region.kind in _CODE_KINDS:
@@ -317,7 +323,7 @@ def _fits_region(
             return False
         if " " not in text[start:end].strip() and _opens_sentence(text, region, start, end):
             return False
-    return not _common_words(text, regions, start, end)
+    return not _common_words(words(), text[start:end])
 
 
 def _credited(text: str, region: Region, offset: int) -> bool:
@@ -329,28 +335,45 @@ def _credited(text: str, region: Region, offset: int) -> bool:
     return bool(_ATTRIBUTION_LINE.search(text, line_start, len(text) if line_end < 0 else line_end))
 
 
-def _common_words(text: str, regions: Sequence[Region], start: int, end: int) -> bool:
+_WORD = re.compile(r"\w+")
+# Lower-case words of running text: not the parts of an address like jane.roe@mail.test,
+# which would make "Jane Roe" look like two common words.
+_LOWER_WORD = re.compile(r"(?<![\w.@])[a-zß-öø-ÿ][\w'’-]*(?![\w'’-])(?![.@]\w)")
+_CALLED_OR_DOTTED = re.compile(r"(\w+)(?:`|\(|\.\w)")  # Popen(), Popen`, Popen.wait
+_AFTER_DOT_OR_TICK = re.compile(r"[`.](\w+)")  # `Popen, subprocess.Popen
+
+
+@dataclass(frozen=True, slots=True)
+class FileWords:
+    """What a file says about its words, gathered once per file (in linear time, since a
+    data file may hold thousands of candidates): the words it writes in lower case, and
+    those it uses as code (outside natural-language regions, called, dotted or quoted)."""
+
+    lower: frozenset[str]
+    code: frozenset[str]
+
+    @classmethod
+    def of(cls, text: str, regions: Sequence[Region]) -> FileWords:
+        code: set[str] = set()
+        last = 0
+        for region in regions:
+            code.update(_WORD.findall(text, last, region.start))
+            last = region.end
+        code.update(_WORD.findall(text, last))
+        code.update(_CALLED_OR_DOTTED.findall(text))
+        code.update(_AFTER_DOT_OR_TICK.findall(text))
+        return cls(frozenset(_LOWER_WORD.findall(text)), frozenset(code))
+
+
+def _common_words(file_words: FileWords, candidate: str) -> bool:
     """Whether the candidate's words are what the same file uses as code or as common words.
 
     A proper noun keeps its capital letter wherever it appears: "Field" next to `class Field`
     is an identifier, and "Format" next to "format the record" a word at a sentence start.
     One word used as code is enough; common words must be all of them ("Will Smith").
     """
-    starts = [r.start for r in regions]
-    words = [w.strip(".,'’") for w in text[start:end].split()]
+    words = [w.strip(".,'’") for w in candidate.split()]
     words = [w.removesuffix("'s").removesuffix("’s") for w in words if w.casefold() not in _PARTICLES]
-    for word in words:
-        for m in re.finditer(r"(?<!\w)" + re.escape(word) + r"(?!\w)", text):
-            if _outside(regions, starts, m.start()) or _CODE_MARKS.match(text, m.end()):
-                return True
-            if m.start() and text[m.start() - 1] in "`.":  # `Popen`, subprocess.Popen
-                return True
-    return all(re.search(r"(?<![\w.])" + re.escape(w.lower()) + r"(?!\w)", text) for w in words)
-
-
-_CODE_MARKS = re.compile(r"`|\(\)?|\.\w")  # Popen(), `Popen`, Popen.wait
-
-
-def _outside(regions: Sequence[Region], starts: list[int], offset: int) -> bool:
-    i = bisect.bisect_right(starts, offset) - 1
-    return i < 0 or offset >= regions[i].end
+    if any(w in file_words.code for w in words):
+        return True
+    return all(w.lower() in file_words.lower for w in words)

