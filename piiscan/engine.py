@@ -650,6 +650,10 @@ class Engine:
     def _findings(
         self, document: Document, kept: list[Match], occurrences: dict[str, int]
     ) -> list[Finding]:
+        return self.number_fingerprints(self._unnumbered(document, kept), occurrences)
+
+    def _unnumbered(self, document: Document, kept: list[Match]) -> list[tuple[Finding, str]]:
+        """The reported findings of a document, each with its fingerprint material."""
         if not kept:
             return []
         text = document.text
@@ -689,10 +693,35 @@ class Engine:
         low = document.report_from
         high = len(text) if document.report_to is None else document.report_to
         reported = [f for f in findings if low <= f.start < high]
-        reported = _add_fingerprints(text, reported, findings, self._fingerprint_key, occurrences)
+        materials = _fingerprint_materials(text, reported, findings, self._fingerprint_key)
         if document.offset or document.line_base or document.column_base:
             reported = [_in_file(f, document) for f in reported]
-        return reported
+        return list(zip(reported, materials))
+
+    def scan_window(self, window: Document) -> list[tuple[Finding, str]]:
+        """The findings of one window of a large file, fingerprints not yet numbered, each
+        with its fingerprint material: windows scanned in different processes are numbered in
+        file order by `number_fingerprints`, which then gives what a whole-file scan gives."""
+        (model_matches,) = self._model_matches([window])
+        kept = resolve_overlaps(_dedupe(self._pattern_matches(window) + model_matches), self.rules)
+        return self._unnumbered(window, kept)
+
+    def number_fingerprints(
+        self, unnumbered: list[tuple[Finding, str]], occurrences: dict[str, int]
+    ) -> list[Finding]:
+        """Fingerprints for findings in file order; `occurrences` counts the materials seen
+        so far in the file (equal lines get #0, #1 ...)."""
+        out = []
+        for finding, material in unnumbered:
+            seen = occurrences.get(material, 0)
+            occurrences[material] = seen + 1
+            data = f"{material}\0{seen}".encode("utf-8", "replace")
+            if self._fingerprint_key is None:
+                fingerprint = hashlib.sha256(data).hexdigest()[:32]
+            else:
+                fingerprint = hmac.new(self._fingerprint_key, data, "sha256").hexdigest()[:32]
+            out.append(replace(finding, fingerprint=fingerprint))
+        return out
 
 
 def column_lookup(document: Document) -> Callable[[int], str] | None:
@@ -833,39 +862,27 @@ def _add_snippets(text: str, findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def _add_fingerprints(
-    text: str,
-    findings: list[Finding],
-    neighbours: list[Finding],
-    key: bytes | None,
-    occurrences: dict[str, int],
-) -> list[Finding]:
-    """A fingerprint for each finding, stable across runs, machines and line moves.
+def _fingerprint_materials(
+    text: str, findings: list[Finding], neighbours: list[Finding], key: bytes | None
+) -> list[str]:
+    """What each finding's fingerprint hashes (with an occurrence count, added later), so
+    that it is stable across runs, machines and line moves.
 
-    Without a key it hashes rule, path and the line with every finding replaced by its entity
-    name (and an occurrence count), so it says nothing about the values: a 9-digit SSN has
-    too few values for any unkeyed hash of it to stay secret. With a key it is an HMAC over
-    rule, path and the normalised value.
+    Without a key: rule, path and the line with every finding replaced by its entity name, so
+    it says nothing about the values (a 9-digit SSN has too few values for any unkeyed hash of
+    it to stay secret). With a key (an HMAC then): rule, path and the normalised value.
     """
     overlapping = _overlapping(neighbours)
-    out = []
+    materials = []
     for f in findings:
         if key is None:
             line_start, line_end = _line_bounds(text, f.start)
             lo, hi = _excerpt_bounds(line_start, line_end, f.start, f.end, 400)
             shape = _replace_spans(text, lo, hi, overlapping(lo, hi), lambda g: f"<{g.entity}>")
-            material = "\0".join(("v1", f.rule_id, f.path, _WHITESPACE.sub(" ", shape).strip()))
+            materials.append("\0".join(("v1", f.rule_id, f.path, _WHITESPACE.sub(" ", shape).strip())))
         else:
-            material = "\0".join(("v1k", f.rule_id, f.path, normalise_value(f.value)))
-        seen = occurrences.get(material, 0)
-        occurrences[material] = seen + 1
-        data = f"{material}\0{seen}".encode("utf-8", "replace")
-        if key is None:
-            fingerprint = hashlib.sha256(data).hexdigest()[:32]
-        else:
-            fingerprint = hmac.new(key, data, "sha256").hexdigest()[:32]
-        out.append(replace(f, fingerprint=fingerprint))
-    return out
+            materials.append("\0".join(("v1k", f.rule_id, f.path, normalise_value(f.value))))
+    return materials
 
 
 def _excerpt_bounds(line_start: int, line_end: int, start: int, end: int, width: int):

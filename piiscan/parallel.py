@@ -15,7 +15,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any, TypeVar
 
 Item = TypeVar("Item")
@@ -64,10 +63,13 @@ def ordered_map(
     """
     iterator = iter(items)
     if jobs > 1:
-        head = list(islice(iterator, batching.inline_items))
-        if len(head) >= batching.inline_items or sum(map(size_of, head)) >= batching.inline_bytes:
-            yield from _pooled(function, _chain(head, iterator), jobs, size_of, batching)
-            return
+        head, size = [], 0
+        for item in iterator:
+            head.append(item)
+            size += size_of(item)
+            if len(head) >= batching.inline_items or size >= batching.inline_bytes:
+                yield from _pooled(function, _chain(head, iterator), jobs, size_of, batching)
+                return
         iterator = iter(head)
     for batch in _batches(iterator, size_of, batching):
         yield from function(batch)

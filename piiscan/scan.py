@@ -10,7 +10,8 @@ import functools
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from piiscan.baseline import Baseline, read_baseline
@@ -190,22 +191,108 @@ def scan_one(engine: Engine, filters: Filters, item: Document | StreamedFile | S
 
 
 def scan_group(
-    engine: Engine, filters: Filters, items: list[Document | StreamedFile | Skipped]
-) -> list[Outcome]:
-    """`scan_one` for each item, the documents scanned together (`Engine.scan_many`, which
-    batches the NER model across them): what a worker process runs, one batch at a time."""
+    engine: Engine, filters: Filters, items: list[Document | StreamedFile | Skipped | Window]
+) -> list[Outcome | WindowScan]:
+    """`scan_one` (or `scan_window`) for each item, the documents scanned together
+    (`Engine.scan_many`, which batches the NER model across them): what a worker process
+    runs, one batch at a time."""
     documents = [item for item in items if isinstance(item, Document)]
     try:
         found = iter(engine.scan_many(documents)) if len(documents) > 1 else None
     except ScanError:
         found = None  # one of them timed out: scanned one by one, the others still count
-    if found is None:
-        return [scan_one(engine, filters, item) for item in items]
-    return [
-        _outcome(filters, item, next(found)) if isinstance(item, Document)
-        else scan_one(engine, filters, item)
-        for item in items
-    ]
+    results: list[Outcome | WindowScan] = []
+    for item in items:
+        if isinstance(item, Window):
+            results.append(scan_window(engine, item))
+        elif isinstance(item, Document) and found is not None:
+            results.append(_outcome(filters, item, next(found)))
+        else:
+            results.append(scan_one(engine, filters, item))
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One window of a large file, as a unit of work of its own when there are several
+    workers. `document` is None when reading the file failed here (`error` says why)."""
+
+    streamed: StreamedFile
+    document: Document | None
+    last: bool
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WindowScan:
+    """A window's findings with their fingerprint materials, numbered later in file order."""
+
+    unnumbered: tuple[tuple[Finding, str], ...] = ()
+    timed_out: str | None = None
+
+
+def scan_window(engine: Engine, window: Window) -> WindowScan:
+    if window.document is None:
+        return WindowScan()
+    try:
+        return WindowScan(tuple(engine.scan_window(window.document)))
+    except ScanError as exc:
+        return WindowScan(timed_out=exc.message.removeprefix(f"{window.streamed.path}: "))
+
+
+def split_large_files(items: Iterable[Document | StreamedFile | Skipped]) -> Iterator[Document | Skipped | Window]:
+    """Large files as their windows, so that several workers share one: read here, in order,
+    while the workers scan the windows already read."""
+    for item in items:
+        if not isinstance(item, StreamedFile):
+            yield item
+            continue
+        try:
+            windows = iter_windows(item)
+            current = next(windows)
+            for following in windows:
+                yield Window(item, current, last=False)
+                current = following
+        except OSError as exc:
+            yield Window(item, None, last=True, error=exc.strerror or type(exc).__name__)
+            continue
+        yield Window(item, current, last=True)
+
+
+class _LargeFile:
+    """The windows of one large file coming back from the workers, in order: numbers their
+    fingerprints across windows and filters them, as the one-worker path does."""
+
+    def __init__(self, streamed: StreamedFile) -> None:
+        self.streamed = streamed
+        self.findings: list[Finding] = []
+        self.unused: list[UnusedIgnore] = []
+        self.suppressed = 0
+        self.occurrences: dict[str, int] = {}
+        self.skipped: Skipped | None = None
+
+    def add(self, engine: Engine, filters: Filters, window: Window, scanned: WindowScan) -> None:
+        if self.skipped is not None:
+            return
+        path = self.streamed.path
+        if window.document is None:
+            self.skipped = Skipped(path, SkipReason.UNREADABLE, window.error)
+            return
+        if scanned.timed_out is not None:
+            self.skipped = Skipped(path, SkipReason.TIMEOUT, scanned.timed_out)
+            return
+        raw = engine.number_fingerprints(list(scanned.unnumbered), self.occurrences)
+        kept, counts, unused_here = _filter(filters, window.document, raw)
+        self.findings.extend(kept)
+        self.suppressed += counts.total
+        if filters.report_unused:
+            self.unused.extend(u for u in unused_here if _reports_line(window.document, u.line))
+
+    def outcome(self) -> Outcome:
+        if self.skipped is not None:
+            return Outcome(self.streamed.path, skipped=self.skipped)
+        return Outcome(self.streamed.path, tuple(self.findings), None, self.suppressed,
+                       tuple(self.unused), self.streamed.size)
 
 
 def _outcome(filters: Filters, document: Document, raw: list[Finding]) -> Outcome:
@@ -269,10 +356,45 @@ def _timed_out(path: str, exc: ScanError) -> Outcome:
     return Outcome(path, skipped=Skipped(path, SkipReason.TIMEOUT, detail))
 
 
-def _input_size(item: Document | StreamedFile | Skipped) -> int:
+def _input_size(item: Document | StreamedFile | Skipped | Window) -> int:
+    if isinstance(item, Window):
+        return len(item.document.text) if item.document is not None else 0
     if isinstance(item, Skipped):
         return 0
     return item.size if isinstance(item, StreamedFile) else item.size or len(item.text)
+
+
+def _outcomes(
+    engine: Engine, filters: Filters, inputs: Iterable[Document | Skipped], jobs: int
+) -> Iterator[Outcome]:
+    """The outcome of every input, in input order. With several workers, large files are
+    split into windows that any worker may scan, and put together again here."""
+    work = functools.partial(scan_group, engine, filters)
+    batching = NER_BATCHING if engine.uses_model else DEFAULT_BATCHING
+    if jobs <= 1:
+        yield from ordered_map(work, inputs, jobs=1, size_of=_input_size, batching=batching)
+        return
+    in_flight: deque[Window] = deque()  # windows sent and not yet back, oldest first
+
+    def remembered(items: Iterable[Document | Skipped | Window]) -> Iterator:
+        for item in items:
+            if isinstance(item, Window):
+                in_flight.append(item)
+            yield item
+
+    large: _LargeFile | None = None
+    work_items = remembered(split_large_files(inputs))
+    for result in ordered_map(work, work_items, jobs=jobs, size_of=_input_size, batching=batching):
+        if isinstance(result, Outcome):
+            yield result
+            continue
+        window = in_flight.popleft()
+        if large is None:
+            large = _LargeFile(window.streamed)
+        large.add(engine, filters, window, result)
+        if window.last:
+            yield large.outcome()
+            large = None
 
 
 def scan_inputs(
@@ -288,9 +410,7 @@ def scan_inputs(
     skipped: list[Skipped] = []
     unused: list[UnusedIgnore] = []
     suppressed = files = size = 0
-    work = functools.partial(scan_group, engine, filters)
-    batching = NER_BATCHING if engine.uses_model else DEFAULT_BATCHING
-    for outcome in ordered_map(work, inputs, jobs=jobs, size_of=_input_size, batching=batching):
+    for outcome in _outcomes(engine, filters, inputs, jobs):
         if outcome.skipped is not None:
             skipped.append(outcome.skipped)
             continue

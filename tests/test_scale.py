@@ -39,10 +39,10 @@ def corpus(seed: int) -> str:
     return "\r\n".join(lines[:200]) + "\n" + "\n".join(lines[200:]) + "\n"
 
 
-def scan_file(path, **settings):
+def scan_file(path, jobs=1, **settings):
     engine = build_engine(EngineOptions.from_settings(Settings()))
     chosen = Settings(report_unused_ignores=True, **settings)
-    return scan_inputs(engine, iter_inputs([str(path)], chosen), None, filters_from(chosen))
+    return scan_inputs(engine, iter_inputs([str(path)], chosen), None, filters_from(chosen), jobs)
 
 
 @pytest.fixture
@@ -71,6 +71,29 @@ def test_windowed_scan_equals_whole_scan(tmp_path, monkeypatch, encoding):
     assert windowed.findings == whole.findings  # offsets, lines, columns, snippets, fingerprints
     assert windowed.unused_ignores == whole.unused_ignores
     assert windowed.stats.files_scanned == 1 and windowed.stats.bytes_scanned == len(data)
+
+
+def test_windows_of_one_file_shared_by_workers_give_the_whole_scan(tmp_path, monkeypatch):
+    # The same line again and again: its fingerprints are numbered across windows, which
+    # different workers scan.
+    text = corpus(4) + f"ssn: {SSN} # the same line\n" * 300 + corpus(6)
+    path = tmp_path / "big.txt"
+    path.write_text(text, encoding="utf-8")
+    small = tmp_path / "small.txt"
+    small.write_text(f"ssn: {SSN}\n", encoding="utf-8")
+    whole = scan_file(path)
+    monkeypatch.setattr(sources, "STREAM_THRESHOLD", 20_000)  # big.txt streams, small.txt not
+    monkeypatch.setattr(sources, "WINDOW_CHARS", 997)
+    shared = scan_inputs(
+        build_engine(EngineOptions.from_settings(Settings())),
+        iter_inputs([str(small), str(path), str(small)], Settings(report_unused_ignores=True)),
+        None, filters_from(Settings(report_unused_ignores=True)), 2,
+    )
+    assert len({f.fingerprint for f in whole.findings}) == len(whole.findings) > 500
+    assert [f for f in shared.findings if f.path == str(path)] == list(whole.findings)
+    assert [f.path for f in shared.findings].count(str(small)) == 2
+    assert shared.findings[0].path == shared.findings[-1].path == str(small)  # order kept
+    assert shared.unused_ignores == whole.unused_ignores
 
 
 def test_a_value_across_a_window_edge_is_found_exactly_once(tmp_path, small_windows):
