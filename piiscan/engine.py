@@ -587,7 +587,7 @@ class Engine:
         from piiscan.regions import natural_language_regions
 
         found = self._ner.find(
-            [(d.path, d.text, natural_language_regions(d.path, d.text)) for d in documents]
+            [(d.path, d.text, natural_language_regions(d.path, d.text, d.header)) for d in documents]
         )
         return [
             [

@@ -36,10 +36,13 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from piiscan.errors import UsageError
 from piiscan.model import Category, Rule, RuleTests, Severity
-from piiscan.regions import Region
+
+if TYPE_CHECKING:  # regions.py is imported by the engine only when NER is on
+    from piiscan.regions import Region
 
 NER_PACK = "ner"
 DEFAULT_MODEL = "en_core_web_sm"
@@ -275,8 +278,10 @@ def judge(entity: str, value: str, text: str, start: int, key: str) -> float:
 
 
 def _is_attribution_file(path: str) -> bool:
+    """AUTHORS, CONTRIBUTORS.md, LICENSE.txt ...; not data such as contributors.csv."""
     base = os.path.basename(path.replace("\\", "/")).lower()
-    return base.split(".")[0] in _ATTRIBUTION_FILES
+    stem, ext = os.path.splitext(base)
+    return stem in _ATTRIBUTION_FILES and ext in ("", ".md", ".txt", ".rst", ".adoc")
 
 
 _CAPITALISED = re.compile(r"(?<![\w.])[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+")
@@ -326,21 +331,32 @@ def _fits_region(
     return not _common_words(words(), text[start:end])
 
 
+# How far along its line a credit ("Copyright", "Author:") may be from the name it credits: a
+# bound, so that a minified one-line file is not searched end to end for every candidate.
+CREDIT_REACH = 200
+
+
 def _credited(text: str, region: Region, offset: int) -> bool:
     """Whether `offset` sits on a line of code that credits someone (copyright, author ...)."""
     if region.kind not in _CODE_KINDS:
         return False
-    line_start = text.rfind("\n", 0, offset) + 1
-    line_end = text.find("\n", offset)
-    return bool(_ATTRIBUTION_LINE.search(text, line_start, len(text) if line_end < 0 else line_end))
+    reach = max(0, offset - CREDIT_REACH)
+    low = max(text.rfind("\n", reach, offset) + 1, reach)
+    line_end = text.find("\n", offset, offset + CREDIT_REACH)
+    high = min(len(text), offset + CREDIT_REACH) if line_end < 0 else line_end
+    return bool(_ATTRIBUTION_LINE.search(text, low, high))
 
 
 _WORD = re.compile(r"\w+")
 # Lower-case words of running text: not the parts of an address like jane.roe@mail.test,
 # which would make "Jane Roe" look like two common words.
 _LOWER_WORD = re.compile(r"(?<![\w.@])[a-zß-öø-ÿ][\w'’-]*(?![\w'’-])(?![.@]\w)")
-_CALLED_OR_DOTTED = re.compile(r"(\w+)(?:`|\(|\.\w)")  # Popen(), Popen`, Popen.wait
-_AFTER_DOT_OR_TICK = re.compile(r"[`.](\w+)")  # `Popen, subprocess.Popen
+# Words used as code: Popen(), Popen`, Popen.wait, `Popen, subprocess.Popen; but not the parts
+# of an address (Anna.Jansen@mail.test, example.org/Anna.Jansen), which name a person. Each
+# word is matched whole, never from inside a longer run, so a long token costs linear time.
+_NOT_ADDRESS = r"(?![\w.]{0,200}@)"
+_CALLED_OR_DOTTED = re.compile(r"(?<![\w@/])(\w+)(?!\w)" + _NOT_ADDRESS + r"(?:`|\(|\.\w)")
+_AFTER_DOT_OR_TICK = re.compile(r"(?<![\w/])[`.](\w+)(?!\w)" + _NOT_ADDRESS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,9 +42,16 @@ class Region:
 _Span = tuple[int, int, str, str]
 
 
-def natural_language_regions(path: str, text: str) -> list[Region]:
-    """The natural-language spans of `text`, sorted and non-overlapping."""
-    return _finish(text, _scanner_for(path)(text))
+def natural_language_regions(path: str, text: str, header: str | None = None) -> list[Region]:
+    """The natural-language spans of `text`, sorted and non-overlapping.
+
+    `header` is a table's first line when `text` is a later window of a large file, so that
+    its values still get their column names.
+    """
+    scanner = _scanner_for(path)
+    if header is not None and getattr(scanner, "takes_header", False):
+        return _finish(text, scanner(text, header))
+    return _finish(text, scanner(text))
 
 
 # --------------------------------------------------------------------------- file types
@@ -818,16 +825,22 @@ def _json(text: str) -> Iterator[_Span]:
 
 # --------------------------------------------------------------------------- CSV / TSV
 
-def _csv(delimiter: str | None) -> Callable[[str], Iterator[_Span]]:
-    def scan(text: str) -> Iterator[_Span]:
-        first_line = text[: text.find("\n")] if "\n" in text else text
+def _csv(delimiter: str | None) -> Callable[..., Iterator[_Span]]:
+    def scan(text: str, header_line: str | None = None) -> Iterator[_Span]:
+        first_line = header_line if header_line is not None else (
+            text[: text.find("\n")] if "\n" in text else text)
         sep = delimiter or max(",;\t|", key=first_line.count)
         if not first_line.count(sep):
             sep = delimiter or ","
         cell = re.compile(rf'"((?:[^"]|"")*)"[ \t]*|([^{re.escape(sep)}\r\n]*)')
         header: list[str] | None = None
-        row: list[_Span] = []
         pos, n = 0, len(text)
+        if header_line is not None:  # a later window: the header is given, and the window's
+            header = _cells(cell, sep, header_line.rstrip("\r\n"))  # first line may be partial
+            pos = text.find("\n") + 1
+            if pos == 0:
+                return
+        row: list[_Span] = []
         while pos <= n:
             m = cell.match(text, pos)
             group = 1 if m.group(1) is not None else 2
@@ -849,7 +862,19 @@ def _csv(delimiter: str | None) -> Callable[[str], Iterator[_Span]]:
                 break
             pos = newline + 1
 
+    scan.takes_header = True  # type: ignore[attr-defined]
     return scan
+
+
+def _cells(cell: re.Pattern[str], sep: str, line: str) -> list[str]:
+    cells, pos = [], 0
+    while pos <= len(line):
+        m = cell.match(line, pos)
+        cells.append((m.group(1) if m.group(1) is not None else m.group(2)).strip().replace('""', '"'))
+        pos = m.end() + 1
+        if m.end() >= len(line) or line[m.end()] != sep:
+            break
+    return cells
 
 
 # --------------------------------------------------------------------------- HTML / XML

@@ -238,6 +238,38 @@ def test_words_the_file_uses_as_code_or_in_lower_case_are_not_names():
 def test_a_name_next_to_its_own_email_address_is_still_a_name(engine):
     text = "Maria Gonzalez <maria@gonzalez.test> called about the refund.\n"
     assert people(engine, "ticket.md", text) == ["Maria Gonzalez"]
+    signed = "Yesterday Anna Jansen said yes.\nWrite to Anna.Jansen@mailbox.test or see example.test/Anna.Jansen\n"
+    assert people(engine, "mail.txt", signed) == ["Anna Jansen"]
+
+
+def test_file_words_take_linear_time_on_long_tokens():
+    """A long run of word characters (a hex blob, a minified bundle) must not be rescanned
+    from every position: a megabyte run would otherwise take minutes."""
+    import time
+
+    blob = "a" * 100_000
+    started = time.perf_counter()
+    FileWords.of(f"x = '{blob}' + '.{blob}'\n", [])
+    assert time.perf_counter() - started < 5  # linear: milliseconds; quadratic: a minute
+
+
+def test_credits_are_looked_for_near_the_name_only(engine):
+    line = "var a=1;" * 5000 + " /* Copyright Acme */ " + "var b=2;" * 5000
+    text = line + ' var msg = "Dear Oliver Brandt, welcome";\n'
+    assert people(engine, "bundle.js", text) == ["Oliver Brandt"]
+
+
+def test_csv_windows_keep_their_column_names(engine):
+    header = "id,customer_name,town\n"
+    window = "7,Bo Lind,Skarvik\n8,Ada Quist,Villarosa Bassa\n"
+    doc = Document("people.csv", window, offset=5000, header=header)
+    found = [(f.entity, f.value) for f in engine.scan(doc)]
+    assert ("PERSON", "Ada Quist") in found and ("LOCATION", "Villarosa Bassa") in found
+
+
+def test_data_files_named_like_credit_files_are_data(engine):
+    rows = "customer_name,plan\nOliver Brandt,basic\n"
+    assert people(engine, "contributors.csv", rows) == ["Oliver Brandt"]
 
 
 def test_a_lone_word_opening_a_code_sentence_is_not_trusted(engine):
