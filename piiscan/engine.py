@@ -553,23 +553,29 @@ class Engine:
         `occurrences` carries the fingerprint occurrence counts from one window of a file to
         the next, so that a file scanned in windows gets the fingerprints of a whole scan.
         """
-        (model_matches,) = self._model_matches([document])
-        return self._resolve(document, self._pattern_matches(document) + model_matches, occurrences)
+        unnumbered = self.scan_window(document)
+        return self.number_fingerprints(unnumbered, {} if occurrences is None else occurrences)
 
     def scan_many(self, documents: Sequence[Document]) -> list[list[Finding]]:
         """Findings in each of several documents: `scan` for each, except that with NER the
         model reads the regions of all of them in one batch (much faster for small files)."""
-        model_matches = self._model_matches(documents)
         return [
-            self._resolve(document, self._pattern_matches(document) + extra, None)
-            for document, extra in zip(documents, model_matches)
+            self.number_fingerprints(self._unnumbered(document, self._kept(document, extra)), {})
+            for document, extra in zip(documents, self._model_matches(documents))
         ]
 
-    def _resolve(
-        self, document: Document, matches: list[Match], occurrences: dict[str, int] | None
-    ) -> list[Finding]:
-        kept = resolve_overlaps(_dedupe(matches), self.rules)
-        return self._findings(document, kept, {} if occurrences is None else occurrences)
+    def scan_window(self, window: Document) -> list[tuple[Finding, str]]:
+        """The findings of one document or window, fingerprints not yet numbered, each with
+        its fingerprint material: windows of a large file scanned in different processes are
+        numbered in file order by `number_fingerprints`, which then gives what a whole-file
+        scan gives."""
+        (model_matches,) = self._model_matches([window])
+        return self._unnumbered(window, self._kept(window, model_matches))
+
+    def _kept(self, document: Document, model_matches: list[Match]) -> list[Match]:
+        """The pattern rules' matches and the model's, overlaps resolved."""
+        matches = self._pattern_matches(document) + model_matches
+        return resolve_overlaps(_dedupe(matches), self.rules)
 
     def _pattern_matches(self, document: Document) -> list[Match]:
         text = document.text
@@ -647,11 +653,6 @@ class Engine:
             if scored is not None and scored.confidence >= self.min_confidence:
                 yield scored
 
-    def _findings(
-        self, document: Document, kept: list[Match], occurrences: dict[str, int]
-    ) -> list[Finding]:
-        return self.number_fingerprints(self._unnumbered(document, kept), occurrences)
-
     def _unnumbered(self, document: Document, kept: list[Match]) -> list[tuple[Finding, str]]:
         """The reported findings of a document, each with its fingerprint material."""
         if not kept:
@@ -697,14 +698,6 @@ class Engine:
         if document.offset or document.line_base or document.column_base:
             reported = [_in_file(f, document) for f in reported]
         return list(zip(reported, materials))
-
-    def scan_window(self, window: Document) -> list[tuple[Finding, str]]:
-        """The findings of one window of a large file, fingerprints not yet numbered, each
-        with its fingerprint material: windows scanned in different processes are numbered in
-        file order by `number_fingerprints`, which then gives what a whole-file scan gives."""
-        (model_matches,) = self._model_matches([window])
-        kept = resolve_overlaps(_dedupe(self._pattern_matches(window) + model_matches), self.rules)
-        return self._unnumbered(window, kept)
 
     def number_fingerprints(
         self, unnumbered: list[tuple[Finding, str]], occurrences: dict[str, int]

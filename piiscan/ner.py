@@ -32,6 +32,7 @@ Structured rules win every overlap with NER (see engine.resolve_overlaps).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -215,13 +216,15 @@ class NerModel:
                 elif _worth_a_look(text, region):
                     to_model.append((i, region))
         pieces = (documents[i][1][region.start : region.end] for i, region in to_model)
-        for (i, region), doc in zip(to_model, self._nlp.pipe(pieces, batch_size=BATCH_SIZE)):
-            text, regions = documents[i][1], documents[i][2]
 
-            def words(i=i, text=text, regions=regions) -> FileWords:
-                if i not in file_words:
-                    file_words[i] = FileWords.of(text, regions)
-                return file_words[i]
+        def words_of(i: int) -> FileWords:  # gathered for a file only if a candidate needs it
+            if i not in file_words:
+                file_words[i] = FileWords.of(documents[i][1], documents[i][2])
+            return file_words[i]
+
+        for (i, region), doc in zip(to_model, self._nlp.pipe(pieces, batch_size=BATCH_SIZE)):
+            text = documents[i][1]
+            words = functools.partial(words_of, i)
 
             for ent in doc.ents:
                 entity = LABELS.get(ent.label_)

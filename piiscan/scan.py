@@ -260,8 +260,8 @@ def split_large_files(items: Iterable[Document | StreamedFile | Skipped]) -> Ite
 
 
 class _LargeFile:
-    """The windows of one large file coming back from the workers, in order: numbers their
-    fingerprints across windows and filters them, as the one-worker path does."""
+    """The windows of one large file, taken in order (from the workers, or scanned here):
+    numbers their fingerprints across windows and filters them."""
 
     def __init__(self, streamed: StreamedFile) -> None:
         self.streamed = streamed
@@ -309,25 +309,12 @@ def _outcome(filters: Filters, document: Document, raw: list[Finding]) -> Outcom
 def _scan_streamed(engine: Engine, filters: Filters, streamed: StreamedFile) -> Outcome:
     """A large file window by window, in one worker: memory stays bounded and the windows
     share one occurrence count, so the findings equal those of a whole-file scan."""
-    findings: list[Finding] = []
-    unused: list[UnusedIgnore] = []
-    suppressed = 0
-    occurrences: dict[str, int] = {}
-    try:
-        for window in iter_windows(streamed):
-            try:
-                raw = engine.scan(window, occurrences)
-            except ScanError as exc:
-                return _timed_out(streamed.path, exc)
-            kept, counts, unused_here = _filter(filters, window, raw)
-            findings.extend(kept)
-            suppressed += counts.total
-            if filters.report_unused:
-                unused.extend(u for u in unused_here if _reports_line(window, u.line))
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        return Outcome(streamed.path, skipped=Skipped(streamed.path, SkipReason.UNREADABLE, reason))
-    return Outcome(streamed.path, tuple(findings), None, suppressed, tuple(unused), streamed.size)
+    large = _LargeFile(streamed)
+    for window in split_large_files([streamed]):
+        large.add(engine, filters, window, scan_window(engine, window))
+        if large.skipped is not None:
+            break
+    return large.outcome()
 
 
 def _filter(filters: Filters, document: Document, raw: list[Finding]):

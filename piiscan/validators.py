@@ -21,7 +21,7 @@ from piiscan.model import Verdict
 
 # python-stdnum and phonenumbers cost ~20 ms to import; a pre-commit run on a few files often
 # needs neither, so they are imported on first use.
-def _stdnum(module: str):
+def stdnum_module(module: str):
     return importlib.import_module(f"stdnum.{module}")
 
 
@@ -119,7 +119,7 @@ def _all_same(text: str) -> bool:
 @validator("luhn")
 def luhn(value: str) -> Verdict:
     digits = _compact(value)
-    return verdict(len(digits) >= 2 and _is_digits(digits) and _stdnum("luhn").is_valid(digits))
+    return verdict(len(digits) >= 2 and _is_digits(digits) and stdnum_module("luhn").is_valid(digits))
 
 
 _12_TO_19 = range(12, 20)
@@ -166,7 +166,7 @@ def credit_card(value: str) -> Verdict:
     digits = _compact(value)
     if not (_is_digits(digits) and 12 <= len(digits) <= 19) or _all_same(digits):
         return Verdict.INVALID
-    if not _stdnum("luhn").is_valid(digits):
+    if not stdnum_module("luhn").is_valid(digits):
         return Verdict.INVALID
     if _fits_card_brand(digits):
         return Verdict.VALID
@@ -188,8 +188,8 @@ def iban(value: str) -> Verdict:
     # change over time (stdnum rejects the EU's documentation IBAN BE68 5390 0754 7034 that
     # way); length, BBAN layout and mod 97 are what make an IBAN an IBAN.
     try:
-        return verdict(bool(_stdnum("iban").validate(compact, check_country=False)))
-    except _stdnum("exceptions").ValidationError:
+        return verdict(bool(stdnum_module("iban").validate(compact, check_country=False)))
+    except stdnum_module("exceptions").ValidationError:
         return Verdict.INVALID
 
 
@@ -235,7 +235,7 @@ def uk_nhs(value: str) -> Verdict:
     if not (_is_digits(digits) and len(digits) == 10) or _all_same(digits):
         # All-same-digit strings pass mod 11 (1111111111 does) but are filler, never issued.
         return Verdict.INVALID
-    return verdict(_stdnum("gb.nhs").is_valid(digits))
+    return verdict(stdnum_module("gb.nhs").is_valid(digits))
 
 
 _NINO_SHAPE = re.compile(r"[A-Z]{2}[0-9]{6}[A-D]?", re.ASCII)

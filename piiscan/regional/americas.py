@@ -10,7 +10,7 @@ import re
 
 
 from piiscan.model import Verdict
-from piiscan.validators import _stdnum, validator, verdict
+from piiscan.validators import stdnum_module, validator, verdict
 
 # Separators the pack's regexes allow inside these numbers.
 _SEPARATORS = str.maketrans("", "", " -")
@@ -42,7 +42,7 @@ def us_aba_routing(value: str) -> Verdict:
     # 000000000 passes the checksum and sits in the 00 range, but is filler, never assigned.
     if len(set(digits)) == 1:
         return Verdict.INVALID
-    return verdict(digits[:2] in _ABA_PREFIXES and _stdnum("us.rtn").is_valid(digits))
+    return verdict(digits[:2] in _ABA_PREFIXES and stdnum_module("us.rtn").is_valid(digits))
 
 
 # --------------------------------------------------------------------------------------------
@@ -62,10 +62,10 @@ def mx_rfc(value: str) -> Verdict:
     gives VALID. The ten-character form without homoclave has no check digit at all.
     """
     code = _compact(value).upper()
-    if not _RFC_SHAPE.fullmatch(code) or not _stdnum("mx.rfc").is_valid(code):
+    if not _RFC_SHAPE.fullmatch(code) or not stdnum_module("mx.rfc").is_valid(code):
         return Verdict.INVALID
     if len(code) == 10:
         return Verdict.UNKNOWN
-    if _stdnum("mx.rfc").is_valid(code, validate_check_digits=True):
+    if stdnum_module("mx.rfc").is_valid(code, validate_check_digits=True):
         return Verdict.VALID
     return Verdict.UNKNOWN

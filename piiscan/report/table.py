@@ -49,7 +49,7 @@ def _escape(match: re.Match[str]) -> str:
 
 def visible(text: str, encoding: str = "utf-8") -> str:
     """`text` with every control character shown as an escape (`\\x1b`), tabs as a space,
-    and characters the output encoding cannot carry as `\\uXXXX`."""
+    and characters the output encoding cannot carry as backslash escapes (`\\u20ac`)."""
     text = _INVISIBLE.sub(_escape, text).replace("\t", " ")
     if not codecs.lookup(encoding).name.startswith("utf"):
         text = text.encode(encoding, "backslashreplace").decode(encoding)
