@@ -306,3 +306,35 @@ def test_turkish_dotted_capital_i_is_context():
     for text in (f"T.C. KİMLİK NO: {value}", f"KIMLIK NUMARASI {value}", f"kimlik no {value}"):
         findings = engine.scan(Document("t.txt", text))
         assert [f.rule_id for f in findings] == ["tr.tc-kimlik"], text
+
+
+# camelCase and PascalCase keys (JavaScript objects, JSON, Go struct fields) are one word to the
+# context matcher, so each rule lists the ones its country's code uses; snake_case needs none.
+CAMEL_CASE_KEYS = [
+    ("jp.my-number", "kojinBango"),
+    ("jp.my-number", "individualNumber"),
+    ("kr.rrn", "residentRegistrationNumber"),
+    ("in.aadhaar", "uidNumber"),
+    ("nz.ird", "inlandRevenue"),
+    ("za.id-number", "identityNumber"),
+    ("za.id-number", "zaId"),
+    ("za.id-number", "rsaId"),
+    ("za.id-number", "saIdNumber"),
+    ("il.id-number", "israeliId"),
+    ("il.id-number", "misparZehut"),
+    ("tr.tc-kimlik", "turkishId"),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(("rule_id", "key"), CAMEL_CASE_KEYS)
+def test_camel_case_keys_are_context(rule_id, key, backend):
+    rule = _rules_by_id()[rule_id]
+    engine = Engine([rule], backend=backend, cache_dir=None)
+    value = SAMPLE_VALUES[rule_id]()
+    pascal = key[0].upper() + key[1:]
+    for text in (f'"{key}": "{value}",', f"    {key}: '{value}',", f'\t\t{pascal}: "{value}",'):
+        findings = engine.scan(Document("fixtures.js", text))
+        assert [f.rule_id for f in findings] == [rule_id], text
+        assert findings[0].confidence >= 0.8, text
+

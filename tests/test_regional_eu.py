@@ -198,3 +198,42 @@ def test_specimen_values_are_reported_as_test_data():
     findings = _scan('"personalausweis": "T22000129"', packs=("eu",))
     assert len(findings) == 1
     assert findings[0].test_data
+
+
+# camelCase and PascalCase keys (JavaScript objects, JSON, Go struct fields) are one word to the
+# context matcher, so each rule lists the ones its country's code uses. Made-up, checksum-valid
+# numbers (python-stdnum).
+CAMEL_CASE_KEYS = [
+    ("se.personnummer", "personalNumber", "950427-0647"),
+    ("be.national-number", "nationalNumber", "93111446083"),
+    ("be.national-number", "numeroNational", "85032257190"),
+    ("fr.nir", "numSecu", "262045165648720"),
+    ("fr.nir", "numeroSecuriteSociale", "175039365149178"),
+    ("no.fodselsnummer", "birthNumber", "30078341986"),
+    ("de.social-security", "svNummer", "23280999M575"),
+    ("es.nss", "numeroSeguridadSocial", "371548570533"),
+    ("at.svnr", "svNummer", "3721090951"),
+    ("uk.utr", "uniqueTaxpayerReference", "2475117169"),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "key", "value"), CAMEL_CASE_KEYS)
+def test_camel_case_keys_are_context(rule_id, key, value):
+    rule = next(r for r in builtin_packs()["eu"].rules if r.id == rule_id)
+    engine = Engine([rule], backend="regex", cache_dir=None)
+    pascal = key[0].upper() + key[1:]
+    for text in (f'"{key}": "{value}",', f"    {key}: '{value}',", f'\t\t{pascal}: "{value}",'):
+        findings = engine.scan(Document("fixtures.js", text))
+        assert [f.rule_id for f in findings] == [rule_id], text
+        assert findings[0].confidence >= 0.75, text
+
+
+def test_belgian_national_number_written_bare_next_to_its_name():
+    for text in ("numero_national=85032257190", "Numéro national : 93111446083", "n° national 81100984574"):
+        assert [f.rule_id for f in _scan(text, packs=("eu",))] == ["be.national-number"], text
+    assert _scan("batch 85032257190", packs=("eu",)) == []
+
+
+def test_french_nir_next_to_the_short_name_of_the_social_security():
+    for text in ("Die n° de sécu lautet 262045165648720.", "n° sécu : 1 75 03 93 651 491 78"):
+        assert [f.rule_id for f in _scan(text, packs=("eu",))] == ["fr.nir"], text
