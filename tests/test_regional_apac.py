@@ -338,3 +338,13 @@ def test_camel_case_keys_are_context(rule_id, key, backend):
         assert [f.rule_id for f in findings] == [rule_id], text
         assert findings[0].confidence >= 0.8, text
 
+
+def test_south_african_id_with_its_last_three_digits_together():
+    value = _za_id()
+    rule = _rules_by_id()["za.id-number"]
+    engine = Engine([rule], backend="regex", cache_dir=None)
+    for printed in (f"{value[:6]} {value[6:10]} {value[10:12]} {value[12]}", f"{value[:6]} {value[6:10]} {value[10:]}"):
+        findings = engine.scan(Document("form.txt", f"ID number: {printed}"))
+        assert [(f.rule_id, f.value) for f in findings] == [("za.id-number", printed)]
+    # Not across a longer run of digit groups.
+    assert engine.scan(Document("form.txt", f"ID number: {value[:6]} {value[6:10]} {value[10:]}1")) == []
