@@ -11,7 +11,8 @@ How a document is scanned, in one pass:
 3. Each (rule, segment) pair the finder names is *confirmed* by running the rule's own
    patterns with the `regex` module over that segment only, with a timeout per call, so a
    catastrophic pattern raises a `ScanError` instead of hanging or passing as "clean".
-4. Every match is scored: validator, exclusions, context words, test values (`score_match`).
+4. Every match is scored: validator, exclusions, context words, test values, and where it is
+   written: credits in source code, test code (`score_match`, `Surroundings`).
 5. Overlapping matches of different rules are resolved (`resolve_overlaps`), and findings
    get line/column, masked snippets and fingerprints.
 
@@ -36,6 +37,7 @@ import regex
 
 import piiscan
 from piiscan.errors import ScanError, UsageError
+from piiscan.filekinds import in_credit, is_code, is_test_code
 from piiscan.masking import mask_value
 from piiscan.model import Document, Finding, Rule, Severity, Verdict
 from piiscan.ner import NER_PACK, NerModel, NerOptions, ner_rules
@@ -52,6 +54,9 @@ CONTEXT_BONUS = 0.3
 REPEATED_PENALTY = 0.3  # 111-11-1111, 0000 0000 0000 0000
 SEQUENTIAL_PENALTY = 0.3  # 123-45-6789, 12345678
 EMBEDDED_PENALTY = 0.4  # a piece of a UUID, hex digest or base64 blob
+# A credit in source code (`__author__`, "# Written by ...", a copyright line) names the
+# people who wrote it, on purpose: below the default threshold, still there for an inventory.
+CREDIT_CONFIDENCE_CAP = 0.3
 TABLE_SUFFIXES = (".csv", ".tsv")
 DEFAULT_MIN_CONFIDENCE = 0.5
 DEFAULT_REGEX_TIMEOUT = 2.0  # seconds per segment and pattern; a segment is only a few KB
@@ -313,6 +318,20 @@ def hyperscan_available() -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class Surroundings:
+    """What a document says about every value in it, worked out once per document."""
+
+    column_of: Callable[[int], str] | None = None  # names the table column of an offset
+    in_code: bool = False  # a source-code file
+    in_test_code: bool = False  # a test suite's source file
+
+    @classmethod
+    def of(cls, document: Document) -> Surroundings:
+        code = is_code(document.path)
+        return cls(column_lookup(document), code, code and is_test_code(document.path))
+
+
+@dataclass(frozen=True, slots=True)
 class Match:
     """A confirmed, scored match before it becomes a Finding."""
 
@@ -329,13 +348,14 @@ def score_match(
     start: int,
     end: int,
     base: float,
-    column_of: Callable[[int], str] | None = None,
+    around: Surroundings = Surroundings(),
 ) -> Match | None:
     """Apply exclusions, the validator, context words and shape penalties; None drops it.
 
-    `column_of(start)` names the table column a value sits in (a CSV header cell, an SQL
-    INSERT's column): that name counts as a context word, as a key name does in JSON.
+    `around.column_of(start)` names the table column a value sits in (a CSV header cell, an
+    SQL INSERT's column): that name counts as a context word, as a key name does in JSON.
     """
+    column_of = around.column_of
     value = text[start:end]
     if any(x.search(value) for x in c.exclude):
         return None
@@ -356,10 +376,15 @@ def score_match(
             score += CONTEXT_BONUS
         elif c.rule.context_required:
             return None
-    test_data = any(t.search(value) for t in c.test_values)
-    if not test_data:  # known test values stay visible (as info), whatever their shape
+    known_test_value = any(t.search(value) for t in c.test_values)
+    if not known_test_value:  # known test values stay visible (as info), whatever their shape
         score -= shape_penalty(text, start, end)
-    return Match(c.order, start, end, round(max(0.0, min(1.0, score)), 4), test_data)
+    score = max(0.0, min(1.0, score))
+    if around.in_code and not known_test_value and in_credit(text, start, end):
+        score = min(score, CREDIT_CONFIDENCE_CAP)
+    # Addresses, phone numbers and the like in a test suite's code are made up for the test.
+    test_data = known_test_value or (around.in_test_code and c.rule.made_up_in_tests)
+    return Match(c.order, start, end, round(score, 4), test_data)
 
 
 _ASCENDING = "0123456789" * 3
@@ -580,11 +605,11 @@ class Engine:
     def _pattern_matches(self, document: Document) -> list[Match]:
         text = document.text
         matches: list[Match] = []
-        column_of = column_lookup(document)
+        around = Surroundings.of(document)
         for segment in split_segments(text, SEGMENT_CHARS):
             for order in self._finder.rules_in(text, segment):
                 compiled = self._compiled_rule(order)
-                matches.extend(self._confirm(compiled, document, segment, column_of))
+                matches.extend(self._confirm(compiled, document, segment, around))
         return matches
 
     def _model_matches(self, documents: Sequence[Document]) -> list[list[Match]]:
@@ -595,14 +620,17 @@ class Engine:
         found = self._ner.find(
             [(d.path, d.text, natural_language_regions(d.path, d.text, d.header)) for d in documents]
         )
-        return [
-            [
-                Match(self._ner_order[span.entity], span.start, span.end, span.confidence, False)
-                for span in spans
-                if span.confidence >= self.min_confidence
-            ]
-            for spans in found
-        ]
+        matches = []
+        for document, spans in zip(documents, found):
+            in_test_code = is_test_code(document.path)
+            kept = []
+            for span in spans:
+                if span.confidence >= self.min_confidence:
+                    order = self._ner_order[span.entity]
+                    made_up = in_test_code and self.rules[order].made_up_in_tests
+                    kept.append(Match(order, span.start, span.end, span.confidence, made_up))
+            matches.append(kept)
+        return matches
 
     def _compiled_rule(self, order: int) -> CompiledRule:
         compiled = self._compiled[order]
@@ -615,7 +643,7 @@ class Engine:
         c: CompiledRule,
         document: Document,
         segment: Segment,
-        column_of: Callable[[int], str] | None,
+        around: Surroundings,
     ) -> Iterator[Match]:
         text = document.text
         if c.rule.context_required and c.context_anywhere is not None:
@@ -649,7 +677,7 @@ class Engine:
                     "disable the rule with --disable",
                 ) from None
         for (start, end), score in best.items():
-            scored = score_match(c, text, start, end, score, column_of)
+            scored = score_match(c, text, start, end, score, around)
             if scored is not None and scored.confidence >= self.min_confidence:
                 yield scored
 

@@ -78,6 +78,7 @@ class Rule:
     keywords: tuple[str, ...] = ()  # cheap literal prefilter for the pure-regex backend
     exclude: tuple[str, ...] = ()  # regexes (searched in the value): never a finding
     test_values: tuple[str, ...] = ()  # regexes (searched in the value): well-known test data
+    made_up_in_tests: bool = False  # in a test suite's source code its values are test data
     tags: tuple[str, ...] = ()
     tests: RuleTests = field(default_factory=RuleTests)
 

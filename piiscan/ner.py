@@ -154,7 +154,7 @@ def ner_rules(entities: Sequence[str]) -> list[Rule]:
         rules.append(Rule(
             id=rule_id, entity=entity, name=name, category=category, severity=severity,
             patterns=(), pack=NER_PACK, source="piiscan/ner.py", description=description,
-            tags=("ner",), tests=RuleTests(),
+            made_up_in_tests=True, tags=("ner",), tests=RuleTests(),
         ))
     return rules
 

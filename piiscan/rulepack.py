@@ -48,7 +48,8 @@ _EMPTY_MATCH_PROBES = ("", " ", "a", "0", "ssn: 123-45-6789, jane@acme.net +1 (5
 _TOP_KEYS = ("pack", "description", "rules")
 _RULE_KEYS = (
     "id", "entity", "name", "description", "category", "severity", "patterns", "validator",
-    "context", "context_required", "keywords", "exclude", "test_values", "tags", "tests",
+    "context", "context_required", "keywords", "exclude", "test_values", "made_up_in_tests",
+    "tags", "tests",
 )
 _PATTERN_KEYS = ("regex", "score", "name")
 _TESTS_KEYS = ("match", "no_match")
@@ -255,6 +256,11 @@ def _parse_rule(reader: _Reader, node: yaml.Node, field: str, pack: str) -> Rule
         keywords=tuple(k.lower() for k in strings("keywords")),
         exclude=exclude,
         test_values=test_values,
+        made_up_in_tests=(
+            reader.boolean(fields["made_up_in_tests"], "made_up_in_tests")
+            if "made_up_in_tests" in fields
+            else False
+        ),
         tags=strings("tags"),
         tests=tests,
     )

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import importlib
 import ipaddress
+import os
 import re
 from collections.abc import Callable
 from urllib.parse import unquote
@@ -586,7 +587,29 @@ def email(value: str) -> Verdict:
         if tld in ("py", "md") and len(labels) >= 3 and labels[-2] in _CCTLD_SECOND_LEVELS:
             return Verdict.UNKNOWN
         return Verdict.INVALID
+    if not _is_top_level_domain(tld):
+        return Verdict.INVALID  # no such TLD: nothing can be delivered there (user@dom.ain)
     return Verdict.UNKNOWN  # plausible; full RFC 5322 checking would not tell us more
+
+
+# Not in the root zone, but used for internal mail; `internal` is reserved for that by ICANN.
+_PRIVATE_USE_TLDS = frozenset({"internal", "local", "lan", "corp", "home", "intranet", "private"})
+
+
+def _is_top_level_domain(tld: str) -> bool:
+    if not tld.isascii():
+        try:
+            tld = tld.encode("idna").decode("ascii")
+        except UnicodeError:
+            return False
+    return tld in _PRIVATE_USE_TLDS or tld in _root_zone()
+
+
+@functools.cache
+def _root_zone() -> frozenset[str]:
+    """IANA's list of top-level domains (piiscan/tlds.txt, refreshed with each release)."""
+    with open(os.path.join(os.path.dirname(__file__), "tlds.txt"), encoding="ascii") as f:
+        return frozenset(line.strip().lower() for line in f if line.strip() and line[0] != "#")
 
 
 # --------------------------------------------------------------------------------------------

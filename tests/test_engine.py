@@ -41,6 +41,7 @@ rules:
       - regex: '\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}\b'
         score: 0.8
     validator: email
+    made_up_in_tests: true
     tests: {match: ['a@b.com'], no_match: ['logo@2x.png']}
   - id: t.digits
     entity: DIGITS
@@ -320,3 +321,70 @@ def test_an_sql_insert_column_is_context(rules):
     found = Engine(rules, cache_dir=None).scan(Document("seed.sql", sql))
     assert [f.value for f in found] == ["90210", "10001"]
     assert Engine(rules, cache_dir=None).scan(Document("seed.txt", sql)) == []
+
+
+# -- where a value is written
+
+
+def scan_file(rules, path: str, text: str, **kw):
+    return Engine(rules, cache_dir=None, **kw).scan(Document(path, text))
+
+
+@pytest.fixture(scope="module")
+def address():
+    Faker.seed(23)
+    return Faker().free_email()
+
+
+@pytest.mark.parametrize(
+    "credit",
+    [
+        "# Author: {name} <{addr}>",
+        '__author__ = "{name} <{addr}>"',
+        "# Copyright (C) 2019 {name} ({addr})",
+        "# Contributed by {name} <{addr}>, 2004.",
+        "# Cloned by {name} ({addr}) from ascii.py",
+        "# Author: {name}\n# Contact: {addr}",  # the header line above credits it too
+    ],
+)
+def test_a_credit_in_source_code_is_below_the_default_threshold(rules, address, credit):
+    text = credit.format(name="Dana Whitfield", addr=address) + "\n"
+    assert scan_file(rules, "pkg/mod.py", text) == []
+    kept = scan_file(rules, "pkg/mod.py", text, min_confidence=0.1)
+    assert [(f.value, f.confidence) for f in kept] == [(address, engine_module.CREDIT_CONFIDENCE_CAP)]
+    # The same words in a document or a data file credit no code: reported as usual.
+    assert [f.confidence for f in scan_file(rules, "notes.txt", text)] == [0.8]
+
+
+def test_an_address_in_a_code_comment_without_a_credit_is_reported(rules, address):
+    text = f"# refund asked by customer {address} on Tuesday\nprocess(order)\n"
+    assert [f.value for f in scan_file(rules, "billing/refunds.py", text)] == [address]
+
+
+@pytest.mark.parametrize(
+    "path, test_code",
+    [
+        ("tests/test_signup.py", True),
+        ("src/app/__tests__/signup.js", True),
+        ("pkg/signup_test.go", True),
+        ("web/signup.spec.ts", True),
+        ("src/test/java/SignupTest.java", True),
+        ("app/tests.py", True),
+        ("tests/fixtures/customers.json", False),  # data next to the tests is data
+        ("tests/data/export.csv", False),
+        ("src/latest.py", False),
+        ("src/contest/rules.py", False),
+        ("src/signup.py", False),
+    ],
+)
+def test_values_in_test_code_are_test_data(rules, address, path, test_code):
+    (finding,) = scan_file(rules, path, f'user = {{"email": "{address}"}}\n')
+    assert finding.test_data is test_code
+    assert finding.severity is (Severity.INFO if test_code else Severity.HIGH)
+    assert finding.confidence == 0.8  # where it is written does not change how sure we are
+
+
+def test_identifiers_nobody_makes_up_stay_findings_in_test_code(rules):
+    ssn_only = [r for r in rules if r.id == "t.ssn"]
+    (finding,) = scan_file(ssn_only, "tests/test_payroll.py", 'employee = {"ssn": "536-22-1234"}\n')
+    assert not finding.test_data and finding.severity is Severity.CRITICAL

@@ -481,6 +481,12 @@ def test_phone_fictional_range_is_not_borrowed_by_other_countries():
         ("user@localhost", INVALID),  # no dot
         ("user@host.c", INVALID),  # one-letter TLD
         ("user@a..com", INVALID),
+        ("person@dom.ain", INVALID),  # no such top-level domain
+        ("sd_IN@devanagari.UTF", INVALID),
+        ("ops@billing.internal", UNKNOWN),  # private-use names of internal mail
+        ("kasse@firma.corp", UNKNOWN),
+        ("info@почта.рф", UNKNOWN),  # an internationalised TLD (xn--p1ai)
+        ("j.doe@mail.BANK", UNKNOWN),  # a brand TLD, any case
         ("@example.com", INVALID),
         ("no-at-sign.example.com", INVALID),
     ],

@@ -1,0 +1,83 @@
+"""What a file's path says about the values in it: source code, test code, credit lists.
+
+A value's meaning depends on where it is written. An address in a customer export is data; the
+same address in `__author__` credits the person who wrote the module, and one typed into a
+unit test was made up for the test. The engine uses these answers to score matches; the NER
+model uses them to skip credits.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+# Source code: files people write programs in (not data, configuration or documents).
+CODE_EXTENSIONS = frozenset("""
+    .py .pyi .pyw .js .mjs .cjs .jsx .ts .mts .cts .tsx .java .c .h .cc .cpp .cxx .hpp .hh .hxx
+    .m .mm .cs .dart .groovy .gradle .kt .kts .swift .scala .sc .go .rs .php .phtml .sh .bash
+    .zsh .ksh .fish .rb .rake .pl .pm .r .ps1 .lua .ex .exs .erl .hs .clj .cljs .elm .jl .fs .vb
+""".split())
+
+# Folders that hold tests, by the conventions of the common test runners.
+_TEST_FOLDERS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs", "__mocks__"})
+# test_x.py, x_test.go, x.test.ts, x.spec.js, XTest.java, XTests.cs, x_spec.rb, conftest.py.
+_TEST_FILE_STEM = re.compile(r"tests?|test_.+|.+_(?:test|tests|spec)|.+\.(?:test|spec)|.+Tests?|conftest")
+
+# Files that exist to list the people behind a project.
+_ATTRIBUTION_STEMS = frozenset({
+    "authors", "contributors", "credits", "maintainers", "codeowners", "thanks", "license",
+    "licence", "copying", "notice", "copyright",
+})  # fmt: skip
+
+# Words that make a line of code credit someone: copyright notices, author fields, "written by".
+ATTRIBUTION_WORDS = re.compile(
+    r"(?im)copyright|\(c\)\s*\d|©|all rights reserved|__(?:author|maintainer|credits|email)__"
+    r"|\b(?:written|contributed|suggested|maintained|ported|originally|implemented|patch(?:ed)?)"
+    r"\s+by\b|\bthanks\s+to\b|\b(?:authors?|maintainers?|contributors?|credits?)\b"
+    # "by" and a full name: "# Cloned by Mark Hammond", "support by Gerhard Häring".
+    r"|(?-i:\b[Bb]y\s+[A-ZÀ-ÖØ-Þ][\w'’-]+\s+[A-ZÀ-ÖØ-Þ])"
+)
+
+
+def _split(path: str) -> tuple[list[str], str, str]:
+    parts = path.replace("\\", "/").split("/")
+    stem, ext = os.path.splitext(parts[-1])
+    return parts[:-1], stem, ext.lower()
+
+
+def is_code(path: str) -> bool:
+    return _split(path)[2] in CODE_EXTENSIONS
+
+
+def is_test_code(path: str) -> bool:
+    """A source file of a test suite: under a test folder, or named like a test module.
+
+    Data files next to the tests (fixtures in JSON, CSV, SQL ...) are not test code: that is
+    where copies of production data end up, so they are scanned like any other data.
+    """
+    folders, stem, ext = _split(path)
+    if ext not in CODE_EXTENSIONS:
+        return False
+    return bool(_TEST_FILE_STEM.fullmatch(stem)) or any(f.lower() in _TEST_FOLDERS for f in folders)
+
+
+def is_attribution_file(path: str) -> bool:
+    """AUTHORS, CONTRIBUTORS.md, LICENSE.txt ...; not data such as contributors.csv."""
+    _, stem, ext = _split(path)
+    return stem.lower() in _ATTRIBUTION_STEMS and ext in ("", ".md", ".txt", ".rst", ".adoc")
+
+
+# How far before a value a credit word still counts: a module header's "Author:" line credits
+# the "Contact:" address below it, and an `__author__` tuple runs over a few lines.
+CREDIT_REACH = 200
+
+
+def in_credit(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is part of a credit: a credit word up to CREDIT_REACH characters
+    before it, or later on its line."""
+    line_end = text.find("\n", end, end + CREDIT_REACH)
+    high = min(len(text), end + CREDIT_REACH) if line_end < 0 else line_end
+    return bool(
+        ATTRIBUTION_WORDS.search(text, max(0, start - CREDIT_REACH), start)
+        or ATTRIBUTION_WORDS.search(text, end, high)
+    )
