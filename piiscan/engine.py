@@ -5,9 +5,10 @@ How a document is scanned, in one pass:
 1. The text is cut into *segments* of about `SEGMENT_CHARS` (1 KB) characters that end at line
    breaks (a line longer than that is cut into pieces that overlap by `MAX_MATCH_CHARS`).
    A match never spans a line, so segment edges never split one.
-2. A *finder* says which rules may match in which segment. The hyperscan finder scans each
-   segment once against one database of every rule pattern (one callback per rule at most);
-   the pure-regex finder, used where hyperscan is missing, asks each rule's keywords.
+2. A *finder* says which rules may match in which segment. The hyperscan finder scans the
+   whole text once against one database of every rule pattern and files each match end
+   under its segment; the pure-regex finder, used where hyperscan is missing, asks each
+   rule's keywords per segment.
 3. Each (rule, segment) pair the finder names is *confirmed* by running the rule's own
    patterns with the `regex` module over that segment only, with a timeout per call, so a
    catastrophic pattern raises a `ScanError` instead of hanging or passing as "clean".
@@ -167,6 +168,15 @@ class RegexFinder:
         self._always = [i for i in chosen if not rules[i].keywords]
         self._keyed = [(i, rules[i].keywords) for i in chosen if rules[i].keywords]
 
+    def candidates(self, text: str, segments: Sequence[Segment]) -> dict[int, list[int]]:
+        """{segment index: the rules that may match in it}, for segments with any."""
+        found = {}
+        for i, segment in enumerate(segments):
+            orders = self.rules_in(text, segment)
+            if orders:
+                found[i] = orders
+        return found
+
     def rules_in(self, text: str, segment: Segment) -> list[int]:
         if not self._keyed:
             return list(self._always)
@@ -176,35 +186,64 @@ class RegexFinder:
 
 
 class HyperscanFinder:
-    """All rule patterns in one hyperscan database; each rule reports once per segment."""
+    """All rule patterns in one hyperscan database, run once over the whole text.
+
+    Hyperscan reports where each match *ends*; a rule may match in every segment that holds
+    one of its match ends. One scan per document costs far less than one per segment (the
+    Python around each call was most of the time), and only matches call back into Python.
+    """
 
     name = "hyperscan"
 
     def __init__(self, rules: Sequence[Rule], cache_dir: Path | None) -> None:
         self._database, regex_only = _load_or_build_database(rules, cache_dir)
         # Rules hyperscan cannot compile even in prefilter mode fall back to keywords.
-        self._fallback = RegexFinder(rules, regex_only)
-        self._hits: set[int] = set()
+        self._fallback = RegexFinder(rules, regex_only) if regex_only else None
+        self._hits: list[tuple[int, int]] = []
         # Hyperscan keeps a raw pointer to the callback: hold a named reference for our life.
         self._on_match = self._record_hit
 
     def _record_hit(self, rule_order: int, start: int, end: int, flags: int, context) -> None:
-        self._hits.add(rule_order)
+        self._hits.append((rule_order, end))
 
-    def rules_in(self, text: str, segment: Segment) -> list[int]:
-        if self._database is None:
-            return self._fallback.rules_in(text, segment)
-        self._hits.clear()
-        # "replace" keeps the bytes valid UTF-8 (hyperscan's UTF-8 mode requires it); a lone
-        # surrogate can never be part of a match, so nothing is lost.
-        data = text[segment.start : segment.end].encode("utf-8", "replace")
-        self._database.scan(data, match_event_handler=self._on_match)
-        hits = self._hits | set(self._fallback.rules_in(text, segment))
-        return sorted(hits)
+    def candidates(self, text: str, segments: Sequence[Segment]) -> dict[int, list[int]]:
+        """{segment index: the rules that may match in it}, for segments with any."""
+        found: dict[int, set[int]] = {}
+        if self._database is not None and segments:
+            starts, ends = _byte_bounds(text, segments)
+            self._hits.clear()
+            # "replace" keeps the bytes valid UTF-8 (hyperscan's UTF-8 mode requires it); a
+            # lone surrogate can never be part of a match, so nothing is lost.
+            self._database.scan(text.encode("utf-8", "replace"), match_event_handler=self._on_match)
+            for order, end in self._hits:
+                # The first segment that reaches this end, and the next ones while they
+                # overlap it (the pieces of a long line share MAX_MATCH_CHARS).
+                i = bisect.bisect_left(ends, end)
+                while i < len(segments) and starts[i] < end:
+                    found.setdefault(i, set()).add(order)
+                    i += 1
+            self._hits.clear()
+        if self._fallback is not None:
+            for i, orders in self._fallback.candidates(text, segments).items():
+                found.setdefault(i, set()).update(orders)
+        return {i: sorted(found[i]) for i in sorted(found)}
+
+
+def _byte_bounds(text: str, segments: Sequence[Segment]) -> tuple[list[int], list[int]]:
+    """Each segment's start and end as offsets into the UTF-8 bytes of `text`."""
+    if text.isascii():
+        return [s.start for s in segments], [s.end for s in segments]
+    positions = sorted({p for s in segments for p in (s.start, s.end)})
+    byte_at, done, total = {}, 0, 0
+    for p in positions:
+        total += len(text[done:p].encode("utf-8", "replace"))  # one byte count per code point
+        byte_at[p], done = total, p
+    return [byte_at[s.start] for s in segments], [byte_at[s.end] for s in segments]
 
 
 def _hyperscan_flags(hs, prefilter: bool) -> int:
-    flags = hs.HS_FLAG_UTF8 | hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_MULTILINE
+    # Not SINGLEMATCH: every match end is needed to tell which segments a rule may match in.
+    flags = hs.HS_FLAG_UTF8 | hs.HS_FLAG_MULTILINE
     return flags | hs.HS_FLAG_PREFILTER if prefilter else flags
 
 
@@ -229,14 +268,14 @@ def _classify_patterns(hs, rules: Sequence[Rule]):
     return expressions, ids, flags, regex_only
 
 
-_CACHE_MAGIC = b"piiscan-hyperscan-cache/1\n"
+_CACHE_MAGIC = b"piiscan-hyperscan-cache/2\n"  # 2: databases report every match
 
 
 def _load_or_build_database(rules: Sequence[Rule], cache_dir: Path | None):
     import hyperscan as hs
 
     key_material = json.dumps(
-        [piiscan.__version__, getattr(hs, "__version__", "?"), hs.HS_MODE_BLOCK]
+        [_CACHE_MAGIC.decode(), piiscan.__version__, getattr(hs, "__version__", "?"), hs.HS_MODE_BLOCK]
         + [[p.regex for p in rule.patterns] for rule in rules]
     ).encode()
     key = hashlib.sha256(key_material).hexdigest()[:32]
@@ -606,10 +645,11 @@ class Engine:
         text = document.text
         matches: list[Match] = []
         around = Surroundings.of(document)
-        for segment in split_segments(text, SEGMENT_CHARS):
-            for order in self._finder.rules_in(text, segment):
+        segments = split_segments(text, SEGMENT_CHARS)
+        for i, orders in self._finder.candidates(text, segments).items():
+            for order in orders:
                 compiled = self._compiled_rule(order)
-                matches.extend(self._confirm(compiled, document, segment, around))
+                matches.extend(self._confirm(compiled, document, segments[i], around))
         return matches
 
     def _model_matches(self, documents: Sequence[Document]) -> list[list[Match]]:

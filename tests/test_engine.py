@@ -224,6 +224,26 @@ def test_backends_agree_on_generated_text(rules):
     assert scan(rules, text, "hyperscan") == scan(rules, text, "regex")
 
 
+@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+@pytest.mark.parametrize("segment_chars", [16, 37, 1024])
+def test_backends_agree_on_multibyte_text_cut_into_pieces(rules, monkeypatch, segment_chars):
+    """Hyperscan reports match ends as byte offsets into the whole text; each must be filed
+    under the right segments, also after multi-byte characters and across long-line cuts."""
+    monkeypatch.setattr(engine_module, "SEGMENT_CHARS", segment_chars)
+    fake = Faker(["ja_JP", "ru_RU", "el_GR"])
+    Faker.seed(29)
+    lines = []
+    for i in range(120):
+        wide = fake.name() + " 🙂 " + fake.city()
+        value = f"{fake.user_name()}@{fake.domain_word()}-mail.net" if i % 2 else "536-22-1234"
+        # Every fourth line is long, so that it is cut into overlapping pieces.
+        lines.append(f"{wide} {'ü' * (i % 4 * 30)} ssn {value} {wide}")
+    text = "\n".join(lines)
+    found = scan(rules, text, "hyperscan")
+    assert found == scan(rules, text, "regex")
+    assert len([f for f in found if f.rule_id in ("t.email", "t.ssn")]) == 120
+
+
 def test_engine_survives_pickling(rules):
     engine = Engine(rules, cache_dir=None)
     clone = pickle.loads(pickle.dumps(engine))
