@@ -237,3 +237,11 @@ def test_belgian_national_number_written_bare_next_to_its_name():
 def test_french_nir_next_to_the_short_name_of_the_social_security():
     for text in ("Die n° de sécu lautet 262045165648720.", "n° sécu : 1 75 03 93 651 491 78"):
         assert [f.rule_id for f in _scan(text, packs=("eu",))] == ["fr.nir"], text
+
+
+def test_valid_hetu_outranks_a_phone_number_named_on_the_line_above():
+    # A henkilötunnus with a digit for its check character is also a digit run that the phone
+    # rule accepts, and "mobile" on the previous line is within its context window.
+    text = '    "mobile": "+358 40 1234567",\n    "value": "030962-3350",'
+    findings = _scan(text)
+    assert [(f.rule_id, f.value) for f in findings if f.value == "030962-3350"] == [("fi.hetu", "030962-3350")]
