@@ -348,3 +348,29 @@ def test_south_african_id_with_its_last_three_digits_together():
         assert [(f.rule_id, f.value) for f in findings] == [("za.id-number", printed)]
     # Not across a longer run of digit groups.
     assert engine.scan(Document("form.txt", f"ID number: {value[:6]} {value[6:10]} {value[10:]}1")) == []
+
+
+GROUPED_SAMPLES = {
+    "au.tfn": lambda: (lambda v: f"{v[:3]} {v[3:6]} {v[6:]}")(SAMPLE_VALUES["au.tfn"]()),
+    "au.medicare": lambda: (lambda v: f"{v[:4]} {v[4:9]} {v[9]}")(SAMPLE_VALUES["au.medicare"]()),
+    "au.abn": _abn,
+    "nz.ird": lambda: (lambda v: f"{v[:-6]}-{v[-6:-3]}-{v[-3:]}")(SAMPLE_VALUES["nz.ird"]()),
+    "in.aadhaar": lambda: (lambda v: f"{v[:4]} {v[4:8]} {v[8:]}")(_aadhaar()),
+    "jp.my-number": lambda: (lambda v: f"{v[:4]}-{v[4:8]}-{v[8:]}")(SAMPLE_VALUES["jp.my-number"]()),
+    "za.id-number": lambda: (lambda v: f"{v[:6]} {v[6:10]} {v[10:12]} {v[12]}")(_za_id()),
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("rule_id", sorted(GROUPED_SAMPLES))
+def test_grouped_numbers_are_not_read_out_of_a_longer_run_of_groups(rule_id, backend):
+    # The first or last groups of a card number, an IBAN or a phone number written in groups
+    # can pass a one-digit check by chance; a rule's grouped form must not take them.
+    rule = _rules_by_id()[rule_id]
+    engine = Engine([rule], backend=backend, cache_dir=None)
+    value = GROUPED_SAMPLES[rule_id]()
+    sep = "-" if "-" in value else " "
+    word = rule.context[0]
+    assert [f.value for f in engine.scan(Document("a.txt", f"{word}: {value}"))] == [value]
+    for text in (f"{word}: {value}{sep}4539", f"{word}: 4539{sep}{value}"):
+        assert engine.scan(Document("a.txt", text)) == [], text

@@ -245,3 +245,24 @@ def test_valid_hetu_outranks_a_phone_number_named_on_the_line_above():
     text = '    "mobile": "+358 40 1234567",\n    "value": "030962-3350",'
     findings = _scan(text)
     assert [(f.rule_id, f.value) for f in findings if f.value == "030962-3350"] == [("fi.hetu", "030962-3350")]
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "value"),
+    [
+        ("de.tax-id", "97 041 569 232"),
+        ("fr.nir", "1 83 11 69 974 294 87"),
+        ("be.national-number", "941212 015 34"),
+        ("no.fodselsnummer", "220195 37610"),
+        ("pt.nif", "391 385 534"),
+        ("at.svnr", "8544 051275"),
+        ("uk.utr", "23837 93639"),
+    ],
+)
+def test_grouped_numbers_are_not_read_out_of_a_longer_run_of_groups(rule_id, value):
+    rule = next(r for r in builtin_packs()["eu"].rules if r.id == rule_id)
+    engine = Engine([rule], backend="regex", cache_dir=None)
+    word = rule.context[0]
+    assert [f.value for f in engine.scan(Document("a.txt", f"{word}: {value}"))] == [value]
+    for text in (f"{word}: {value} 12", f"{word}: 12 {value}"):
+        assert engine.scan(Document("a.txt", text)) == [], text
