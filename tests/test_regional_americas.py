@@ -171,3 +171,13 @@ def test_well_known_examples_are_reported_as_test_data(engine):
         ("br.cpf", True, "info"),
         ("us.mbi", True, "info"),
     ]
+
+
+def test_argentine_dni_is_not_read_out_of_a_chilean_rut_or_a_cuit(engine):
+    # The DNI word is there, but the check digit after the dash (and the CUIT prefix before)
+    # say which number this is.
+    assert _found(engine, "DNI / RUT del titular: 16.418.905-8") == [("cl.rut", "16.418.905-8")]
+    assert _found(engine, "DNI y CUIT: 20-32418905-0") == [("ar.cuit", "20-32418905-0")]
+    assert _found(engine, "DNI 32.418.905, RUT 16.418.905-8") == [
+        ("ar.dni", "32.418.905"), ("cl.rut", "16.418.905-8"),
+    ]
