@@ -686,8 +686,9 @@ class Engine:
         around: Surroundings,
     ) -> Iterator[Match]:
         text = document.text
-        if c.rule.context_required and c.context_anywhere is not None:
-            # No context word within reach of this segment: nothing here can be kept.
+        if c.rule.context_required and c.context_anywhere is not None and around.column_of is None:
+            # No context word within reach of this segment: nothing here can be kept. (In a
+            # table the column's name is context too, however far above the header is.)
             low = max(0, segment.start - CONTEXT_BEFORE)
             high = min(len(text), segment.end + CONTEXT_AFTER)
             if c.context_anywhere.search(text, low, high) is None:

@@ -314,6 +314,13 @@ def test_a_csv_column_header_is_context(rules):
     assert Engine(rules, cache_dir=None).scan(Document("t.txt", table)) == []
 
 
+def test_a_column_header_is_context_for_rows_far_below_it(rules, monkeypatch):
+    rows = "".join(f"{i},{'x' * 60},{80000 + i}\n" for i in range(200))  # ~14 KB of rows
+    table = "id,note,zip\n" + rows
+    found = Engine(rules, cache_dir=None).scan(Document("t.csv", table))
+    assert [f.value for f in found] == [str(80000 + i) for i in range(200)]
+
+
 @pytest.mark.parametrize(
     ("key", "is_context"),
     [("zip", True), ("ZIP", True), ("customer_zip", True), ("customerZip", True),
