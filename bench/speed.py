@@ -40,6 +40,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -111,6 +112,14 @@ def _gnu_time() -> str | None:
 GNU_TIME = _gnu_time()
 
 
+def _kill_group(proc: subprocess.Popen, fired: threading.Event) -> None:
+    fired.set()
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the wrapper and what it runs
+    except ProcessLookupError:
+        pass  # it ended meanwhile
+
+
 def run_measured(argv: list[str], timeout: float, env: dict[str, str],
                  stdout_path: Path | None = None) -> Measured:
     """Run argv under a small wrapper; its wall time and its own peak RSS (ru_maxrss)."""
@@ -124,14 +133,18 @@ def run_measured(argv: list[str], timeout: float, env: dict[str, str],
             started = time.perf_counter()
             proc = subprocess.Popen([*wrapper, *argv], stdout=out, stderr=err,
                                     stdin=subprocess.DEVNULL, start_new_session=True, env=env)
-            timed_out = False
+            # A blocking wait, with a timer for the timeout: `Popen.wait(timeout)` polls with
+            # sleeps that double up to 50 ms, so it sees a process end only at the next poll
+            # (0.5, 1.5, 3.5 ... 63.5, 113.5, 163.5, 213.5 ms): a 130 ms run measured 164 ms.
+            fired = threading.Event()
+            killer = threading.Timer(timeout, _kill_group, (proc, fired))
+            killer.start()
             try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                os.killpg(proc.pid, signal.SIGKILL)  # the wrapper and what it runs
                 proc.wait()
+            finally:
+                killer.cancel()
             seconds = time.perf_counter() - started
+            timed_out = fired.is_set()
             err.seek(0)
             lines = err.read().decode("utf-8", "replace").strip().splitlines()
         try:
