@@ -38,7 +38,7 @@ import regex
 
 import piiscan
 from piiscan.errors import ScanError, UsageError
-from piiscan.filekinds import in_credit, is_code, is_test_code
+from piiscan.filekinds import in_credit, is_code, is_test_code, table_delimiter
 from piiscan.masking import mask_value
 from piiscan.model import Document, Finding, Rule, Severity, Verdict
 from piiscan.ner import NER_PACK, NerModel, NerOptions, ner_rules
@@ -806,7 +806,7 @@ def _csv_columns(document: Document) -> Callable[[int], str] | None:
         first_row = len(header)
     else:
         return None
-    delimiter = "\t" if header.count("\t") > header.count(",") else ","
+    delimiter = table_delimiter(header, "\t" if document.path.lower().endswith(".tsv") else None)
     cells = [cell.strip().strip('"') for cell in _split_unquoted(header, delimiter)]
 
     def column_of(start: int) -> str:

@@ -81,3 +81,12 @@ def in_credit(text: str, start: int, end: int) -> bool:
         ATTRIBUTION_WORDS.search(text, max(0, start - CREDIT_REACH), start)
         or ATTRIBUTION_WORDS.search(text, end, high)
     )
+
+
+def table_delimiter(header: str, fixed: str | None = None) -> str:
+    """The cell separator of a CSV or TSV table: `fixed` when the file type says (TSV), else
+    the most frequent of , ; tab | in its header line (spreadsheets in many locales write ";")."""
+    if fixed:
+        return fixed
+    best = max(",;\t|", key=header.count)
+    return best if header.count(best) else ","

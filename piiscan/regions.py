@@ -18,6 +18,8 @@ import tokenize
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from piiscan.filekinds import table_delimiter
+
 __all__ = ["Region", "natural_language_regions", "MAX_REGION_CHARS"]
 
 # Longer regions are split (by paragraph, then by line) so the model never gets a giant input.
@@ -829,9 +831,7 @@ def _csv(delimiter: str | None) -> Callable[..., Iterator[_Span]]:
     def scan(text: str, header_line: str | None = None) -> Iterator[_Span]:
         first_line = header_line if header_line is not None else (
             text[: text.find("\n")] if "\n" in text else text)
-        sep = delimiter or max(",;\t|", key=first_line.count)
-        if not first_line.count(sep):
-            sep = delimiter or ","
+        sep = table_delimiter(first_line, delimiter)
         cell = re.compile(rf'"((?:[^"]|"")*)"[ \t]*|([^{re.escape(sep)}\r\n]*)')
         header: list[str] | None = None
         pos, n = 0, len(text)

@@ -314,7 +314,16 @@ def test_a_csv_column_header_is_context(rules):
     assert Engine(rules, cache_dir=None).scan(Document("t.txt", table)) == []
 
 
-def test_a_column_header_is_context_for_rows_far_below_it(rules, monkeypatch):
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_the_columns_of_a_table_split_at_its_own_delimiter(rules, delimiter):
+    pad = "x" * 90
+    rows = [["id", "port", "zip"], [pad + "1", "50101", "90210"], [pad + "2", "50102", "10001"]]
+    table = "".join(delimiter.join(row) + "\n" for row in rows)
+    found = Engine(rules, cache_dir=None).scan(Document("export.csv", table))
+    assert [f.value for f in found] == ["90210", "10001"]  # never the port column
+
+
+def test_a_column_header_is_context_for_rows_far_below_it(rules):
     rows = "".join(f"{i},{'x' * 60},{80000 + i}\n" for i in range(200))  # ~14 KB of rows
     table = "id,note,zip\n" + rows
     found = Engine(rules, cache_dir=None).scan(Document("t.csv", table))
