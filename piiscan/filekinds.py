@@ -33,7 +33,10 @@ _ATTRIBUTION_STEMS = frozenset({
 ATTRIBUTION_WORDS = re.compile(
     r"(?im)copyright|\(c\)\s*\d|©|all rights reserved|__(?:author|maintainer|credits|email)__"
     r"|\b(?:written|contributed|suggested|maintained|ported|originally|implemented|patch(?:ed)?)"
-    r"\s+by\b|\bthanks\s+to\b|\b(?:authors?|maintainers?|contributors?|credits?)\b"
+    r"\s+by\b|\bthanks\s+to\b"
+    # "Author: ...", "maintainers = [...]", setup(author=...): not a data key such as
+    # {"author": ...}, which holds whatever a program stores there.
+    r"|\b(?:authors?|maintainers?|contributors?|credits?)\b[ \t]*[:=(]"
     # "by" and a full name: "# Cloned by Mark Hammond", "support by Gerhard Häring".
     r"|(?-i:\b[Bb]y\s+[A-ZÀ-ÖØ-Þ][\w'’-]+\s+[A-ZÀ-ÖØ-Þ])"
 )

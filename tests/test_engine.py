@@ -392,8 +392,16 @@ def test_a_credit_in_source_code_is_below_the_default_threshold(rules, address, 
     assert [f.confidence for f in scan_file(rules, "notes.txt", text)] == [0.8]
 
 
-def test_an_address_in_a_code_comment_without_a_credit_is_reported(rules, address):
-    text = f"# refund asked by customer {address} on Tuesday\nprocess(order)\n"
+@pytest.mark.parametrize(
+    "line",
+    [
+        "# refund asked by customer {addr} on Tuesday",
+        'post = {{"author": "{addr}", "title": "Hello"}}',  # a program's data, no credit
+        "SUPPORT_CONTACT = '{addr}'",
+    ],
+)
+def test_an_address_in_code_without_a_credit_is_reported(rules, address, line):
+    text = line.format(addr=address) + "\nprocess(order)\n"
     assert [f.value for f in scan_file(rules, "billing/refunds.py", text)] == [address]
 
 
