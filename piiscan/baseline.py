@@ -25,7 +25,6 @@ makes every baselined finding new until the baseline is recreated.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -177,6 +176,7 @@ def _find(baseline: Baseline, fingerprint: str) -> BaselineEntry:
 
 
 def _raise_unknown(baseline: Baseline, fingerprint: str, hint: str) -> BaselineEntry:
+    import difflib  # only for error messages: not at start-up
     close = difflib.get_close_matches(fingerprint, [e.fingerprint for e in baseline.entries], n=1)
     if close:
         hint = f"did you mean {close[0]!r}? " + hint
@@ -284,6 +284,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
 def _check_keys(obj: dict, allowed: tuple[str, ...], source: str, where: str) -> None:
     for key in obj:
         if key not in allowed:
+            import difflib  # only for error messages: not at start-up
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(allowed)
             raise ConfigError(f"{source}: {where}{key}: unknown key", hint)

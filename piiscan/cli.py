@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -655,6 +654,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         # The message of an unexpected exception may quote a found value: print only its type.
         print(f"piiscan: internal error ({type(exc).__name__}); rerun with --debug", file=sys.stderr)
         if _state["debug"]:
+            import traceback
+
             traceback.print_exc()
         sys.exit(EXIT_ERROR)
 

@@ -11,7 +11,6 @@ setting is one field here plus, if it needs one, a flag in the CLI.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -24,10 +23,6 @@ from typing import Any
 from piiscan.errors import ConfigError, UsageError
 from piiscan.strictyaml import compose_yaml, node_to_data
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 CONFIG_FILES = (".piiscan.yaml", ".piiscan.yml", "pyproject.toml")
 FORMATS = ("table", "json", "sarif")
@@ -223,6 +218,11 @@ def _has_tool_table(pyproject: Path) -> bool:
 
 
 def _read_toml(path: Path) -> dict:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -250,6 +250,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     for key in data:
         normalised = key.replace("-", "_")
         if normalised not in SETTING_NAMES:
+            import difflib  # only for error messages: not at start-up
             close = difflib.get_close_matches(normalised, SETTING_NAMES, n=1)
             raise ConfigError(
                 f"{path}: {prefix}{key}: unknown setting",

@@ -9,13 +9,14 @@ hook's handful of files) never start a pool at all.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # imported when a pool starts: a small job never pays for them
+    from concurrent.futures import Future
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -81,6 +82,9 @@ def _chain(head: list, rest: Iterator) -> Iterator:
 
 
 def _pooled(function, items: Iterator, jobs: int, size_of, batching: Batching) -> Iterator:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_install, initargs=(function,)

@@ -9,7 +9,6 @@ field, so a user can fix a pack from the message alone.
 
 from __future__ import annotations
 
-import difflib
 import importlib.resources
 import re
 from collections.abc import Iterable, Sequence
@@ -17,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import regex
-import yaml
 
 from piiscan.errors import RulePackError, UsageError
 from piiscan.model import Category, Pattern, Rule, RuleTests, Severity
@@ -27,7 +25,7 @@ from piiscan.strictyaml import INT as _INT
 from piiscan.strictyaml import MAP as _MAP
 from piiscan.strictyaml import SEQ as _SEQ
 from piiscan.strictyaml import STR as _STR
-from piiscan.strictyaml import compose_yaml
+from piiscan.strictyaml import compose_yaml, yaml
 from piiscan.validators import VALIDATORS, find_validator
 
 # The regex flags every rule pattern is compiled with, here and in the engine: ASCII classes
@@ -91,6 +89,7 @@ class _Reader:
             if key in out:
                 raise self.fail(key_node, _join(field, key), "duplicate key")
             if key not in allowed:
+                import difflib  # only for error messages: not at start-up
                 close = difflib.get_close_matches(key, allowed, n=1)
                 hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(allowed)
                 raise self.fail(key_node, _join(field, key), "unknown key", hint)
@@ -219,6 +218,7 @@ def _parse_rule(reader: _Reader, node: yaml.Node, field: str, pack: str) -> Rule
     if "validator" in fields:
         validator_name = reader.string(fields["validator"], "validator")
         if find_validator(validator_name) is None:
+            import difflib  # only for error messages: not at start-up
             close = difflib.get_close_matches(validator_name, list(VALIDATORS), n=1)
             raise reader.fail(
                 fields["validator"], "validator", f"unknown validator {validator_name!r}",
@@ -414,6 +414,7 @@ def select_rules(
     known = {r.id for r in rules} | {r.entity for r in rules}
     for name in (*only, *disable):
         if name not in known:
+            import difflib  # only for error messages: not at start-up
             close = difflib.get_close_matches(name, sorted(known), n=1)
             raise UsageError(
                 f"no rule or entity named {name!r}",

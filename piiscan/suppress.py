@@ -19,7 +19,6 @@ for every entity or scoped to one.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -202,6 +201,7 @@ def _table(data: object, source: str, key: str, allowed: Sequence[str]) -> Mappi
         raise _error(source, key, f"expected a table, got {_type_name(data)}")
     for name in data:
         if name not in allowed:
+            import difflib  # only for error messages: not at start-up
             close = difflib.get_close_matches(str(name), allowed, n=1)
             hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(allowed)
             raise _error(source, f"{key}.{name}", "unknown key", hint)
