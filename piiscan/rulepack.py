@@ -9,10 +9,15 @@ field, so a user can fix a pack from the message alone.
 
 from __future__ import annotations
 
-import importlib.resources
+import functools
+import hashlib
+import json
+import os
 import re
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 
 import regex
@@ -351,9 +356,24 @@ def load_pack_file(path: str | Path) -> Pack:
     return parse_pack(text, str(path))
 
 
+def _builtin_folder():
+    """The folder of the built-in packs: a plain directory when installed as files (then
+    without `importlib.resources.files`, whose readers import zipfile and threading, ~4 ms
+    of start-up), else whatever `importlib.resources` makes of it (a zip, for one)."""
+    import piiscan.rules
+
+    spec = piiscan.rules.__spec__
+    locations = list(spec.submodule_search_locations or ()) if spec is not None else []
+    if len(locations) == 1 and os.path.isdir(locations[0]):
+        return Path(locations[0])
+    import importlib.resources
+
+    return importlib.resources.files("piiscan.rules")
+
+
 def builtin_pack_names() -> list[str]:
     """Names of the packs shipped inside the wheel: a built-in pack's file is `<name>.yaml`."""
-    folder = importlib.resources.files("piiscan.rules")
+    folder = _builtin_folder()
     return sorted(e.name[: -len(".yaml")] for e in folder.iterdir() if e.name.endswith(".yaml"))
 
 
@@ -363,11 +383,139 @@ def load_builtin_pack(name: str) -> Pack:
             f"unknown rule pack {name!r}", "built-in packs: " + ", ".join(builtin_pack_names())
         )
     source = f"rules/{name}.yaml"
-    entry = importlib.resources.files("piiscan.rules").joinpath(f"{name}.yaml")
-    pack = parse_pack(entry.read_text(encoding="utf-8"), source, check_regexes=False)
+    entry = _builtin_folder().joinpath(f"{name}.yaml")
+    pack = _parse_builtin_pack(entry.read_text(encoding="utf-8"), source)
     if pack.name != name:
         raise RulePackError(f"{source}: a built-in pack must be named after its file ({name!r})")
     return pack
+
+
+# ---------------------------------------------------------------------------- pack cache
+#
+# Parsing a built-in pack (YAML, then every check above) costs more than the rest of a small
+# scan, and importing PyYAML as much again; the parsed packs are kept beside the hyperscan
+# databases (`engine.default_cache_dir`), the same way: one file per pack, named by a hash of
+# everything the result depends on (the pack's text, the piiscan version and the code that
+# parses it), written whole and renamed into place so a concurrent reader sees the old file
+# or the new one, and read back only if its checksum matches. A missing, stale, corrupt or
+# unwritable cache file only costs the parse.
+
+_PACK_CACHE_MAGIC = b"piiscan-pack-cache/1\n"
+
+
+def _parse_builtin_pack(text: str, source: str) -> Pack:
+    from piiscan.engine import default_cache_dir  # the engine imports this module
+
+    cache_dir = default_cache_dir()
+    if cache_dir is None:
+        return parse_pack(text, source, check_regexes=False)
+    cache_file = cache_dir / f"pack-{_pack_cache_key(text, source)}.json"
+    cached = _read_pack_cache(cache_file)
+    if cached is not None:
+        return cached
+    pack = parse_pack(text, source, check_regexes=False)
+    _write_pack_cache(cache_file, pack)
+    return pack
+
+
+def _pack_cache_key(text: str, source: str) -> str:
+    import piiscan
+
+    digest = hashlib.sha256(_PACK_CACHE_MAGIC)
+    for part in (piiscan.__version__, source, _code_fingerprint(), text):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    return digest.hexdigest()[:32]
+
+
+@functools.cache
+def _code_fingerprint() -> str:
+    """A hash of the modules that turn a pack into rules, so that a changed parser or rule
+    model (in a development checkout, where the version stays the same) misses the cache."""
+    from piiscan import model
+
+    digest = hashlib.sha256()
+    for module_file in (__file__, model.__file__):
+        try:
+            digest.update(Path(module_file).read_bytes())
+        except (OSError, TypeError):
+            digest.update(b"?")
+    return digest.hexdigest()
+
+
+def _pack_to_data(pack: Pack) -> dict:
+    """A pack as JSON data, field by field of `Rule`, so a new field is carried along; a
+    field of a type this does not know raises TypeError (and the pack is not cached)."""
+    return {
+        "name": pack.name,
+        "description": pack.description,
+        "source": pack.source,
+        "rules": [{f.name: _field_to_data(f.name, getattr(r, f.name)) for f in dataclass_fields(Rule)}
+                  for r in pack.rules],
+    }
+
+
+def _field_to_data(name: str, value: object) -> object:
+    if name in ("category", "severity"):
+        return value.value  # type: ignore[attr-defined]
+    if name == "patterns":
+        return [[p.regex, p.score, p.name] for p in value]  # type: ignore[attr-defined]
+    if name == "tests":
+        return [list(value.match), list(value.no_match)]  # type: ignore[attr-defined]
+    if isinstance(value, tuple) and all(type(item) is str for item in value):
+        return list(value)
+    if value is None or type(value) in (str, bool, int, float):
+        return value
+    raise TypeError(f"Rule.{name}: {type(value).__name__} is not cached")
+
+
+def _pack_from_data(data: dict) -> Pack:
+    rules = []
+    for r in data["rules"]:
+        values = {name: tuple(value) if type(value) is list else value for name, value in r.items()}
+        values["category"] = Category(r["category"])
+        values["severity"] = Severity(r["severity"])
+        values["patterns"] = tuple(Pattern(regex=p[0], score=p[1], name=p[2]) for p in r["patterns"])
+        values["tests"] = RuleTests(match=tuple(r["tests"][0]), no_match=tuple(r["tests"][1]))
+        rules.append(Rule(**values))
+    return Pack(name=data["name"], description=data["description"], source=data["source"],
+                rules=tuple(rules))
+
+
+def _read_pack_cache(cache_file: Path) -> Pack | None:
+    try:
+        blob = cache_file.read_bytes()
+    except OSError:
+        return None
+    if not blob.startswith(_PACK_CACHE_MAGIC):
+        return None
+    header, _, payload = blob[len(_PACK_CACHE_MAGIC) :].partition(b"\n")
+    try:
+        if hashlib.sha256(payload).hexdigest() != json.loads(header)["sha256"]:
+            return None
+        return _pack_from_data(json.loads(payload))
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def _write_pack_cache(cache_file: Path, pack: Pack) -> None:
+    try:
+        payload = json.dumps(_pack_to_data(pack), separators=(",", ":")).encode()
+    except (TypeError, ValueError):
+        return
+    header = json.dumps({"sha256": hashlib.sha256(payload).hexdigest()}).encode()
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        # Write whole, then rename: a concurrent reader sees the old file or the new one.
+        fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".pack-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(_PACK_CACHE_MAGIC + header + b"\n" + payload)
+            os.replace(tmp, cache_file)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass  # a cache we cannot write only costs start-up time
 
 
 def builtin_packs() -> dict[str, Pack]:

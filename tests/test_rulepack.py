@@ -725,6 +725,84 @@ def test_no_builtin_packs_means_none_are_parsed(tmp_path, monkeypatch):
     assert [r.id for r in load_rules([user_pack], packs=())] == [RULE_ID]
 
 
+# ---------------------------------------------------------------------------- pack cache
+
+
+def _parsed_builtin(name: str) -> rulepack.Pack:
+    text = importlib.resources.files("piiscan.rules").joinpath(f"{name}.yaml").read_text("utf-8")
+    return parse_pack(text, f"rules/{name}.yaml", check_regexes=False)
+
+
+@pytest.fixture
+def pack_cache(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.delenv("PIISCAN_NO_CACHE", raising=False)
+    monkeypatch.setenv("PIISCAN_CACHE_DIR", str(folder))
+    return folder
+
+
+@pytest.mark.parametrize("name", rulepack.builtin_pack_names())
+def test_a_cached_builtin_pack_equals_the_parsed_one(pack_cache, name):
+    expected = _parsed_builtin(name)
+    assert rulepack.load_builtin_pack(name) == expected  # parsed, and written to the cache
+    assert len(list(pack_cache.glob("pack-*.json"))) == 1
+    assert rulepack.load_builtin_pack(name) == expected  # read back from it
+
+
+def test_a_cache_hit_does_not_parse(pack_cache, monkeypatch):
+    rulepack.load_builtin_pack("core")
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed although cached")
+
+    monkeypatch.setattr(rulepack, "parse_pack", no_parsing)
+    assert rulepack.load_builtin_pack("core") == _parsed_builtin("core")
+
+
+@pytest.mark.parametrize("damage", [
+    lambda blob: blob[: len(blob) // 2],  # cut short by a crash
+    lambda blob: blob[:-3] + b"]]}",  # the payload no longer matches its checksum
+    lambda blob: b"something else\n" + blob,
+    lambda blob: b"",
+])
+def test_a_damaged_pack_cache_file_is_parsed_again_and_rewritten(pack_cache, damage):
+    expected = rulepack.load_builtin_pack("core")
+    (cached,) = pack_cache.glob("pack-*.json")
+    good = cached.read_bytes()
+    cached.write_bytes(damage(good))
+    assert rulepack.load_builtin_pack("core") == expected
+    assert cached.read_bytes() == good
+
+
+def test_a_changed_pack_misses_the_cache(pack_cache):
+    first = rulepack._parse_builtin_pack(pack_yaml(SSN_RULE), "rules/acme.yaml")
+    renamed = pack_yaml(SSN_RULE).replace("Acme SSN", "Acme social security number")
+    second = rulepack._parse_builtin_pack(renamed, "rules/acme.yaml")
+    assert first.rules[0].name != second.rules[0].name
+    assert len(list(pack_cache.glob("pack-*.json"))) == 2
+
+
+def test_a_rule_field_the_cache_does_not_know_is_never_cached(tmp_path):
+    # A field of a new type must not come back from the cache as something else.
+    pack = parse_pack(pack_yaml(SSN_RULE), SOURCE)
+    odd = dataclasses.replace(pack, rules=(dataclasses.replace(pack.rules[0], tags=(1, 2)),))
+    rulepack._write_pack_cache(tmp_path / "pack-x.json", odd)
+    assert not (tmp_path / "pack-x.json").exists()
+    rulepack._write_pack_cache(tmp_path / "pack-y.json", pack)
+    assert rulepack._read_pack_cache(tmp_path / "pack-y.json") == pack
+
+
+def test_pack_cache_can_be_off_or_unwritable(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIISCAN_NO_CACHE", "1")
+    assert rulepack.load_builtin_pack("core") == _parsed_builtin("core")
+    monkeypatch.delenv("PIISCAN_NO_CACHE")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setenv("PIISCAN_CACHE_DIR", str(blocker / "cache"))
+    assert rulepack.load_builtin_pack("core") == _parsed_builtin("core")
+    assert list(tmp_path.iterdir()) == [blocker]  # and no temporary file left behind
+
+
 # ---------------------------------------------------------------------------- select_rules
 
 
