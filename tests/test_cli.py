@@ -768,9 +768,9 @@ def test_internal_error_subprocess_has_no_traceback(tmp_path, pack, tree):
 
 
 # Loaded on first use only: validators' libraries, spaCy, PyYAML (packs come from the disk
-# cache, and there is no YAML config file), the process pool (one small file never starts
-# one), TOML (no pyproject.toml is read with --no-config).
-HEAVY_AT_START = ("pydantic", "pathspec", "phonenumbers", "stdnum", "spacy", "yaml",
+# cache, and there is no YAML config file), rich (the piped table is plain text), the process
+# pool (one small file never starts one), TOML (no pyproject.toml is read with --no-config).
+HEAVY_AT_START = ("pydantic", "pathspec", "phonenumbers", "stdnum", "spacy", "yaml", "rich",
                   "multiprocessing", "concurrent.futures", "tomllib", "piiscan.regions")
 
 

@@ -32,6 +32,7 @@ from piiscan.model import (
 from piiscan.report import FORMATS, render
 from piiscan.report import sarif as sarif_report
 from piiscan.report import table as table_report
+from piiscan.suppress import UnusedIgnore
 
 
 fake = Faker("en_US")
@@ -529,6 +530,34 @@ def test_table_survives_a_non_utf8_stream():
     text = raw.getvalue().decode("ascii")
     assert "caf\\xe9/na\\xefve.py" in text
     assert " - 10 files scanned" in text
+
+
+def _table_both_ways(result: ScanResult, show_values: bool = False) -> tuple[str, str]:
+    plain, through_rich = io.StringIO(), io.StringIO()
+    table_report.write(result, plain, show_values=show_values)
+    table_report.write(result, through_rich, show_values=show_values, plain=False)
+    return plain.getvalue(), through_rich.getvalue()
+
+
+def test_piped_table_is_plain_text_equal_to_what_rich_prints():
+    # Piped without colour the table is written without rich: it must be what rich prints.
+    wide = email_finding(path="données/日本語/ｗｉｄｅ.py", line=12345)
+    odd = dataclasses.replace(ssn_finding(), snippet="  \xa0zero\u200bwidth é\u0301 😀  ",
+                              entity="X", rule_id="x.y")
+    long_line = email_finding(path="d/" * 3000 + "f.py")  # rich may wrap it: rich prints it
+    unused = UnusedIgnore("a.py", 3, frozenset({"core.email", "us.ssn"}))
+    results = [
+        SAMPLE, evil_result(), make_result(), make_result([wide, odd], SAMPLE.skipped),
+        make_result([long_line]), make_result([odd], []),
+        ScanResult(SAMPLE.findings, SAMPLE.skipped, SAMPLE.stats, (unused, UnusedIgnore("b", 1, None))),
+        make_result([], [Skipped(f"{i}.png", SkipReason.BINARY) for i in range(30)]),
+    ]
+    for result in results:
+        for show_values in (False, True):
+            plain, through_rich = _table_both_ways(result, show_values)
+            assert plain == through_rich
+    lines = table_report.report_lines(SAMPLE, False, "utf-8")
+    assert table_report._plain_text(lines) is not None  # the plain path is the usual one
 
 
 def test_sarif_results_carry_the_label_redaction_as_a_fix():

@@ -5,6 +5,11 @@ untrusted. It is put on screen only as `rich.text.Text` (never parsed as markup)
 `visible()` has replaced control characters with escapes, so a file named `[bold]x` or a
 line holding `ESC ] 52 ; ...` (clipboard write) or `ESC [ 2 J` (clear screen) is shown, not
 obeyed.
+
+The report is built as `_Line`s (text with styles). rich prints them to a terminal or with
+colour; piped without colour, where rich would print the same characters without styles and
+never wraps (the width is `PIPE_WIDTH`), they are written as plain text without importing
+rich, whose import is a tenth of a pre-commit hook's run.
 """
 
 from __future__ import annotations
@@ -14,13 +19,13 @@ import os
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import TextIO
-
-from rich.cells import cell_len
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, TextIO
 
 from piiscan.model import Finding, Rule, ScanResult, Severity, Skipped
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
 
 # Wide enough that a piped report never wraps or truncates a path or snippet.
 PIPE_WIDTH = 10_000
@@ -71,17 +76,27 @@ def _encoding(stream: TextIO) -> str:
         return "utf-8"
 
 
-class _ReportConsole(Console):
-    def on_broken_pipe(self) -> None:
-        # rich would exit 1 here, which reads as "findings": let the CLI decide instead.
-        raise BrokenPipeError
+def _report_console_class() -> type[Console]:
+    from rich.console import Console
+
+    class _ReportConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # rich would exit 1 here, which reads as "findings": let the CLI decide instead.
+            raise BrokenPipeError
+
+    return _ReportConsole
+
+
+def _wants_color(stream: TextIO, color: bool | None) -> bool:
+    if color is None:
+        return _isatty(stream) and not os.environ.get("NO_COLOR")
+    return color
 
 
 def make_console(stream: TextIO, color: bool | None) -> Console:
     is_tty = _isatty(stream)
-    if color is None:
-        color = is_tty and not os.environ.get("NO_COLOR")
-    return _ReportConsole(
+    color = _wants_color(stream, color)
+    return _report_console_class()(
         file=stream,
         force_terminal=color,
         force_jupyter=False,
@@ -93,6 +108,41 @@ def make_console(stream: TextIO, color: bool | None) -> Console:
         emoji=False,
         highlight=False,
     )
+
+
+class _Line:
+    """One line of the report: text in a base style plus appended pieces in their own styles
+    (what `rich.text.Text(text, style=...).append(...)` builds, without importing rich)."""
+
+    __slots__ = ("base", "parts")
+
+    def __init__(self, text: str = "", style: str = "") -> None:
+        self.base = style
+        self.parts: list[tuple[str, str]] = [(text, "")] if text else []
+
+    def append(self, text: str, style: str = "") -> _Line:
+        self.parts.append((text, style))
+        return self
+
+    @property
+    def plain(self) -> str:
+        return "".join(text for text, _ in self.parts)
+
+    def to_text(self) -> Text:
+        from rich.text import Text
+
+        line = Text(style=self.base)
+        for text, style in self.parts:
+            line.append(text, style=style or None)
+        return line
+
+
+def _cell_len(text: str) -> int:
+    if text.isascii() and text.isprintable():
+        return len(text)  # what rich's cell_len says of printable ASCII, without rich
+    from rich.cells import cell_len
+
+    return cell_len(text)
 
 
 def _plural(count: int, noun: str) -> str:
@@ -126,22 +176,27 @@ def _finding_cells(finding: Finding, encoding: str) -> list[str]:
     ]
 
 
-def _heading(path: str, commit: str | None, encoding: str) -> Text:
+def _heading(path: str, commit: str | None, encoding: str) -> _Line:
     shown = "<stdin>" if path == "-" else visible(path, encoding)
-    heading = Text(shown, style="bold magenta")
+    heading = _Line(shown, style="bold magenta")
     if commit:
         heading.append(f" @ {visible(commit[:12], encoding)}", style="dim")
     return heading
 
 
-def _write_findings(console: Console, result: ScanResult, show_values: bool, enc: str) -> None:
+# A blank line in the report.
+BLANK = None
+
+
+def _findings_lines(result: ScanResult, show_values: bool, enc: str) -> list[_Line | None]:
     rows = {id(f): _finding_cells(f, enc) for f in result.findings}
-    widths = [max(cell_len(row[i]) for row in rows.values()) for i in range(5)]
+    widths = [max(_cell_len(row[i]) for row in rows.values()) for i in range(5)]
+    lines: list[_Line | None] = []
     for (path, commit), findings in _group_by_file(result.findings).items():
-        console.print(_heading(path, commit, enc))
+        lines.append(_heading(path, commit, enc))
         for finding in findings:
             location, severity, entity, rule_id, confidence = rows[id(finding)]
-            line = Text("  ")
+            line = _Line("  ")
             line.append(location.ljust(widths[0]), style="green")
             line.append("  ")
             line.append(severity.ljust(widths[1]), style=SEVERITY_STYLE[finding.severity])
@@ -156,12 +211,13 @@ def _write_findings(console: Console, result: ScanResult, show_values: bool, enc
             line.append(visible(snippet.strip(), enc))
             if finding.test_data:
                 line.append("  (test data)", style="dim italic")
-            console.print(line)
-        console.print()
+            lines.append(line)
+        lines.append(BLANK)
+    return lines
 
 
-def _skip_line(skipped: Skipped, enc: str) -> Text:
-    line = Text("  ")
+def _skip_line(skipped: Skipped, enc: str) -> _Line:
+    line = _Line("  ")
     line.append(visible(skipped.path, enc), style="bold" if skipped.is_error else "")
     line.append(": ")
     line.append(skipped.reason.value, style="red" if skipped.is_error else "dim")
@@ -170,41 +226,41 @@ def _skip_line(skipped: Skipped, enc: str) -> Text:
     return line
 
 
-def _write_skipped(console: Console, skipped: Sequence[Skipped], enc: str) -> None:
+def _skipped_lines(skipped: Sequence[Skipped], enc: str) -> list[_Line | None]:
     errors = [s for s in skipped if s.is_error]
     policy = [s for s in skipped if not s.is_error]
+    lines: list[_Line | None] = []
     if errors:
-        console.print(Text(f"Could not scan {_plural(len(errors), 'file')}:", style="bold red"))
-        for item in errors:
-            console.print(_skip_line(item, enc))
+        lines.append(_Line(f"Could not scan {_plural(len(errors), 'file')}:", style="bold red"))
+        lines.extend(_skip_line(item, enc) for item in errors)
     if policy and len(policy) <= MAX_LISTED_POLICY_SKIPS:
-        console.print(Text(f"Skipped {_plural(len(policy), 'file')}:", style="dim"))
-        for item in policy:
-            console.print(_skip_line(item, enc))
+        lines.append(_Line(f"Skipped {_plural(len(policy), 'file')}:", style="dim"))
+        lines.extend(_skip_line(item, enc) for item in policy)
     elif policy:
         counts = Counter(s.reason.value for s in policy)
         parts = ", ".join(f"{n} {reason}" for reason, n in counts.most_common())
-        console.print(Text(f"Skipped {_plural(len(policy), 'file')}: {parts}", style="dim"))
+        lines.append(_Line(f"Skipped {_plural(len(policy), 'file')}: {parts}", style="dim"))
     if skipped:
-        console.print()
+        lines.append(BLANK)
+    return lines
 
 
-def _write_unused_ignores(console: Console, unused: Sequence, enc: str) -> None:
+def _unused_ignore_lines(unused: Sequence, enc: str) -> list[_Line | None]:
     if not unused:
-        return
-    console.print(Text(f"Unused ignore comments ({len(unused)}):", style="bold"))
+        return []
+    lines: list[_Line | None] = [_Line(f"Unused ignore comments ({len(unused)}):", style="bold")]
     for u in unused:
         names = "" if u.rules is None else " [" + ", ".join(sorted(u.rules)) + "]"
-        console.print(Text(visible(f"  {u.path}:{u.line}: piiscan: ignore{names} suppresses nothing", enc)))
-    console.print()
+        lines.append(_Line(visible(f"  {u.path}:{u.line}: piiscan: ignore{names} suppresses nothing", enc)))
+    lines.append(BLANK)
+    return lines
 
 
-def summary(result: ScanResult, separator: str = " · ") -> Text:
-    """The one-line summary: '12 findings (3 critical, 9 high) in 4 files · 2 skipped · ...'."""
+def _summary_line(result: ScanResult, separator: str) -> _Line:
     stats = result.stats
     scanned = f"{_plural(stats.files_scanned, 'file')} scanned in {_duration(stats.seconds)}"
     skipped_count = max(stats.files_skipped, len(result.skipped))
-    line = Text()
+    line = _Line()
     if result.findings:
         by_severity = Counter(f.severity for f in result.findings)
         files = len({(f.path, f.commit) for f in result.findings})
@@ -229,6 +285,40 @@ def summary(result: ScanResult, separator: str = " · ") -> Text:
     return line
 
 
+def summary(result: ScanResult, separator: str = " · ") -> Text:
+    """The one-line summary: '12 findings (3 critical, 9 high) in 4 files · 2 skipped · ...'."""
+    return _summary_line(result, separator).to_text()
+
+
+def report_lines(result: ScanResult, show_values: bool, encoding: str) -> list[_Line | None]:
+    """Every line of the report, in order (`BLANK` for an empty line)."""
+    lines = _findings_lines(result, show_values, encoding) if result.findings else []
+    lines += _skipped_lines(result.skipped, encoding)
+    lines += _unused_ignore_lines(result.unused_ignores, encoding)
+    separator = " · " if visible("·", encoding) == "·" else " - "
+    lines.append(_summary_line(result, separator))
+    return lines
+
+
+# What rich would not print as it is: control codes it strips, tabs it expands, line breaks
+# it splits at. `visible()` leaves none of them; a line holding one goes through rich anyway.
+_NOT_PLAIN = re.compile("[\x07\x08\x09\x0a\x0b\x0c\x0d]")
+
+
+def _plain_text(lines: Sequence[_Line | None]) -> str | None:
+    """The report as rich would print it piped without colour, or None where rich might
+    print something else: a line that rich could wrap at `PIPE_WIDTH` cells (a character
+    is at most two cells wide) or that holds a character rich treats specially."""
+    out = []
+    for line in lines:
+        text = "" if line is None else line.plain
+        if len(text) * 2 > PIPE_WIDTH or _NOT_PLAIN.search(text):
+            return None
+        out.append(text)
+    out.append("")
+    return "\n".join(out)
+
+
 def write(
     result: ScanResult,
     stream: TextIO,
@@ -236,15 +326,22 @@ def write(
     rules: Sequence[Rule] = (),
     show_values: bool = False,
     color: bool | None = None,
+    plain: bool = True,
 ) -> None:
+    """Write the report. `plain=False` always prints through rich (the tests compare both)."""
     # `rules` is accepted for a uniform reporter signature; each finding carries what the
     # table shows.
     del rules
+    lines = report_lines(result, show_values, _encoding(stream))
+    if plain and not _wants_color(stream, color) and not _isatty(stream):
+        text = _plain_text(lines)
+        if text is not None:
+            stream.write(text)
+            stream.flush()  # as rich does after each print
+            return
     console = make_console(stream, color)
-    encoding = _encoding(stream)
-    if result.findings:
-        _write_findings(console, result, show_values, encoding)
-    _write_skipped(console, result.skipped, encoding)
-    _write_unused_ignores(console, result.unused_ignores, encoding)
-    separator = " · " if visible("·", encoding) == "·" else " - "
-    console.print(summary(result, separator))
+    for line in lines:
+        if line is None:
+            console.print()
+        else:
+            console.print(line.to_text())
