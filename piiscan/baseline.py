@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -61,6 +60,8 @@ _MIN_PREFIX = 6
 
 @dataclass(frozen=True, slots=True)
 class BaselineEntry:
+    """One recorded finding: its fingerprint, where it was, and why it is accepted."""
+
     fingerprint: str
     rule_id: str
     path: str
@@ -318,6 +319,8 @@ def write_baseline(baseline: Baseline, path: str | os.PathLike[str]) -> None:
         mode = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         mode = 0o644
+    import tempfile  # only when writing one: a scan against a baseline never needs it
+
     data = dumps(baseline).encode("utf-8")
     tmp_name = None
     replaced = False

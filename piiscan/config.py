@@ -40,6 +40,8 @@ def _setting(default: Any, kind: str, *, choices: tuple[str, ...] = (), help: st
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """Every setting of a scan or redaction, with its default."""
+
     # what to scan and how
     packs: tuple[str, ...] = _setting(("core",), "list", help="built-in packs, or 'all'")
     rules: tuple[str, ...] = _setting((), "paths", help="extra pack files or folders")
@@ -81,6 +83,8 @@ _KINDS = {f.name: f.metadata for f in fields(Settings)}
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
+    """The effective settings, where each came from, and the config file read."""
+
     settings: Settings
     origins: Mapping[str, str]  # setting name -> "default", "<file>", "env PIISCAN_X", "flag"
     config_file: Path | None

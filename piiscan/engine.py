@@ -29,7 +29,6 @@ import hmac
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -43,7 +42,6 @@ from piiscan.masking import mask_value
 from piiscan.model import Document, Finding, Rule, Severity, Verdict
 from piiscan.ner import NER_PACK, NerModel, NerOptions, ner_rules
 from piiscan.rulepack import PATTERN_FLAGS
-from piiscan.validators import find_validator
 
 SEGMENT_CHARS = 1024
 MAX_MATCH_CHARS = 256  # a longer match is not reported; long-line pieces overlap by this much
@@ -114,6 +112,8 @@ class CompiledRule:
 
 
 def compile_rule(rule: Rule, order: int) -> CompiledRule:
+    from piiscan.validators import find_validator  # a file where no rule fires never needs them
+
     return CompiledRule(
         rule=rule,
         order=order,
@@ -323,6 +323,8 @@ def _write_cache(hs, cache_file: Path, database, regex_only: set[int]) -> None:
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         # Write whole, then rename: a concurrent reader sees the old file or the new one.
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".hs-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:

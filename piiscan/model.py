@@ -50,6 +50,8 @@ class Verdict(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Pattern:
+    """One regex of a rule and the base confidence of its matches."""
+
     regex: str
     score: float
     name: str = ""
@@ -57,12 +59,16 @@ class Pattern:
 
 @dataclass(frozen=True, slots=True)
 class RuleTests:
+    """A rule's embedded examples: texts it must match and texts it must not."""
+
     match: tuple[str, ...] = ()
     no_match: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """One detection rule as loaded from a pack (most fields are the pack's keys)."""
+
     id: str  # stable, lowercase, dotted: the SARIF ruleId and the key of baselines and ignores
     entity: str  # Presidio-style entity name, e.g. US_SSN
     name: str
@@ -115,6 +121,8 @@ class StreamedFile:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """One reported match: where it is, what it is, how sure, and a masked snippet."""
+
     rule_id: str
     entity: str
     path: str
@@ -156,6 +164,8 @@ INCOMPLETE_REASONS = frozenset({SkipReason.UNREADABLE, SkipReason.TIMEOUT, SkipR
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
+    """An input that was not scanned, and why."""
+
     path: str
     reason: SkipReason
     detail: str = ""  # a human explanation, e.g. the OS error; never contains a found value
@@ -167,6 +177,8 @@ class Skipped:
 
 @dataclass(frozen=True, slots=True)
 class Stats:
+    """Counts and timing of one scan."""
+
     files_scanned: int = 0
     files_skipped: int = 0
     bytes_scanned: int = 0
@@ -176,6 +188,8 @@ class Stats:
 
 @dataclass(frozen=True, slots=True)
 class ScanResult:
+    """Everything a scan found and skipped: what the reporters print."""
+
     findings: tuple[Finding, ...]
     skipped: tuple[Skipped, ...]
     stats: Stats

@@ -150,12 +150,16 @@ _ATTRIBUTION_FILES = frozenset({
 
 @dataclass(frozen=True, slots=True)
 class NerOptions:
+    """Which spaCy pipeline to run and which entities to report."""
+
     model: str = DEFAULT_MODEL
     entities: tuple[str, ...] = DEFAULT_ENTITIES
 
 
 @dataclass(frozen=True, slots=True)
 class NerSpan:
+    """A name or place found in a document, with the confidence the checks gave it."""
+
     start: int
     end: int
     entity: str

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
@@ -31,7 +30,6 @@ from piiscan.strictyaml import MAP as _MAP
 from piiscan.strictyaml import SEQ as _SEQ
 from piiscan.strictyaml import STR as _STR
 from piiscan.strictyaml import compose_yaml, yaml
-from piiscan.validators import VALIDATORS, find_validator
 
 # The regex flags every rule pattern is compiled with, here and in the engine: ASCII classes
 # (digits are digits, not Arabic-Indic ones) and ^/$ at line ends, as hyperscan is told too.
@@ -61,6 +59,8 @@ _TESTS_KEYS = ("match", "no_match")
 
 @dataclass(frozen=True, slots=True)
 class Pack:
+    """One loaded rule pack."""
+
     name: str
     description: str
     source: str
@@ -221,6 +221,8 @@ def _parse_rule(reader: _Reader, node: yaml.Node, field: str, pack: str) -> Rule
 
     validator_name = None
     if "validator" in fields:
+        from piiscan.validators import VALIDATORS, find_validator  # not needed for cached packs
+
         validator_name = reader.string(fields["validator"], "validator")
         if find_validator(validator_name) is None:
             import difflib  # only for error messages: not at start-up
@@ -506,6 +508,8 @@ def _write_pack_cache(cache_file: Path, pack: Pack) -> None:
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         # Write whole, then rename: a concurrent reader sees the old file or the new one.
+        import tempfile  # only when writing: a cache hit never needs it
+
         fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".pack-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -479,6 +479,8 @@ def _streamed_encoding(os_path: str) -> tuple[str, bytes]:
 
 @dataclass(frozen=True, slots=True)
 class _Options:
+    """How `iter_sources` treats what it walks."""
+
     filters: PathScope
     max_file_size: int
     follow_symlinks: bool

@@ -60,6 +60,8 @@ _NAME = regex.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
 @dataclass(frozen=True, slots=True)
 class IgnoreComment:
+    """A `piiscan: ignore` comment and the rules it names."""
+
     line: int  # 1-based line it sits on
     rules: frozenset[str] | None  # None = every rule; else rule ids or entity names as written
 
