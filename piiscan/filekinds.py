@@ -8,6 +8,7 @@ model uses them to skip credits.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -30,7 +31,7 @@ _ATTRIBUTION_STEMS = frozenset({
 })  # fmt: skip
 
 # Words that make a line of code credit someone: copyright notices, author fields, "written by".
-ATTRIBUTION_WORDS = re.compile(
+_ATTRIBUTION_WORDS = (
     r"(?im)copyright|\(c\)\s*\d|©|all rights reserved|__(?:author|maintainer|credits|email)__"
     r"|\b(?:written|contributed|suggested|maintained|ported|originally|implemented|patch(?:ed)?)"
     r"\s+by\b|\bthanks\s+to\b"
@@ -40,6 +41,11 @@ ATTRIBUTION_WORDS = re.compile(
     # "by" and a full name: "# Cloned by Mark Hammond", "support by Gerhard Häring".
     r"|(?-i:\b[Bb]y\s+[A-ZÀ-ÖØ-Þ][\w'’-]+\s+[A-ZÀ-ÖØ-Þ])"
 )
+
+
+@functools.cache
+def _attribution_words() -> re.Pattern[str]:
+    return re.compile(_ATTRIBUTION_WORDS)  # compiled on first use: most scans never need it
 
 
 def _split(path: str) -> tuple[list[str], str, str]:
@@ -80,10 +86,8 @@ def in_credit(text: str, start: int, end: int) -> bool:
     before it, or later on its line."""
     line_end = text.find("\n", end, end + CREDIT_REACH)
     high = min(len(text), end + CREDIT_REACH) if line_end < 0 else line_end
-    return bool(
-        ATTRIBUTION_WORDS.search(text, max(0, start - CREDIT_REACH), start)
-        or ATTRIBUTION_WORDS.search(text, end, high)
-    )
+    words = _attribution_words()
+    return bool(words.search(text, max(0, start - CREDIT_REACH), start) or words.search(text, end, high))
 
 
 def table_delimiter(header: str, fixed: str | None = None) -> str:

@@ -33,13 +33,13 @@ Structured rules win every overlap with NER (see engine.resolve_overlaps).
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from piiscan.errors import UsageError
+from piiscan.filekinds import is_attribution_file
 from piiscan.model import Category, Rule, RuleTests, Severity
 
 if TYPE_CHECKING:  # regions.py is imported by the engine only when NER is on
@@ -135,17 +135,13 @@ cobol pascal lisp haskell sphinx cython pypy jython numpy scipy pandas
 """.split())
 
 
-# A line of code that credits someone: copyright notices, author fields, "written by".
+# A line of code that credits someone: copyright notices, author fields, "written by". Wider
+# than filekinds' credit words for other values: a name beside "author" in code is a credit.
 _ATTRIBUTION_LINE = _LazyPattern(
     r"(?im)copyright|\(c\)\s*\d|©|all rights reserved|__(?:author|maintainer|credits)__"
     r"|\b(?:written|contributed|suggested|maintained|ported|originally|implemented|patch(?:ed)?)"
     r"\s+by\b|\bthanks\s+to\b|\b(?:authors?|maintainers?|contributors?|credits?)\b"
 )
-# Files that exist to list the people behind a project.
-_ATTRIBUTION_FILES = frozenset({
-    "authors", "contributors", "credits", "maintainers", "codeowners", "thanks", "license",
-    "licence", "copying", "notice", "copyright",
-})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +223,7 @@ class NerModel:
         file_words: dict[int, FileWords] = {}
         to_model: list[tuple[int, Region]] = []
         for i, (path, text, regions) in enumerate(documents):
-            if _is_attribution_file(path):
+            if is_attribution_file(path):
                 continue
             for region in regions:
                 by_key = self._named_by_key(text, region)
@@ -298,13 +294,6 @@ def judge(entity: str, value: str, text: str, start: int, key: str) -> float:
     if len(names) >= 2:
         return 0.9 if context or named_key else 0.7
     return 0.7 if context or named_key else 0.0
-
-
-def _is_attribution_file(path: str) -> bool:
-    """AUTHORS, CONTRIBUTORS.md, LICENSE.txt ...; not data such as contributors.csv."""
-    base = os.path.basename(path.replace("\\", "/")).lower()
-    stem, ext = os.path.splitext(base)
-    return stem in _ATTRIBUTION_FILES and ext in ("", ".md", ".txt", ".rst", ".adoc")
 
 
 _CAPITALISED = _LazyPattern(r"(?<![\w.])[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+")
