@@ -365,11 +365,23 @@ class Surroundings:
     column_of: Callable[[int], str] | None = None  # names the table column of an offset
     in_code: bool = False  # a source-code file
     in_test_code: bool = False  # a test suite's source file
+    # Where the column names of a table are: its header line (CSV), or up to this many
+    # characters before a value (the column list of an SQL INSERT).
+    header: str = ""
+    columns_before: int = 0
 
     @classmethod
     def of(cls, document: Document) -> Surroundings:
         code = is_code(document.path)
-        return cls(column_lookup(document), code, code and is_test_code(document.path))
+        name = document.path.lower()
+        header = table_header(document) if name.endswith(TABLE_SUFFIXES) else None
+        return cls(
+            column_of=column_lookup(document, header),
+            in_code=code,
+            in_test_code=code and is_test_code(document.path),
+            header=header or "",
+            columns_before=SQL_LOOKBACK if name.endswith(".sql") else 0,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -688,12 +700,14 @@ class Engine:
         around: Surroundings,
     ) -> Iterator[Match]:
         text = document.text
-        if c.rule.context_required and c.context_anywhere is not None and around.column_of is None:
-            # No context word within reach of this segment: nothing here can be kept. (In a
-            # table the column's name is context too, however far above the header is.)
-            low = max(0, segment.start - CONTEXT_BEFORE)
+        if c.rule.context_required and c.context_anywhere is not None:
+            # No context word within reach of this segment: nothing here can be kept. In a
+            # table the column names count too: the header line, an INSERT's column list.
+            low = max(0, segment.start - max(CONTEXT_BEFORE, around.columns_before))
             high = min(len(text), segment.end + CONTEXT_AFTER)
-            if c.context_anywhere.search(text, low, high) is None:
+            if c.context_anywhere.search(text, low, high) is None and (
+                not around.header or c.context_anywhere.search(around.header) is None
+            ):
                 return
         best: dict[tuple[int, int], float] = {}
         for pattern, score in c.patterns:
@@ -788,26 +802,30 @@ class Engine:
         return out
 
 
-def column_lookup(document: Document) -> Callable[[int], str] | None:
-    """For tables, the name of the column at a text offset; None for other files."""
+def column_lookup(document: Document, header: str | None) -> Callable[[int], str] | None:
+    """For tables, the name of the column at a text offset; None for other files.
+    `header` is the table's header line (`table_header`), for CSV and TSV files."""
     name = document.path.lower()
     if name.endswith(TABLE_SUFFIXES):
-        return _csv_columns(document)
+        return None if header is None else _csv_columns(document, header)
     if name.endswith(".sql"):
         return _sql_columns(document.text)
     return None
 
 
-def _csv_columns(document: Document) -> Callable[[int], str] | None:
+def table_header(document: Document) -> str | None:
+    """The first line of a CSV or TSV file, also for the later windows of a large one."""
+    if document.header is not None:
+        return document.header
+    if document.offset == 0:
+        newline = document.text.find("\n")
+        return document.text if newline < 0 else document.text[: newline + 1]
+    return None
+
+
+def _csv_columns(document: Document, header: str) -> Callable[[int], str]:
     text = document.text
-    if document.header is not None:  # a later window of a large file
-        header, first_row = document.header, 0
-    elif document.offset == 0:
-        newline = text.find("\n")
-        header = text if newline < 0 else text[: newline + 1]
-        first_row = len(header)
-    else:
-        return None
+    first_row = 0 if document.header is not None else len(header)  # a later window: all rows
     delimiter = table_delimiter(header, "\t" if document.path.lower().endswith(".tsv") else None)
     cells = [cell.strip().strip('"') for cell in _split_unquoted(header, delimiter)]
 

@@ -323,6 +323,13 @@ def test_the_columns_of_a_table_split_at_its_own_delimiter(rules, delimiter):
     assert [f.value for f in found] == ["90210", "10001"]  # never the port column
 
 
+def test_an_insert_column_list_is_context_for_rows_far_below_it(rules):
+    rows = ",\n".join(f"  ({i}, '{'x' * 60}', '{80000 + i}')" for i in range(40))  # ~3 KB
+    sql = f"INSERT INTO people (id, note, zip) VALUES\n{rows};\n"
+    found = Engine(rules, cache_dir=None).scan(Document("seed.sql", sql))
+    assert [f.value for f in found] == [str(80000 + i) for i in range(40)]
+
+
 def test_a_column_header_is_context_for_rows_far_below_it(rules):
     rows = "".join(f"{i},{'x' * 60},{80000 + i}\n" for i in range(200))  # ~14 KB of rows
     table = "id,note,zip\n" + rows
