@@ -27,7 +27,6 @@ import bisect
 import hashlib
 import hmac
 import json
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -36,6 +35,7 @@ from pathlib import Path
 import regex
 
 import piiscan
+from piiscan.diskcache import default_cache_dir, read_checked, write_checked
 from piiscan.errors import ScanError, UsageError
 from piiscan.filekinds import in_credit, is_code, is_test_code, table_delimiter
 from piiscan.masking import mask_value
@@ -296,55 +296,20 @@ def _load_or_build_database(rules: Sequence[Rule], cache_dir: Path | None):
 
 
 def _read_cache(hs, cache_file: Path):
-    try:
-        blob = cache_file.read_bytes()
-    except OSError:
+    checked = read_checked(cache_file, _CACHE_MAGIC)
+    if checked is None:  # never hand hyperscan bytes we did not write whole: it trusts them
         return None
+    meta, payload = checked
     try:
-        if not blob.startswith(_CACHE_MAGIC):
-            return None
-        header, _, payload = blob[len(_CACHE_MAGIC) :].partition(b"\n")
-        meta = json.loads(header)
-        # Never hand hyperscan bytes we did not write whole: it trusts its input.
-        if hashlib.sha256(payload).hexdigest() != meta["sha256"]:
-            return None
         database = hs.loadb(payload, hs.HS_MODE_BLOCK)
         database.scratch = hs.Scratch(database)  # a loaded database comes without one
         return database, set(meta["regex_only"])
-    except (ValueError, KeyError, TypeError, hs.error):
+    except (KeyError, TypeError, hs.error):
         return None
 
 
 def _write_cache(hs, cache_file: Path, database, regex_only: set[int]) -> None:
-    payload = hs.dumpb(database)
-    header = json.dumps(
-        {"sha256": hashlib.sha256(payload).hexdigest(), "regex_only": sorted(regex_only)}
-    ).encode()
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        # Write whole, then rename: a concurrent reader sees the old file or the new one.
-        import tempfile
-
-        fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".hs-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(_CACHE_MAGIC + header + b"\n" + payload)
-            os.replace(tmp, cache_file)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError:
-        pass  # a cache we cannot write only costs start-up time
-
-
-def default_cache_dir() -> Path | None:
-    """Where compiled databases are kept: $PIISCAN_CACHE_DIR, else the XDG cache folder."""
-    if os.environ.get("PIISCAN_NO_CACHE"):
-        return None
-    if os.environ.get("PIISCAN_CACHE_DIR"):
-        return Path(os.environ["PIISCAN_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME")
-    return (Path(base) if base else Path.home() / ".cache") / "piiscan"
+    write_checked(cache_file, _CACHE_MAGIC, hs.dumpb(database), regex_only=sorted(regex_only))
 
 
 def hyperscan_available() -> bool:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import regex
 
+from piiscan.diskcache import default_cache_dir, read_checked, write_checked
 from piiscan.errors import RulePackError, UsageError
 from piiscan.model import Category, Pattern, Rule, RuleTests, Severity
 from piiscan.strictyaml import BOOL as _BOOL
@@ -396,7 +397,7 @@ def load_builtin_pack(name: str) -> Pack:
 #
 # Parsing a built-in pack (YAML, then every check above) costs more than the rest of a small
 # scan, and importing PyYAML as much again; the parsed packs are kept beside the hyperscan
-# databases (`engine.default_cache_dir`), the same way: one file per pack, named by a hash of
+# databases (`diskcache`), the same way: one file per pack, named by a hash of
 # everything the result depends on (the pack's text, the piiscan version and the code that
 # parses it), written whole and renamed into place so a concurrent reader sees the old file
 # or the new one, and read back only if its checksum matches. A missing, stale, corrupt or
@@ -406,8 +407,6 @@ _PACK_CACHE_MAGIC = b"piiscan-pack-cache/1\n"
 
 
 def _parse_builtin_pack(text: str, source: str) -> Pack:
-    from piiscan.engine import default_cache_dir  # the engine imports this module
-
     cache_dir = default_cache_dir()
     if cache_dir is None:
         return parse_pack(text, source, check_regexes=False)
@@ -484,17 +483,11 @@ def _pack_from_data(data: dict) -> Pack:
 
 
 def _read_pack_cache(cache_file: Path) -> Pack | None:
-    try:
-        blob = cache_file.read_bytes()
-    except OSError:
+    checked = read_checked(cache_file, _PACK_CACHE_MAGIC)
+    if checked is None:
         return None
-    if not blob.startswith(_PACK_CACHE_MAGIC):
-        return None
-    header, _, payload = blob[len(_PACK_CACHE_MAGIC) :].partition(b"\n")
     try:
-        if hashlib.sha256(payload).hexdigest() != json.loads(header)["sha256"]:
-            return None
-        return _pack_from_data(json.loads(payload))
+        return _pack_from_data(json.loads(checked[1]))
     except (ValueError, KeyError, TypeError, IndexError):
         return None
 
@@ -504,22 +497,7 @@ def _write_pack_cache(cache_file: Path, pack: Pack) -> None:
         payload = json.dumps(_pack_to_data(pack), separators=(",", ":")).encode()
     except (TypeError, ValueError):
         return
-    header = json.dumps({"sha256": hashlib.sha256(payload).hexdigest()}).encode()
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        # Write whole, then rename: a concurrent reader sees the old file or the new one.
-        import tempfile  # only when writing: a cache hit never needs it
-
-        fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".pack-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(_PACK_CACHE_MAGIC + header + b"\n" + payload)
-            os.replace(tmp, cache_file)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError:
-        pass  # a cache we cannot write only costs start-up time
+    write_checked(cache_file, _PACK_CACHE_MAGIC, payload)
 
 
 def builtin_packs() -> dict[str, Pack]:
