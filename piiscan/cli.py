@@ -121,7 +121,7 @@ def _selection_flags(rules, packs, only, disable, min_confidence, max_file_size,
 def scan(
     paths: Optional[list[str]] = PATHS,
     output_format: Optional[str] = typer.Option(
-        None, "--format", "-f", help="Report format: table (default), json or sarif."
+        None, "--format", "-f", help="Report format: table (default), json, sarif or gitlab."
     ),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report here."),
     show_values: Optional[bool] = typer.Option(

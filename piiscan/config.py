@@ -25,7 +25,7 @@ from piiscan.strictyaml import compose_yaml, node_to_data
 
 
 CONFIG_FILES = (".piiscan.yaml", ".piiscan.yml", "pyproject.toml")
-FORMATS = ("table", "json", "sarif")
+FORMATS = ("table", "json", "sarif", "gitlab")
 FAIL_ON = ("info", "low", "medium", "high", "critical", "never")
 BACKENDS = ("auto", "hyperscan", "regex")
 STRATEGIES = ("label", "mask", "partial", "hash", "encrypt")

@@ -124,8 +124,8 @@ def rendered(fmt: str, result: ScanResult = SAMPLE, **kw) -> str:
 # ----------------------------------------------------------------------------- dispatch
 
 
-def test_formats_are_the_three_reporters():
-    assert FORMATS == ("table", "json", "sarif")
+def test_formats_are_the_four_reporters():
+    assert FORMATS == ("table", "json", "sarif", "gitlab")
     for fmt in FORMATS:
         assert rendered(fmt).endswith("\n")
 

@@ -1,4 +1,4 @@
-"""Reporters: turn a finished `ScanResult` into table, JSON or SARIF text on a stream.
+"""Reporters: turn a finished `ScanResult` into table, JSON, SARIF or GitLab text on a stream.
 
 Reporters only format. Filtering, sorting and masking happened before they are called; they
 never read files. Raw values (`Finding.value`, `Finding.raw_snippet`) reach the output only
@@ -13,7 +13,7 @@ from typing import TextIO
 from piiscan.errors import UsageError
 from piiscan.model import Rule, ScanResult
 
-FORMATS = ("table", "json", "sarif")
+FORMATS = ("table", "json", "sarif", "gitlab")
 
 
 def render(
@@ -41,6 +41,10 @@ def render(
         from piiscan.report import sarif
 
         sarif.write(result, stream, rules=rules, show_values=show_values, base_dir=base_dir)
+    elif fmt == "gitlab":
+        from piiscan.report import gitlab
+
+        gitlab.write(result, stream, rules=rules, show_values=show_values, base_dir=base_dir)
     else:
         raise UsageError(
             f"unknown output format {fmt!r}", hint=f"choose one of: {', '.join(FORMATS)}"
