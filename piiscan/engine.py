@@ -53,6 +53,7 @@ CONTEXT_BONUS = 0.3
 REPEATED_PENALTY = 0.3  # 111-11-1111, 0000 0000 0000 0000
 SEQUENTIAL_PENALTY = 0.3  # 123-45-6789, 12345678
 EMBEDDED_PENALTY = 0.4  # a piece of a UUID, hex digest or base64 blob
+VERSION_PENALTY = 0.4  # right after a version word, or in a version column
 # A credit in source code (`__author__`, "# Written by ...", a copyright line) names the
 # people who wrote it, on purpose: below the default threshold, still there for an inventory.
 CREDIT_CONFIDENCE_CAP = 0.3
@@ -397,12 +398,30 @@ def score_match(
     known_test_value = any(t.search(value) for t in c.test_values)
     if not known_test_value:  # known test values stay visible (as info), whatever their shape
         score -= shape_penalty(text, start, end)
+        if _names_a_version(text, start, column_of):
+            score -= VERSION_PENALTY
     score = max(0.0, min(1.0, score))
     if around.in_code and not known_test_value and in_credit(text, start, end):
         score = min(score, CREDIT_CONFIDENCE_CAP)
     # Addresses, phone numbers and the like in a test suite's code are made up for the test.
     test_data = known_test_value or (around.in_test_code and c.rule.made_up_in_tests)
     return Match(c.order, start, end, round(score, 4), test_data)
+
+
+# "version: 12.4.1.200", "build 2024.05.17", "appVersion": "...", v3.11.4.1: what follows
+# a version word, or sits in a version column, numbers a release, not a person.
+_VERSION_BEFORE = re.compile(
+    r"(?:(?i:version|release|build|firmware|revision)|(?<![A-Za-z])(?i:ver|rev)|(?<![A-Za-z0-9])[vV])"
+    r"[\s\"'`:=(\[]{0,4}$"
+)
+_VERSION_COLUMN = re.compile(r"(?i)(?:version|release|build|firmware|revision)$")
+
+
+def _names_a_version(text: str, start: int, column_of: Callable[[int], str] | None) -> bool:
+    return bool(
+        _VERSION_BEFORE.search(text, max(0, start - 24), start)
+        or (column_of is not None and _VERSION_COLUMN.search(column_of(start).strip()))
+    )
 
 
 _ASCENDING = "0123456789" * 3

@@ -306,6 +306,33 @@ def test_shape_penalties(text, penalty):
     assert engine_module.shape_penalty(text, start, end) == pytest.approx(penalty)
 
 
+@pytest.mark.parametrize(
+    ("text", "lowered"),
+    [
+        ("ssn 536-22-1234", False),
+        ("version: 536-22-1234", True),
+        ('"appVersion": "536-22-1234"', True),
+        ("firmware_build=536-22-1234", True),
+        ("leverage 536-22-1234", False),  # "ver" inside a word is no version word
+        ("server 536-22-1234", False),
+    ],
+)
+def test_a_value_after_a_version_word_is_lowered(rules, text, lowered):
+    ssn_only = [r for r in rules if r.id == "t.ssn"]
+    (finding,) = scan(ssn_only, text, min_confidence=0.0)
+    # 0.3 + validator 0.4, plus 0.3 when the word "ssn" is near
+    expected = (1.0 if "ssn" in text else 0.7) - (engine_module.VERSION_PENALTY if lowered else 0)
+    assert finding.confidence == pytest.approx(expected)
+
+
+def test_a_version_column_lowers_its_values(rules):
+    table = "id,release,ssn\n1,536-22-1234,536-22-1235\n"
+    found = {f.value: f.confidence for f in scan_file(
+        [r for r in rules if r.id == "t.ssn"], "builds.csv", table, min_confidence=0.0)}
+    assert found["536-22-1235"] == pytest.approx(1.0)  # "ssn" is in reach on the header line
+    assert found["536-22-1234"] == pytest.approx(1.0 - engine_module.VERSION_PENALTY)
+
+
 def test_a_csv_column_header_is_context(rules):
     pad = "x" * 90  # keeps the header's words out of the 80-character context window
     table = f"id,zip,port\n{pad}1,90210,8080\n{pad}2,10001,9090\n"
