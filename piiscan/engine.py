@@ -36,8 +36,14 @@ import regex
 
 import piiscan
 from piiscan.diskcache import default_cache_dir, read_checked, write_checked
-from piiscan.errors import ScanError, UsageError
-from piiscan.filekinds import in_credit, is_code, is_test_code, table_delimiter
+from piiscan.errors import RulePackError, ScanError, UsageError
+from piiscan.filekinds import (
+    in_credit,
+    is_attribution_file,
+    is_code,
+    is_test_code,
+    table_delimiter,
+)
 from piiscan.masking import mask_value
 from piiscan.model import Document, Finding, Rule, Severity, Verdict
 from piiscan.ner import NER_PACK, NerModel, NerOptions, ner_rules
@@ -115,13 +121,19 @@ class CompiledRule:
 def compile_rule(rule: Rule, order: int) -> CompiledRule:
     from piiscan.validators import find_validator  # a file where no rule fires never needs them
 
+    validator = find_validator(rule.validator) if rule.validator else None
+    if rule.validator and validator is None:  # packs are checked when parsed; a cached one too
+        raise RulePackError(
+            f"{rule.source}: rule {rule.id!r}: unknown validator {rule.validator!r}",
+            "is python-stdnum older than the pack expects? `pip install -U python-stdnum`",
+        )
     return CompiledRule(
         rule=rule,
         order=order,
         patterns=tuple((regex.compile(p.regex, PATTERN_FLAGS), p.score) for p in rule.patterns),
         context=_context_regex(rule.context),
         context_anywhere=_context_regex(rule.context, bounded=False),
-        validator=find_validator(rule.validator) if rule.validator else None,
+        validator=validator,
         exclude=tuple(regex.compile(x, PATTERN_FLAGS) for x in rule.exclude),
         test_values=tuple(regex.compile(x, PATTERN_FLAGS) for x in rule.test_values),
     )
@@ -191,7 +203,8 @@ class HyperscanFinder:
 
     Hyperscan reports where each match *ends*; a rule may match in every segment that holds
     one of its match ends. One scan per document costs far less than one per segment (the
-    Python around each call was most of the time), and only matches call back into Python.
+    Python around each call was most of the time). Every match end calls back into Python,
+    so number-dense text costs more: each end is filed at once, nothing is kept per match.
     """
 
     name = "hyperscan"
@@ -200,30 +213,34 @@ class HyperscanFinder:
         self._database, regex_only = _load_or_build_database(rules, cache_dir)
         # Rules hyperscan cannot compile even in prefilter mode fall back to keywords.
         self._fallback = RegexFinder(rules, regex_only) if regex_only else None
-        self._hits: list[tuple[int, int]] = []
+        self._starts: list[int] = []  # byte offsets of the segments being scanned
+        self._ends: list[int] = []
+        self._found: dict[int, set[int]] = {}
         # Hyperscan keeps a raw pointer to the callback: hold a named reference for our life.
-        self._on_match = self._record_hit
+        self._on_match = self._file_hit
 
-    def _record_hit(self, rule_order: int, start: int, end: int, flags: int, context) -> None:
-        self._hits.append((rule_order, end))
+    def _file_hit(self, rule_order: int, start: int, end: int, flags: int, context) -> None:
+        # Segments are in order of their starts. The last one starting before this end holds
+        # it; before it, only the pieces of one long line overlap (by MAX_MATCH_CHARS) and may
+        # hold it too. A segment that does not is a whole line between them, and a match
+        # reaching across it would cross a line break, which confirmation never accepts.
+        i = bisect.bisect_left(self._starts, end) - 1
+        while i >= 0 and self._ends[i] >= end:
+            self._found.setdefault(i, set()).add(rule_order)
+            i -= 1
 
     def candidates(self, text: str, segments: Sequence[Segment]) -> dict[int, list[int]]:
         """{segment index: the rules that may match in it}, for segments with any."""
         found: dict[int, set[int]] = {}
         if self._database is not None and segments:
-            starts, ends = _byte_bounds(text, segments)
-            self._hits.clear()
-            # "replace" keeps the bytes valid UTF-8 (hyperscan's UTF-8 mode requires it); a
-            # lone surrogate can never be part of a match, so nothing is lost.
-            self._database.scan(text.encode("utf-8", "replace"), match_event_handler=self._on_match)
-            for order, end in self._hits:
-                # The first segment that reaches this end, and the next ones while they
-                # overlap it (the pieces of a long line share MAX_MATCH_CHARS).
-                i = bisect.bisect_left(ends, end)
-                while i < len(segments) and starts[i] < end:
-                    found.setdefault(i, set()).add(order)
-                    i += 1
-            self._hits.clear()
+            self._starts, self._ends = _byte_bounds(text, segments)
+            self._found = found
+            try:
+                # "replace" keeps the bytes valid UTF-8 (hyperscan's UTF-8 mode requires it);
+                # a lone surrogate can never be part of a match, so nothing is lost.
+                self._database.scan(text.encode("utf-8", "replace"), match_event_handler=self._on_match)
+            finally:
+                self._starts, self._ends, self._found = [], [], {}
         if self._fallback is not None:
             for i, orders in self._fallback.candidates(text, segments).items():
                 found.setdefault(i, set()).update(orders)
@@ -276,7 +293,8 @@ def _load_or_build_database(rules: Sequence[Rule], cache_dir: Path | None):
     import hyperscan as hs
 
     key_material = json.dumps(
-        [_CACHE_MAGIC.decode(), piiscan.__version__, getattr(hs, "__version__", "?"), hs.HS_MODE_BLOCK]
+        [_CACHE_MAGIC.decode(), piiscan.__version__, getattr(hs, "__version__", "?"), hs.HS_MODE_BLOCK,
+         _hyperscan_flags(hs, False), _hyperscan_flags(hs, True)]
         + [[p.regex for p in rule.patterns] for rule in rules]
     ).encode()
     key = hashlib.sha256(key_material).hexdigest()[:32]
@@ -331,22 +349,26 @@ class Surroundings:
     column_of: Callable[[int], str] | None = None  # names the table column of an offset
     in_code: bool = False  # a source-code file
     in_test_code: bool = False  # a test suite's source file
-    # Where the column names of a table are: its header line (CSV), or up to this many
-    # characters before a value (the column list of an SQL INSERT).
-    header: str = ""
-    columns_before: int = 0
+    in_credits_file: bool = False  # AUTHORS, CONTRIBUTORS.md ...: every line is a credit
+    # Every column name of a table: its header line (CSV, TSV), or the column lists of its
+    # INSERT statements (SQL). Context for the "no context word near this segment" skip.
+    column_names: str = ""
 
     @classmethod
     def of(cls, document: Document) -> Surroundings:
         code = is_code(document.path)
         name = document.path.lower()
         header = table_header(document) if name.endswith(TABLE_SUFFIXES) else None
+        if name.endswith(".sql"):
+            column_names = " ".join(m.group(1) for m in _INSERT.finditer(document.text))
+        else:
+            column_names = header or ""
         return cls(
             column_of=column_lookup(document, header),
             in_code=code,
             in_test_code=code and is_test_code(document.path),
-            header=header or "",
-            columns_before=SQL_LOOKBACK if name.endswith(".sql") else 0,
+            in_credits_file=is_attribution_file(document.path),
+            column_names=column_names,
         )
 
 
@@ -401,7 +423,9 @@ def score_match(
         if _names_a_version(text, start, column_of):
             score -= VERSION_PENALTY
     score = max(0.0, min(1.0, score))
-    if around.in_code and not known_test_value and in_credit(text, start, end):
+    if c.rule.named_in_credits and not known_test_value and (
+        around.in_credits_file or (around.in_code and in_credit(text, start, end))
+    ):
         score = min(score, CREDIT_CONFIDENCE_CAP)
     # Addresses, phone numbers and the like in a test suite's code are made up for the test.
     test_data = known_test_value or (around.in_test_code and c.rule.made_up_in_tests)
@@ -411,8 +435,10 @@ def score_match(
 # "version: 12.4.1.200", "build 2024.05.17", "appVersion": "...", v3.11.4.1: what follows
 # a version word, or sits in a version column, numbers a release, not a person.
 _VERSION_BEFORE = re.compile(
-    r"(?:(?i:version|release|build|firmware|revision)|(?<![A-Za-z])(?i:ver|rev)|(?<![A-Za-z0-9])[vV])"
-    r"[\s\"'`:=(\[]{0,4}$"
+    # the word on its own, or a camelCase part (appVersion); not "conversion", "rebuild"
+    r"(?:(?<![A-Za-z])(?i:version|release|build|firmware|revision|ver|rev)"
+    r"|(?<=[a-z])(?:Version|Release|Build|Firmware|Revision))[\s\"'`:=(\[]{0,4}$"
+    r"|(?<![A-Za-z0-9-])[vV]$"  # v3.11.4.1, but not the -v flag of a command line
 )
 _VERSION_COLUMN = re.compile(r"(?i)(?:version|release|build|firmware|revision)$")
 
@@ -686,11 +712,11 @@ class Engine:
         text = document.text
         if c.rule.context_required and c.context_anywhere is not None:
             # No context word within reach of this segment: nothing here can be kept. In a
-            # table the column names count too: the header line, an INSERT's column list.
-            low = max(0, segment.start - max(CONTEXT_BEFORE, around.columns_before))
+            # table any column name may be the value's: they count too.
+            low = max(0, segment.start - CONTEXT_BEFORE)
             high = min(len(text), segment.end + CONTEXT_AFTER)
             if c.context_anywhere.search(text, low, high) is None and (
-                not around.header or c.context_anywhere.search(around.header) is None
+                not around.column_names or c.context_anywhere.search(around.column_names) is None
             ):
                 return
         best: dict[tuple[int, int], float] = {}

@@ -30,22 +30,27 @@ _ATTRIBUTION_STEMS = frozenset({
     "licence", "copying", "notice", "copyright",
 })  # fmt: skip
 
-# Words that make a line of code credit someone: copyright notices, author fields, "written by".
-_ATTRIBUTION_WORDS = (
-    r"(?im)copyright|\(c\)\s*\d|©|all rights reserved|__(?:author|maintainer|credits|email)__"
+# A credit in source code names who wrote it. Two kinds of signs, with different reach:
+# - a module header's fields (`__author__`, "# Author: ...", "Maintainers:"), which credit the
+#   lines below them too: "# Author: Jane Roe" above "# Contact: jane@...";
+# - words that credit only on their own line: copyright notices, "written by", "by" and a
+#   full name, setup(author_email=...).
+_HEADER_CREDIT = (
+    r"(?im)__(?:author|maintainer|credits|email|contact)__"
+    r"|^[ \t#*/;'\"-]*(?:authors?|maintainers?|contributors?|credits|written by)[ \t]*:"
+)
+_LINE_CREDIT = (
+    r"(?i)copyright|\(c\)\s*\d|©|all rights reserved|\bthanks\s+to\b"
     r"|\b(?:written|contributed|suggested|maintained|ported|originally|implemented|patch(?:ed)?)"
-    r"\s+by\b|\bthanks\s+to\b"
-    # "Author: ...", "maintainers = [...]", setup(author=...): not a data key such as
-    # {"author": ...}, which holds whatever a program stores there.
-    r"|\b(?:authors?|maintainers?|contributors?|credits?)\b[ \t]*[:=(]"
-    # "by" and a full name: "# Cloned by Mark Hammond", "support by Gerhard Häring".
-    r"|(?-i:\b[Bb]y\s+[A-ZÀ-ÖØ-Þ][\w'’-]+\s+[A-ZÀ-ÖØ-Þ])"
+    r"\s+by\b|\b(?:author|maintainer)(?:s|_email)?[ \t]*="
+    r"|(?-i:\b[Bb]y\s+[A-ZÀ-ÖØ-Þ][\w'’-]+\s+[A-ZÀ-ÖØ-Þ])"  # "# Cloned by Mark Hammond"
 )
 
 
 @functools.cache
-def _attribution_words() -> re.Pattern[str]:
-    return re.compile(_ATTRIBUTION_WORDS)  # compiled on first use: most scans never need it
+def _credit_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    # Compiled on first use: most scans never need them.
+    return re.compile(_HEADER_CREDIT), re.compile(_LINE_CREDIT)
 
 
 def _split(path: str) -> tuple[list[str], str, str]:
@@ -76,18 +81,23 @@ def is_attribution_file(path: str) -> bool:
     return stem.lower() in _ATTRIBUTION_STEMS and ext in ("", ".md", ".txt", ".rst", ".adoc")
 
 
-# How far before a value a credit word still counts: a module header's "Author:" line credits
-# the "Contact:" address below it, and an `__author__` tuple runs over a few lines.
-CREDIT_REACH = 200
+# How far before a value a module header's credit still counts: an `__author__` tuple or a
+# header block runs over a few lines.
+CREDIT_HEADER_REACH = 200
 
 
 def in_credit(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] is part of a credit: a credit word up to CREDIT_REACH characters
-    before it, or later on its line."""
-    line_end = text.find("\n", end, end + CREDIT_REACH)
-    high = min(len(text), end + CREDIT_REACH) if line_end < 0 else line_end
-    words = _attribution_words()
-    return bool(words.search(text, max(0, start - CREDIT_REACH), start) or words.search(text, end, high))
+    """Whether text[start:end] is part of a credit (see _HEADER_CREDIT and _LINE_CREDIT)."""
+    header, line = _credit_patterns()
+    # The line around the value, up to CREDIT_HEADER_REACH each way (minified files have
+    # lines of megabytes).
+    line_start = max(text.rfind("\n", 0, start) + 1, start - CREDIT_HEADER_REACH)
+    line_end = text.find("\n", end, end + CREDIT_HEADER_REACH)
+    line_end = min(len(text), end + CREDIT_HEADER_REACH) if line_end < 0 else line_end
+    return bool(
+        line.search(text, line_start, line_end)
+        or header.search(text, max(0, start - CREDIT_HEADER_REACH), start)
+    )
 
 
 def table_delimiter(header: str, fixed: str | None = None) -> str:

@@ -85,6 +85,7 @@ class Rule:
     exclude: tuple[str, ...] = ()  # regexes (searched in the value): never a finding
     test_values: tuple[str, ...] = ()  # regexes (searched in the value): well-known test data
     made_up_in_tests: bool = False  # in a test suite's source code its values are test data
+    named_in_credits: bool = False  # credits in code give such values: below the threshold there
     tags: tuple[str, ...] = ()
     tests: RuleTests = field(default_factory=RuleTests)
 

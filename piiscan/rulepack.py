@@ -51,7 +51,7 @@ _TOP_KEYS = ("pack", "description", "rules")
 _RULE_KEYS = (
     "id", "entity", "name", "description", "category", "severity", "patterns", "validator",
     "context", "context_required", "keywords", "exclude", "test_values", "made_up_in_tests",
-    "tags", "tests",
+    "named_in_credits", "tags", "tests",
 )
 _PATTERN_KEYS = ("regex", "score", "name")
 _TESTS_KEYS = ("match", "no_match")
@@ -269,6 +269,11 @@ def _parse_rule(reader: _Reader, node: yaml.Node, field: str, pack: str) -> Rule
             if "made_up_in_tests" in fields
             else False
         ),
+        named_in_credits=(
+            reader.boolean(fields["named_in_credits"], "named_in_credits")
+            if "named_in_credits" in fields
+            else False
+        ),
         tags=strings("tags"),
         tests=tests,
     )
@@ -432,10 +437,10 @@ def _pack_cache_key(text: str, source: str) -> str:
 def _code_fingerprint() -> str:
     """A hash of the modules that turn a pack into rules, so that a changed parser or rule
     model (in a development checkout, where the version stays the same) misses the cache."""
-    from piiscan import model
+    from piiscan import model, strictyaml
 
     digest = hashlib.sha256()
-    for module_file in (__file__, model.__file__):
+    for module_file in (__file__, model.__file__, strictyaml.__file__):
         try:
             digest.update(Path(module_file).read_bytes())
         except (OSError, TypeError):

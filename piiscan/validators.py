@@ -592,8 +592,12 @@ def email(value: str) -> Verdict:
     return Verdict.UNKNOWN  # plausible; full RFC 5322 checking would not tell us more
 
 
-# Not in the root zone, but used for internal mail; `internal` is reserved for that by ICANN.
-_PRIVATE_USE_TLDS = frozenset({"internal", "local", "lan", "corp", "home", "intranet", "private"})
+# Not in the root zone, but real names: internal mail (`internal` is reserved for it by
+# ICANN), and the special-use names of RFC 2606/6761/7686, which rules report as test data.
+_PRIVATE_USE_TLDS = frozenset({
+    "internal", "local", "lan", "corp", "home", "intranet", "private",
+    "test", "example", "invalid", "localhost", "onion",
+})  # fmt: skip
 
 
 def _is_top_level_domain(tld: str) -> bool:

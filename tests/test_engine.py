@@ -42,6 +42,7 @@ rules:
         score: 0.8
     validator: email
     made_up_in_tests: true
+    named_in_credits: true
     tests: {match: ['a@b.com'], no_match: ['logo@2x.png']}
   - id: t.digits
     entity: DIGITS
@@ -314,6 +315,9 @@ def test_shape_penalties(text, penalty):
         ('"appVersion": "536-22-1234"', True),
         ("firmware_build=536-22-1234", True),
         ("leverage 536-22-1234", False),  # "ver" inside a word is no version word
+        ("conversion: 536-22-1234", False),
+        ("rebuild 536-22-1234", False),
+        ("curl -v 536-22-1234", False),
         ("server 536-22-1234", False),
     ],
 )
@@ -355,6 +359,15 @@ def test_an_insert_column_list_is_context_for_rows_far_below_it(rules):
     sql = f"INSERT INTO people (id, note, zip) VALUES\n{rows};\n"
     found = Engine(rules, cache_dir=None).scan(Document("seed.sql", sql))
     assert [f.value for f in found] == [str(80000 + i) for i in range(40)]
+
+
+def test_a_long_insert_column_list_is_context_for_its_first_column(rules):
+    # "zip" is ~1 KB before VALUES and the last rows ~3.5 KB after it: more than 4 KB apart.
+    columns = ", ".join(f"c{i}" for i in range(150))
+    rows = ",\n".join(f"  ('{80000 + i}', {', '.join(['0'] * 150)})" for i in range(7))
+    sql = f"INSERT INTO people (zip, {columns}) VALUES\n{rows};\n"
+    found = Engine(rules, cache_dir=None).scan(Document("seed.sql", sql))
+    assert [f.value for f in found] == [str(80000 + i) for i in range(7)]
 
 
 def test_a_column_header_is_context_for_rows_far_below_it(rules):
@@ -415,6 +428,7 @@ def address():
         "# Contributed by {name} <{addr}>, 2004.",
         "# Cloned by {name} ({addr}) from ascii.py",
         "# Author: {name}\n# Contact: {addr}",  # the header line above credits it too
+        'setup(name="acme", author="{name}",\n      author_email="{addr}")',
     ],
 )
 def test_a_credit_in_source_code_is_below_the_default_threshold(rules, address, credit):
@@ -437,6 +451,32 @@ def test_a_credit_in_source_code_is_below_the_default_threshold(rules, address, 
 def test_an_address_in_code_without_a_credit_is_reported(rules, address, line):
     text = line.format(addr=address) + "\nprocess(order)\n"
     assert [f.value for f in scan_file(rules, "billing/refunds.py", text)] == [address]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# Copyright (c) 2021 Acme Corp\n# SPDX-License-Identifier: MIT\n\nCUSTOMER = {{'ssn': '536-22-1234', 'mail': '{addr}'}}",
+        "# look customers up by Social Security number\nssn = '536-22-1234'\nmail = '{addr}'",
+        "class Post(Model):\n    author = ForeignKey(User)\n    # seeded with {addr} and ssn 536-22-1234",
+    ],
+)
+def test_credit_words_elsewhere_in_code_hide_nothing(rules, address, text):
+    """A licence header, "by" in a comment or an `author` field does not make the values of
+    a file credits; and only rules that credits name (e-mail here, not the SSN) are capped."""
+    found = {f.rule_id: f.confidence for f in scan_file(rules, "app.py", text.format(addr=address))}
+    assert found["t.email"] == 0.8 and found["t.ssn"] == 1.0
+
+
+def test_an_ssn_on_a_credit_line_is_not_capped(rules):
+    (finding,) = scan_file([r for r in rules if r.id == "t.ssn"], "mod.py", "# Author: Dana Whitfield, ssn 536-22-1234\n")
+    assert finding.confidence == 1.0
+
+
+def test_addresses_in_a_credits_file_are_below_the_default_threshold(rules, address):
+    text = f"Dana Whitfield <{address}>\n"
+    assert scan_file(rules, "AUTHORS.md", text) == []
+    assert [f.value for f in scan_file(rules, "customers.md", text)] == [address]
 
 
 @pytest.mark.parametrize(
@@ -466,3 +506,39 @@ def test_identifiers_nobody_makes_up_stay_findings_in_test_code(rules):
     ssn_only = [r for r in rules if r.id == "t.ssn"]
     (finding,) = scan_file(ssn_only, "tests/test_payroll.py", 'employee = {"ssn": "536-22-1234"}\n')
     assert not finding.test_data and finding.severity is Severity.CRITICAL
+
+
+@pytest.fixture(scope="module")
+def core_engine():
+    from piiscan import engine_for
+
+    return engine_for(packs=["core"])
+
+
+@pytest.mark.parametrize("domain", ["acme.test", "mail.example", "shop.invalid", "dev.localhost"])
+def test_special_use_domains_are_reported_as_test_data(core_engine, domain):
+    (finding,) = core_engine.scan(Document("notes.txt", f"email: jane.roe@{domain}\n"))
+    assert finding.rule_id == "core.email" and finding.test_data
+
+
+@pytest.mark.parametrize(
+    ("address", "test_data"),
+    [("spam@foo.com", True), ("me@my.org", True), ("ivan.petrov@my.com", False),
+     ("bob.roe@aaa.com", False), ("ana@xyz.com", False)],
+)
+def test_placeholder_domains_but_not_real_mail_domains_are_test_data(core_engine, address, test_data):
+    (finding,) = core_engine.scan(Document("notes.txt", f"email: {address}\n"))
+    assert finding.test_data is test_data
+
+
+def test_a_rule_whose_validator_is_gone_is_an_error_not_a_silent_pass(rules):
+    """A pack parsed earlier (or kept in the pack cache) may name a python-stdnum module that
+    the installed version lacks: the rule must not run without its checksum."""
+    import dataclasses
+
+    from piiscan.errors import RulePackError
+
+    ssn = next(r for r in rules if r.id == "t.ssn")
+    broken = dataclasses.replace(ssn, validator="stdnum.zz.nothing")
+    with pytest.raises(RulePackError, match="unknown validator 'stdnum.zz.nothing'"):
+        scan([broken], "ssn 536-22-1234")

@@ -117,7 +117,8 @@ def test_the_test_pack_itself_is_valid():
 
 
 def test_valid_pack_loads_into_frozen_rules_with_the_right_types():
-    text = with_fields(keywords="['SSN', '-']", context_required="true", made_up_in_tests="true")
+    text = with_fields(keywords="['SSN', '-']", context_required="true", made_up_in_tests="true",
+                       named_in_credits="true")
     pack = parse_pack(text, SOURCE)
     (rule,) = pack.rules
     assert isinstance(rule, Rule)
@@ -134,6 +135,7 @@ def test_valid_pack_loads_into_frozen_rules_with_the_right_types():
     assert rule.keywords == ("ssn", "-")
     assert rule.context_required is True
     assert rule.made_up_in_tests is True
+    assert rule.named_in_credits is True
     assert rule.exclude == ("^000-",)
     assert rule.test_values == (r"^987-65-432\d$",)
     assert rule.tags == ("gdpr", "hipaa")
@@ -156,6 +158,7 @@ def test_optional_fields_default_to_empty():
     assert rule.context == rule.keywords == rule.exclude == rule.test_values == rule.tags == ()
     assert rule.context_required is False
     assert rule.made_up_in_tests is False
+    assert rule.named_in_credits is False
 
 
 def test_made_up_in_tests_takes_a_boolean_only():

@@ -485,6 +485,8 @@ def test_phone_fictional_range_is_not_borrowed_by_other_countries():
         ("sd_IN@devanagari.UTF", INVALID),
         ("ops@billing.internal", UNKNOWN),  # private-use names of internal mail
         ("kasse@firma.corp", UNKNOWN),
+        ("jane@acme.test", UNKNOWN),  # special-use names: the rule reports them as test data
+        ("jane@mail.example", UNKNOWN),
         ("info@почта.рф", UNKNOWN),  # an internationalised TLD (xn--p1ai)
         ("j.doe@mail.BANK", UNKNOWN),  # a brand TLD, any case
         ("@example.com", INVALID),

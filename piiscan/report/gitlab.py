@@ -17,7 +17,9 @@ written. What the schema asks of a secret-detection report, and the choices made
   HEAD of the git work tree holding the file, else "0000000" (what GitLab's own analyzer
   writes when no commit applies).
 - `file` is relative to the root of the work tree holding the file (GitLab links it to the
-  project's files at that commit); history and staged paths are already relative to it.
+  project's files at that commit); history paths are already relative to it. `--staged`
+  paths are too, but are read here as relative to the current folder: run `--staged` from
+  the repository's root (as pre-commit and CI jobs do) for a GitLab report.
 - `raw_source_code_extract` is the masked excerpt unless the user asked for values: the
   report is an artifact that anyone who can read the pipeline can download.
 - test data (`test_data: true`) has severity Info, as its finding has.
@@ -42,7 +44,6 @@ SCHEMA_URL = (
     f"v{SCHEMA_VERSION}/dist/secret-detection-report-format.json"
 )
 REPORT_TYPE = "secret_detection"
-DEFAULT_FILENAME = "gl-secret-detection-report.json"
 INFORMATION_URI = "https://github.com/piiscan/piiscan"
 IDENTIFIER_TYPE = "piiscan_rule_id"
 NO_COMMIT = "0000000"
