@@ -754,13 +754,17 @@ class Engine:
             return []
         text = document.text
         findings = []
-        line, counted_to = 1, 0
+        line, counted_to, line_start = 1, 0, 0
         for m in kept:
-            line += text.count("\n", counted_to, m.start)
+            # Matches come in order: look for line breaks only since the previous one.
+            newline = text.rfind("\n", counted_to, m.start)
+            if newline >= 0:
+                line += text.count("\n", counted_to, m.start)
+                line_start = newline + 1
             counted_to = m.start
-            end_line = line + text.count("\n", m.start, m.end)
-            line_start = text.rfind("\n", 0, m.start) + 1
-            end_line_start = text.rfind("\n", 0, m.end) + 1
+            inside = text.count("\n", m.start, m.end)
+            end_line = line + inside
+            end_line_start = text.rfind("\n", m.start, m.end) + 1 if inside else line_start
             rule = self.rules[m.order]
             findings.append(
                 Finding(
@@ -910,15 +914,22 @@ def _in_file(f: Finding, document: Document) -> Finding:
     )
 
 
-def _line_bounds(text: str, start: int) -> tuple[int, int]:
-    """The line around `start`, without its line break (and without a CR before it)."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", start)
-    if line_end < 0:
-        line_end = len(text)
-    if line_end > line_start and text[line_end - 1] == "\r":
-        line_end -= 1
-    return line_start, line_end
+def _line_bounds(text: str) -> Callable[[int], tuple[int, int]]:
+    """`bounds(offset)`: the line around an offset, without its line break (and without a CR
+    before it). Findings come in order, many to a line: the last line found is reused, so a
+    minified file's one line of megabytes is searched once, not once per finding."""
+    line = [0, -1, 0]  # start, index of its "\n" (or len(text)), end without a CR
+
+    def bounds(offset: int) -> tuple[int, int]:
+        if not line[0] <= offset <= line[1]:
+            start = text.rfind("\n", 0, offset) + 1
+            newline = text.find("\n", offset)
+            newline = len(text) if newline < 0 else newline
+            end = newline - 1 if newline > start and text[newline - 1] == "\r" else newline
+            line[:] = [start, newline, end]
+        return line[0], line[2]
+
+    return bounds
 
 
 def _overlapping(findings: list[Finding]):
@@ -935,9 +946,10 @@ def _overlapping(findings: list[Finding]):
 def _add_snippets(text: str, findings: list[Finding]) -> list[Finding]:
     """The line around each finding, masked (every finding on it) and raw (--show-values)."""
     overlapping = _overlapping(findings)
+    line_bounds = _line_bounds(text)
     out = []
     for f in findings:
-        line_start, line_end = _line_bounds(text, f.start)
+        line_start, line_end = line_bounds(f.start)
         lo, hi = _excerpt_bounds(line_start, line_end, f.start, f.end, SNIPPET_CHARS)
         masked = _replace_spans(
             text, lo, hi, overlapping(lo, hi), lambda g: mask_value(g.entity, g.value)
@@ -965,10 +977,11 @@ def _fingerprint_materials(
     it to stay secret). With a key (an HMAC then): rule, path and the normalised value.
     """
     overlapping = _overlapping(neighbours)
+    line_bounds = _line_bounds(text)
     materials = []
     for f in findings:
         if key is None:
-            line_start, line_end = _line_bounds(text, f.start)
+            line_start, line_end = line_bounds(f.start)
             lo, hi = _excerpt_bounds(line_start, line_end, f.start, f.end, 400)
             shape = _replace_spans(text, lo, hi, overlapping(lo, hi), lambda g: f"<{g.entity}>")
             materials.append("\0".join(("v1", f.rule_id, f.path, _WHITESPACE.sub(" ", shape).strip())))
