@@ -91,7 +91,8 @@ def in_credit(text: str, start: int, end: int) -> bool:
     header, line = _credit_patterns()
     # The line around the value, up to CREDIT_HEADER_REACH each way (minified files have
     # lines of megabytes).
-    line_start = max(text.rfind("\n", 0, start) + 1, start - CREDIT_HEADER_REACH)
+    reach = max(0, start - CREDIT_HEADER_REACH)
+    line_start = text.rfind("\n", reach, start) + 1 or reach
     line_end = text.find("\n", end, end + CREDIT_HEADER_REACH)
     line_end = min(len(text), end + CREDIT_HEADER_REACH) if line_end < 0 else line_end
     return bool(
