@@ -22,6 +22,7 @@ from piiscan.gitsource import changed_paths, history_documents, staged_documents
 from piiscan.model import Document, Skipped, SkipReason
 from piiscan.report import render
 from piiscan.scan import scan_inputs
+from git_repos import git, isolate_git_environment, new_repository
 
 fake = Faker()
 Faker.seed(5150)
@@ -35,33 +36,12 @@ SSN_LINE = f"employee ssn: {SSN}\n"
 
 @pytest.fixture(autouse=True)
 def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the machine's git config and any outer hook's git variables out of the tests."""
-    for name in list(os.environ):
-        if name.startswith("GIT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-
-
-def git(repo: Path, *args: str, date: str | None = None) -> str:
-    env = dict(os.environ)
-    if date is not None:
-        env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, env=env, check=True
-    )
-    return done.stdout.decode("utf-8", "surrogateescape").strip()
+    isolate_git_environment(monkeypatch)
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", fake.name())
-    git(root, "config", "user.email", fake.email())
-    git(root, "config", "commit.gpgsign", "false")
-    return root
+    return new_repository(tmp_path / "repo", fake.name(), fake.email())
 
 
 def write(root: Path, rel: str, content: str | bytes) -> Path:

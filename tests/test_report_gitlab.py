@@ -36,6 +36,7 @@ from piiscan.model import (
 )
 from piiscan.report import FORMATS, render
 from piiscan.report import gitlab
+from git_repos import git, isolate_git_environment, new_repository
 
 SCHEMA = Path(__file__).parent / "data" / "gitlab-secret-detection-report-15.x.schema.json"
 
@@ -129,37 +130,21 @@ def by_file(doc: dict) -> dict[str, dict]:
 
 @pytest.fixture(autouse=True)
 def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the machine's git config and any outer hook's git variables out of the tests."""
-    for name in list(os.environ):
-        if name.startswith("GIT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    isolate_git_environment(monkeypatch)
     monkeypatch.setenv("PIISCAN_NO_CACHE", "1")
 
 
-def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_DATE": "2024-03-01T10:00:00+01:00",
-           "GIT_COMMITTER_DATE": "2024-03-01T10:00:00+01:00"}
-    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, env=env,
-                          check=True)
-    return done.stdout.decode("utf-8").strip()
+COMMIT_DATE = "2024-03-01T10:00:00+01:00"
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", fake.name())
-    git(root, "config", "user.email", fake.email())
-    git(root, "config", "commit.gpgsign", "false")
-    return root
+    return new_repository(tmp_path / "repo", fake.name(), fake.email())
 
 
 def commit_all(root: Path, message: str) -> str:
     git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", message)
+    git(root, "commit", "-q", "-m", message, date=COMMIT_DATE)
     return git(root, "rev-parse", "HEAD")
 
 
