@@ -357,14 +357,9 @@ class Surroundings:
     @classmethod
     def of(cls, document: Document) -> Surroundings:
         code = is_code(document.path)
-        name = document.path.lower()
-        header = table_header(document) if name.endswith(TABLE_SUFFIXES) else None
-        if name.endswith(".sql"):
-            column_names = " ".join(m.group(1) for m in _INSERT.finditer(document.text))
-        else:
-            column_names = header or ""
+        column_of, column_names = table_columns(document)
         return cls(
-            column_of=column_lookup(document, header),
+            column_of=column_of,
             in_code=code,
             in_test_code=code and is_test_code(document.path),
             in_credits_file=is_attribution_file(document.path),
@@ -816,15 +811,17 @@ class Engine:
         return out
 
 
-def column_lookup(document: Document, header: str | None) -> Callable[[int], str] | None:
-    """For tables, the name of the column at a text offset; None for other files.
-    `header` is the table's header line (`table_header`), for CSV and TSV files."""
+def table_columns(document: Document) -> tuple[Callable[[int], str] | None, str]:
+    """For a table: a function naming the column at a text offset, and every column name (a
+    CSV or TSV file's header line, an SQL file's INSERT column lists). (None, "") otherwise."""
     name = document.path.lower()
     if name.endswith(TABLE_SUFFIXES):
-        return None if header is None else _csv_columns(document, header)
+        header = table_header(document)
+        return (None, "") if header is None else (_csv_columns(document, header), header)
     if name.endswith(".sql"):
-        return _sql_columns(document.text)
-    return None
+        statements = [(m.end(), m.group(1)) for m in _INSERT.finditer(document.text)]
+        return _sql_columns(document.text, statements), " ".join(c for _, c in statements)
+    return None, ""
 
 
 def table_header(document: Document) -> str | None:
@@ -859,8 +856,9 @@ SQL_LOOKBACK = 4000
 _INSERT = regex.compile(r"(?i)\binsert\s+into\s+[^\s(]+\s*\(([^()]*)\)\s*values\b")
 
 
-def _sql_columns(text: str) -> Callable[[int], str]:
-    statements = [(m.end(), m.group(1).split(",")) for m in _INSERT.finditer(text)]
+def _sql_columns(text: str, inserts: list[tuple[int, str]]) -> Callable[[int], str]:
+    """`inserts`: where each INSERT's VALUES ends, and its column list."""
+    statements = [(end, columns.split(",")) for end, columns in inserts]
     ends = [end for end, _ in statements]
 
     def column_of(start: int) -> str:
