@@ -24,6 +24,7 @@ hyperscan names at least every pair where the regex matches, which prefilter mod
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import hmac
 import json
@@ -106,13 +107,33 @@ def split_segments(text: str, size: int) -> list[Segment]:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextPattern:
+    """A rule's context words, found where they stand as words.
+
+    `bounded` says what counts as a word (boundaries, camelCase humps), but its boundary
+    test comes first and runs at every position: searched alone it was the slowest step of
+    scoring. `anywhere` is the same alternation without boundaries, which the `regex` module
+    scans for by its literals. Every bounded match starts where an anywhere match starts, so
+    `bounded` only needs trying there.
+    """
+
+    anywhere: regex.Pattern
+    bounded: regex.Pattern
+
+    def search(self, text: str, pos: int = 0, endpos: int | None = None) -> bool:
+        endpos = len(text) if endpos is None else endpos
+        return any(
+            self.bounded.match(text, m.start(), endpos)
+            for m in self.anywhere.finditer(text, pos, endpos, overlapped=True)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledRule:
     rule: Rule
     order: int
     patterns: tuple[tuple[regex.Pattern, float], ...]
-    context: regex.Pattern | None
-    # The same words without word boundaries: a cheap superset, to skip segments early.
-    context_anywhere: regex.Pattern | None
+    context: ContextPattern | None
     validator: Callable[[str], Verdict] | None
     exclude: tuple[regex.Pattern, ...]
     test_values: tuple[regex.Pattern, ...]
@@ -127,34 +148,37 @@ def compile_rule(rule: Rule, order: int) -> CompiledRule:
             f"{rule.source}: rule {rule.id!r}: unknown validator {rule.validator!r}",
             "is python-stdnum older than the pack expects? `pip install -U python-stdnum`",
         )
+    context = None
+    if rule.context:
+        context = ContextPattern(_context_anywhere(rule.context), _context_bounded(rule.context))
     return CompiledRule(
         rule=rule,
         order=order,
         patterns=tuple((regex.compile(p.regex, PATTERN_FLAGS), p.score) for p in rule.patterns),
-        context=_context_regex(rule.context),
-        context_anywhere=_context_regex(rule.context, bounded=False),
+        context=context,
         validator=validator,
         exclude=tuple(regex.compile(x, PATTERN_FLAGS) for x in rule.exclude),
         test_values=tuple(regex.compile(x, PATTERN_FLAGS) for x in rule.test_values),
     )
 
 
-def _context_regex(words: Sequence[str], *, bounded: bool = True) -> regex.Pattern | None:
-    if not words:
-        return None
+def _alternation(words: Iterable[str]) -> str:
+    # "_" and "-" separate words, so `customer_ssn` counts as "ssn"; a space in a phrase
+    # also stands for them, so "date of birth" finds date_of_birth.
+    alternatives = sorted(
+        (r"[\s_-]+".join(regex.escape(part) for part in word.split()) for word in words),
+        key=len,
+        reverse=True,
+    )
+    return "(?i:" + "|".join(alternatives) + ")"
 
-    def alternation(chosen: Iterable[str]) -> str:
-        # "_" and "-" separate words, so `customer_ssn` counts as "ssn"; a space in a phrase
-        # also stands for them, so "date of birth" finds date_of_birth.
-        alternatives = sorted(
-            (r"[\s_-]+".join(regex.escape(part) for part in word.split()) for word in chosen),
-            key=len,
-            reverse=True,
-        )
-        return "(?i:" + "|".join(alternatives) + ")"
 
-    if not bounded:
-        return regex.compile(alternation(words))
+@functools.lru_cache(maxsize=None)  # the finder and the scoring of a rule share it
+def _context_anywhere(words: tuple[str, ...]) -> regex.Pattern:
+    return regex.compile(_alternation(words))
+
+
+def _context_bounded(words: tuple[str, ...]) -> regex.Pattern:
     # A Latin word starts after a non-alphanumeric or at a camelCase hump (`customerSsn`,
     # `numeroContribuinte`), and ends before one or before an upper-case letter (`bsnNummer`).
     # Words in scripts written without spaces (주민등록번호, 身份证号码) may touch the value.
@@ -162,17 +186,35 @@ def _context_regex(words: Sequence[str], *, bounded: bool = True) -> regex.Patte
     other = [w for w in words if not w.isascii()]
     parts = []
     if latin:
-        parts.append(r"(?:(?<![A-Za-z0-9])|(?<=[a-z0-9])(?=[A-Z]))" + alternation(latin) + r"(?![a-z0-9])")
+        parts.append(r"(?:(?<![A-Za-z0-9])|(?<=[a-z0-9])(?=[A-Z]))" + _alternation(latin) + r"(?![a-z0-9])")
     if other:
-        parts.append(r"(?<![A-Za-z0-9])" + alternation(other))
+        parts.append(r"(?<![A-Za-z0-9])" + _alternation(other))
     return regex.compile("|".join(parts))
 
 
 # --------------------------------------------------------------------------- finders
 
 
+def context_near(rule: Rule, text: str, segment: Segment, column_names: str) -> bool:
+    """Whether any of the context words of `rule` is within reach of `segment`, by regex:
+    boundary-free and case-insensitive, so a superset of what scoring accepts (a segment
+    without one holds nothing a rule that requires context could keep). In a table any
+    column name may be a value's, so the column names count too."""
+    words = _context_anywhere(rule.context)
+    low = max(0, segment.start - CONTEXT_BEFORE)
+    high = min(len(text), segment.end + CONTEXT_AFTER)
+    return words.search(text, low, high) is not None or (
+        bool(column_names) and words.search(column_names) is not None
+    )
+
+
+def _requires_context(rule: Rule) -> bool:
+    return rule.context_required and bool(rule.context)
+
+
 class RegexFinder:
-    """Pure-regex backend: a rule is tried where one of its keywords occurs (or always)."""
+    """Pure-regex backend: a rule is tried where one of its keywords occurs (or always), and
+    for a rule that requires context, where a context word is within reach."""
 
     name = "regex"
 
@@ -180,12 +222,21 @@ class RegexFinder:
         chosen = range(len(rules)) if orders is None else sorted(orders)
         self._always = [i for i in chosen if not rules[i].keywords]
         self._keyed = [(i, rules[i].keywords) for i in chosen if rules[i].keywords]
+        self._rules = rules
+        self._needs_context = {i for i in chosen if _requires_context(rules[i])}
 
-    def candidates(self, text: str, segments: Sequence[Segment]) -> dict[int, list[int]]:
+    def candidates(
+        self, text: str, segments: Sequence[Segment], column_names: str = ""
+    ) -> dict[int, list[int]]:
         """{segment index: the rules that may match in it}, for segments with any."""
         found = {}
         for i, segment in enumerate(segments):
-            orders = self.rules_in(text, segment)
+            orders = [
+                order
+                for order in self.rules_in(text, segment)
+                if order not in self._needs_context
+                or context_near(self._rules[order], text, segment, column_names)
+            ]
             if orders:
                 found[i] = orders
         return found
@@ -199,27 +250,43 @@ class RegexFinder:
 
 
 class HyperscanFinder:
-    """All rule patterns in one hyperscan database, run once over the whole text.
+    """All rule patterns (or their prefilters) in one hyperscan database, run once over the
+    whole text, with the context words of the rules that require them.
 
     Hyperscan reports where each match *ends*; a rule may match in every segment that holds
     one of its match ends. One scan per document costs far less than one per segment (the
     Python around each call was most of the time). Every match end calls back into Python,
     so number-dense text costs more: each end is filed at once, nothing is kept per match.
+    A context word's end is kept (ids above the rules'), to drop the segments of a rule that
+    requires context where none of its words is within reach.
     """
 
     name = "hyperscan"
 
     def __init__(self, rules: Sequence[Rule], cache_dir: Path | None) -> None:
-        self._database, regex_only = _load_or_build_database(rules, cache_dir)
+        self._database, self._owners, regex_only = _load_or_build_database(rules, cache_dir)
         # Rules hyperscan cannot compile even in prefilter mode fall back to keywords.
         self._fallback = RegexFinder(rules, regex_only) if regex_only else None
+        self._words_scanned = {
+            order for order, rule in enumerate(rules) if _context_pattern(rule) is not None
+        }
+        # Context words hyperscan cannot match as `regex` does (other scripts' case rules).
+        self._words_by_regex = {
+            order for order, rule in enumerate(rules) if _requires_context(rule)
+        } - self._words_scanned - regex_only
+        self._rules = rules
         self._starts: list[int] = []  # byte offsets of the segments being scanned
         self._ends: list[int] = []
         self._found: dict[int, set[int]] = {}
+        self._context_ends: dict[int, list[int]] = {}
         # Hyperscan keeps a raw pointer to the callback: hold a named reference for our life.
         self._on_match = self._file_hit
 
-    def _file_hit(self, rule_order: int, start: int, end: int, flags: int, context) -> None:
+    def _file_hit(self, expression: int, start: int, end: int, flags: int, context) -> None:
+        rule_order = self._owners[expression]
+        if rule_order < 0:  # a context word of rule ~rule_order
+            self._context_ends.setdefault(~rule_order, []).append(end)
+            return
         # Segments are in order of their starts. The last one starting before this end holds
         # it; before it, only the pieces of one long line overlap (by MAX_MATCH_CHARS) and may
         # hold it too. A segment that does not is a whole line between them, and a match
@@ -229,22 +296,57 @@ class HyperscanFinder:
             self._found.setdefault(i, set()).add(rule_order)
             i -= 1
 
-    def candidates(self, text: str, segments: Sequence[Segment]) -> dict[int, list[int]]:
+    def candidates(
+        self, text: str, segments: Sequence[Segment], column_names: str = ""
+    ) -> dict[int, list[int]]:
         """{segment index: the rules that may match in it}, for segments with any."""
         found: dict[int, set[int]] = {}
         if self._database is not None and segments:
-            self._starts, self._ends = _byte_bounds(text, segments)
-            self._found = found
-            try:
-                # "replace" keeps the bytes valid UTF-8 (hyperscan's UTF-8 mode requires it);
-                # a lone surrogate can never be part of a match, so nothing is lost.
-                self._database.scan(text.encode("utf-8", "replace"), match_event_handler=self._on_match)
-            finally:
-                self._starts, self._ends, self._found = [], [], {}
+            starts, ends = _byte_bounds(text, segments)
+            context_ends = self._scan(text.encode("utf-8", "replace"), starts, ends, found)
+            in_columns = self._scan(column_names.encode("utf-8", "replace"), [], [], {})
+            # A character is 1 to 4 bytes: the reach in bytes is at most 4 times that in
+            # characters (a wider window only keeps more segments, never fewer).
+            width = 1 if text.isascii() else 4
+            for i, orders in found.items():
+                low, high = starts[i] - width * CONTEXT_BEFORE, ends[i] + width * CONTEXT_AFTER
+                orders -= {
+                    order
+                    for order in orders & self._words_scanned
+                    if order not in in_columns and not _any_within(context_ends.get(order, ()), low, high)
+                }
+                orders -= {
+                    order
+                    for order in orders & self._words_by_regex
+                    if not context_near(self._rules[order], text, segments[i], column_names)
+                }
         if self._fallback is not None:
-            for i, orders in self._fallback.candidates(text, segments).items():
+            for i, orders in self._fallback.candidates(text, segments, column_names).items():
                 found.setdefault(i, set()).update(orders)
-        return {i: sorted(found[i]) for i in sorted(found)}
+        return {i: sorted(found[i]) for i in sorted(found) if found[i]}
+
+    def _scan(self, data: bytes, starts: list[int], ends: list[int], found: dict[int, set[int]]) -> dict[int, list[int]]:
+        """Scan `data`, filing rule matches into `found` by segment (`starts`, `ends`); the
+        end offsets of each rule's context words, in order."""
+        if not data:
+            return {}
+        self._starts, self._ends, self._found, self._context_ends = starts, ends, found, {}
+        try:
+            # "replace" keeps the bytes valid UTF-8 (hyperscan's UTF-8 mode requires it);
+            # a lone surrogate can never be part of a match, so nothing is lost.
+            self._database.scan(data, match_event_handler=self._on_match)
+            context_ends = self._context_ends
+        finally:
+            self._starts, self._ends, self._found, self._context_ends = [], [], {}, {}
+        for offsets in context_ends.values():
+            offsets.sort()
+        return context_ends
+
+
+def _any_within(offsets: Sequence[int], low: int, high: int) -> bool:
+    """Whether any of the sorted `offsets` lies in (low, high]."""
+    i = bisect.bisect_right(offsets, low)
+    return i < len(offsets) and offsets[i] <= high
 
 
 def _byte_bounds(text: str, segments: Sequence[Segment]) -> tuple[list[int], list[int]]:
@@ -265,12 +367,40 @@ def _hyperscan_flags(hs, prefilter: bool) -> int:
     return flags | hs.HS_FLAG_PREFILTER if prefilter else flags
 
 
+# The non-ASCII letters that `regex`'s case-insensitive matching takes for ASCII ones: dotted
+# capital I (U+0130) for i, the Kelvin sign (U+212A) for k, long s (U+017F) for s. Hyperscan's
+# caseless mode misses the first, so all three are spelled out.
+_CASE_FOLDED_INTO = {"i": "[iI\u0130]", "k": "[kK\u212a]", "s": "[sS\u017f]"}
+
+
+def _context_pattern(rule: Rule) -> str | None:
+    """A rule's context words as one hyperscan pattern (caseless), matching wherever the
+    boundary-free regex of `context_near` matches; None where hyperscan cannot match them
+    alike (words in other scripts, whose case rules hyperscan does not know)."""
+    if not _requires_context(rule) or not all(word.isascii() for word in rule.context):
+        return None
+
+    def literal(part: str) -> str:
+        return "".join(
+            _CASE_FOLDED_INTO.get(ch.lower()) or (ch if ch.isalnum() else "\\x%02x" % ord(ch))
+            for ch in part
+        )
+
+    # Between a phrase's words `regex` takes any of [\s_-]+ (Unicode spaces too): any run
+    # of non-alphanumerics here, a superset.
+    return "|".join("[^A-Za-z0-9]+".join(literal(part) for part in word.split()) for word in rule.context)
+
+
 def _classify_patterns(hs, rules: Sequence[Rule]):
-    """Compile each pattern alone first: a multi-pattern compile error names no culprit."""
-    expressions, ids, flags, regex_only = [], [], [], set()
+    """Compile each pattern alone first: a multi-pattern compile error names no culprit.
+
+    Returns the expressions, their flags, the owner of each (a rule's order, or `~order` for
+    the rule's context words) and the rules left to the regex fallback. Expression ids are
+    their positions: hyperscan ran a third slower with ids shared by a rule's patterns."""
+    expressions, owners, flags, regex_only = [], [], [], set()
     for order, rule in enumerate(rules):
         for pattern in rule.patterns:
-            expression = pattern.regex.encode("utf-8")
+            expression = (pattern.prefilter or pattern.regex).encode("utf-8")
             for prefilter in (False, True):
                 candidate_flags = _hyperscan_flags(hs, prefilter)
                 try:
@@ -278,15 +408,21 @@ def _classify_patterns(hs, rules: Sequence[Rule]):
                 except hs.error:
                     continue
                 expressions.append(expression)
-                ids.append(order)
+                owners.append(order)
                 flags.append(candidate_flags)
                 break
             else:
                 regex_only.add(order)
-    return expressions, ids, flags, regex_only
+    for order, rule in enumerate(rules):
+        words = _context_pattern(rule)
+        if words is not None and order not in regex_only:
+            expressions.append(words.encode("utf-8"))
+            owners.append(~order)
+            flags.append(_hyperscan_flags(hs, False) | hs.HS_FLAG_CASELESS)
+    return expressions, owners, flags, regex_only
 
 
-_CACHE_MAGIC = b"piiscan-hyperscan-cache/2\n"  # 2: databases report every match
+_CACHE_MAGIC = b"piiscan-hyperscan-cache/3\n"  # 3: prefilters and context words
 
 
 def _load_or_build_database(rules: Sequence[Rule], cache_dir: Path | None):
@@ -294,8 +430,9 @@ def _load_or_build_database(rules: Sequence[Rule], cache_dir: Path | None):
 
     key_material = json.dumps(
         [_CACHE_MAGIC.decode(), piiscan.__version__, getattr(hs, "__version__", "?"), hs.HS_MODE_BLOCK,
-         _hyperscan_flags(hs, False), _hyperscan_flags(hs, True)]
-        + [[p.regex for p in rule.patterns] for rule in rules]
+         _hyperscan_flags(hs, False), _hyperscan_flags(hs, True), hs.HS_FLAG_CASELESS]
+        + [[[p.regex, p.prefilter] for p in rule.patterns] for rule in rules]
+        + [_context_pattern(rule) for rule in rules]
     ).encode()
     key = hashlib.sha256(key_material).hexdigest()[:32]
     cache_file = cache_dir / f"hs-{key}.db" if cache_dir else None
@@ -304,14 +441,14 @@ def _load_or_build_database(rules: Sequence[Rule], cache_dir: Path | None):
         if cached is not None:
             return cached
 
-    expressions, ids, flags, regex_only = _classify_patterns(hs, rules)
+    expressions, owners, flags, regex_only = _classify_patterns(hs, rules)
     if not expressions:  # every rule needs the regex fallback
-        return None, regex_only
+        return None, [], regex_only
     database = hs.Database(mode=hs.HS_MODE_BLOCK)
-    database.compile(expressions=expressions, ids=ids, flags=flags)
+    database.compile(expressions=expressions, ids=list(range(len(expressions))), flags=flags)
     if cache_file is not None:
-        _write_cache(hs, cache_file, database, regex_only)
-    return database, regex_only
+        _write_cache(hs, cache_file, database, owners, regex_only)
+    return database, owners, regex_only
 
 
 def _read_cache(hs, cache_file: Path):
@@ -322,13 +459,15 @@ def _read_cache(hs, cache_file: Path):
     try:
         database = hs.loadb(payload, hs.HS_MODE_BLOCK)
         database.scratch = hs.Scratch(database)  # a loaded database comes without one
-        return database, set(meta["regex_only"])
+        return database, list(meta["owners"]), set(meta["regex_only"])
     except (KeyError, TypeError, hs.error):
         return None
 
 
-def _write_cache(hs, cache_file: Path, database, regex_only: set[int]) -> None:
-    write_checked(cache_file, _CACHE_MAGIC, hs.dumpb(database), regex_only=sorted(regex_only))
+def _write_cache(hs, cache_file: Path, database, owners: list[int], regex_only: set[int]) -> None:
+    write_checked(
+        cache_file, _CACHE_MAGIC, hs.dumpb(database), owners=owners, regex_only=sorted(regex_only)
+    )
 
 
 def hyperscan_available() -> bool:
@@ -385,8 +524,10 @@ def score_match(
     end: int,
     base: float,
     around: Surroundings = Surroundings(),
+    min_confidence: float = 0.0,
 ) -> Match | None:
-    """Apply exclusions, the validator, context words and shape penalties; None drops it.
+    """Apply exclusions, context words, shape penalties and the validator; None drops it,
+    as does a confidence that cannot reach `min_confidence` whatever the validator says.
 
     `around.column_of(start)` names the table column a value sits in (a CSV header cell, an
     SQL INSERT's column): that name counts as a context word, as a key name does in JSON.
@@ -396,12 +537,6 @@ def score_match(
     if any(x.search(value) for x in c.exclude):
         return None
     score = base
-    if c.validator is not None:
-        verdict = c.validator(value)
-        if verdict is Verdict.INVALID:
-            return None
-        if verdict is Verdict.VALID:
-            score += VALIDATOR_BONUS
     if c.context is not None:
         near = (
             c.context.search(text, max(0, start - CONTEXT_BEFORE), start)
@@ -417,14 +552,28 @@ def score_match(
         score -= shape_penalty(text, start, end)
         if _names_a_version(text, start, column_of):
             score -= VERSION_PENALTY
-    score = max(0.0, min(1.0, score))
-    if c.rule.named_in_credits and not known_test_value and (
+    capped = c.rule.named_in_credits and not known_test_value and (
         around.in_credits_file or (around.in_code and in_credit(text, start, end))
-    ):
-        score = min(score, CREDIT_CONFIDENCE_CAP)
+    )
+    if c.validator is not None:
+        # The validator runs last, and only where its verdict can still decide: it is the
+        # slowest step (a national phone number is tried against two dozen regions).
+        if _final_confidence(score + VALIDATOR_BONUS, capped) < min_confidence:
+            return None
+        verdict = c.validator(value)
+        if verdict is Verdict.INVALID:
+            return None
+        if verdict is Verdict.VALID:
+            score += VALIDATOR_BONUS
     # Addresses, phone numbers and the like in a test suite's code are made up for the test.
     test_data = known_test_value or (around.in_test_code and c.rule.made_up_in_tests)
-    return Match(c.order, start, end, round(score, 4), test_data)
+    return Match(c.order, start, end, _final_confidence(score, capped), test_data)
+
+
+def _final_confidence(score: float, capped: bool) -> float:
+    score = max(0.0, min(1.0, score))
+    # A credit in source code names the people who wrote it, on purpose (see the cap).
+    return round(min(score, CREDIT_CONFIDENCE_CAP) if capped else score, 4)
 
 
 # "version: 12.4.1.200", "build 2024.05.17", "appVersion": "...", v3.11.4.1: what follows
@@ -665,7 +814,7 @@ class Engine:
         matches: list[Match] = []
         around = Surroundings.of(document)
         segments = split_segments(text, SEGMENT_CHARS)
-        for i, orders in self._finder.candidates(text, segments).items():
+        for i, orders in self._finder.candidates(text, segments, around.column_names).items():
             for order in orders:
                 compiled = self._compiled_rule(order)
                 matches.extend(self._confirm(compiled, document, segments[i], around))
@@ -705,15 +854,6 @@ class Engine:
         around: Surroundings,
     ) -> Iterator[Match]:
         text = document.text
-        if c.rule.context_required and c.context_anywhere is not None:
-            # No context word within reach of this segment: nothing here can be kept. In a
-            # table any column name may be the value's: they count too.
-            low = max(0, segment.start - CONTEXT_BEFORE)
-            high = min(len(text), segment.end + CONTEXT_AFTER)
-            if c.context_anywhere.search(text, low, high) is None and (
-                not around.column_names or c.context_anywhere.search(around.column_names) is None
-            ):
-                return
         best: dict[tuple[int, int], float] = {}
         for pattern, score in c.patterns:
             try:
@@ -739,7 +879,7 @@ class Engine:
                     "disable the rule with --disable",
                 ) from None
         for (start, end), score in best.items():
-            scored = score_match(c, text, start, end, score, around)
+            scored = score_match(c, text, start, end, score, around, self.min_confidence)
             if scored is not None and scored.confidence >= self.min_confidence:
                 yield scored
 

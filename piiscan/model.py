@@ -50,11 +50,18 @@ class Verdict(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Pattern:
-    """One regex of a rule and the base confidence of its matches."""
+    """One regex of a rule and the base confidence of its matches.
+
+    `prefilter`, when set, is a cheaper regex that matches inside every match of `regex`:
+    hyperscan looks for it instead (a leading `[A-Za-z0-9._%+-]{0,63}` before an `@` makes
+    hyperscan track a start at every letter of the text; `[A-Za-z0-9._%+-]@` does not), and
+    the segments where it occurs are then confirmed with `regex` itself.
+    """
 
     regex: str
     score: float
     name: str = ""
+    prefilter: str = ""
 
 
 @dataclass(frozen=True, slots=True)

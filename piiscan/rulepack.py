@@ -53,7 +53,7 @@ _RULE_KEYS = (
     "context", "context_required", "keywords", "exclude", "test_values", "made_up_in_tests",
     "named_in_credits", "tags", "tests",
 )
-_PATTERN_KEYS = ("regex", "score", "name")
+_PATTERN_KEYS = ("regex", "score", "name", "prefilter")
 _TESTS_KEYS = ("match", "no_match")
 
 
@@ -300,17 +300,26 @@ def _parse_pattern(reader: _Reader, node: yaml.Node, field: str) -> Pattern:
     fields = reader.mapping(node, field, _PATTERN_KEYS)
     reader.require(fields, node, field, "regex", "score")
     source = reader.string(fields["regex"], f"{field}.regex")
-    compiled = _compile_or_fail(reader, fields["regex"], f"{field}.regex", source)
-    if compiled is not None and any(m.start() == m.end() for probe in _EMPTY_MATCH_PROBES for m in compiled.finditer(probe)):
-        raise reader.fail(
-            fields["regex"], f"{field}.regex", "the pattern can match an empty string",
-            "a finding needs at least one character: drop the `?`/`*` on the whole pattern",
-        )
+    _check_matches_text(reader, fields["regex"], f"{field}.regex", source)
+    prefilter = ""
+    if "prefilter" in fields:
+        prefilter = reader.string(fields["prefilter"], f"{field}.prefilter")
+        _check_matches_text(reader, fields["prefilter"], f"{field}.prefilter", prefilter)
     return Pattern(
         regex=source,
         score=reader.number(fields["score"], f"{field}.score", 0.0, 1.0),
         name=reader.string(fields["name"], f"{field}.name") if "name" in fields else "",
+        prefilter=prefilter,
     )
+
+
+def _check_matches_text(reader: _Reader, node: yaml.Node, field: str, source: str) -> None:
+    compiled = _compile_or_fail(reader, node, field, source)
+    if compiled is not None and any(m.start() == m.end() for probe in _EMPTY_MATCH_PROBES for m in compiled.finditer(probe)):
+        raise reader.fail(
+            node, field, "the pattern can match an empty string",
+            "a finding needs at least one character: drop the `?`/`*` on the whole pattern",
+        )
 
 
 def _compile_or_fail(
@@ -464,7 +473,7 @@ def _field_to_data(name: str, value: object) -> object:
     if name in ("category", "severity"):
         return value.value  # type: ignore[attr-defined]
     if name == "patterns":
-        return [[p.regex, p.score, p.name] for p in value]  # type: ignore[attr-defined]
+        return [{f.name: getattr(p, f.name) for f in dataclass_fields(Pattern)} for p in value]  # type: ignore[attr-defined]
     if name == "tests":
         return [list(value.match), list(value.no_match)]  # type: ignore[attr-defined]
     if isinstance(value, tuple) and all(type(item) is str for item in value):
@@ -480,7 +489,7 @@ def _pack_from_data(data: dict) -> Pack:
         values = {name: tuple(value) if type(value) is list else value for name, value in r.items()}
         values["category"] = Category(r["category"])
         values["severity"] = Severity(r["severity"])
-        values["patterns"] = tuple(Pattern(regex=p[0], score=p[1], name=p[2]) for p in r["patterns"])
+        values["patterns"] = tuple(Pattern(**p) for p in r["patterns"])
         values["tests"] = RuleTests(match=tuple(r["tests"][0]), no_match=tuple(r["tests"][1]))
         rules.append(Rule(**values))
     return Pack(name=data["name"], description=data["description"], source=data["source"],

@@ -6,11 +6,14 @@ cannot hide a miss. `piiscan rules test` and the test suite both call `run_rule_
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+
+import regex
 
 from piiscan.engine import Engine
 from piiscan.model import Document, Rule
+from piiscan.rulepack import PATTERN_FLAGS
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,4 +39,25 @@ def run_rule_tests(rules: Sequence[Rule], *, backend: str = "auto") -> list[Rule
                             rule.id, example, expected, f"{kind}[{i}]: {verb} {example!r}"
                         )
                     )
+        failures.extend(_prefilter_misses(rule))
     return failures
+
+
+def _prefilter_misses(rule: Rule) -> Iterator[RuleTestFailure]:
+    """A pattern's prefilter must match inside every match of the pattern (end within its
+    span), or hyperscan would never name the segment: checked on every match example, also
+    where hyperscan is not installed."""
+    for p in rule.patterns:
+        if not p.prefilter:
+            continue
+        pattern = regex.compile(p.regex, PATTERN_FLAGS)
+        prefilter = regex.compile(p.prefilter, PATTERN_FLAGS)
+        for i, example in enumerate(rule.tests.match):
+            ends = {m.end() for m in prefilter.finditer(example, overlapped=True)}
+            for m in pattern.finditer(example):
+                if not any(m.start() < end <= m.end() for end in ends):
+                    yield RuleTestFailure(
+                        rule.id, example, True,
+                        f"match[{i}]: the prefilter of pattern {p.name or p.regex!r} does not "
+                        f"match inside {m.group()!r}",
+                    )

@@ -6,6 +6,7 @@ import pickle
 import random
 
 import pytest
+import regex
 from faker import Faker
 
 from piiscan import engine as engine_module
@@ -542,3 +543,110 @@ def test_a_rule_whose_validator_is_gone_is_an_error_not_a_silent_pass(rules):
     broken = dataclasses.replace(ssn, validator="stdnum.zz.nothing")
     with pytest.raises(RulePackError, match="unknown validator 'stdnum.zz.nothing'"):
         scan([broken], "ssn 536-22-1234")
+
+
+# -- context words and validators, the cheap way
+
+
+def test_a_validator_runs_only_where_its_verdict_can_decide(rules, monkeypatch):
+    """Validators are the slowest step (phone numbers try two dozen regions): a match that
+    stays under the threshold even with the validator's bonus is dropped without one."""
+    from piiscan import validators
+
+    seen: list[str] = []
+    real = validators.find_validator("us_ssn")
+
+    def counting(value: str):
+        seen.append(value)
+        return real(value)
+
+    monkeypatch.setattr(validators, "find_validator", lambda name: counting)
+    ssn_only = [r for r in rules if r.id == "t.ssn"]
+    text = "id 536-22-1234" + " " * 90 + "\nssn 536-22-1235"
+    # 0.3 + validator 0.4 = 0.7 without context, 1.0 with it.
+    assert [f.value for f in scan(ssn_only, text, min_confidence=0.8)] == ["536-22-1235"]
+    assert seen == ["536-22-1235"]
+    assert [f.value for f in scan(ssn_only, text, min_confidence=0.7)] == ["536-22-1234", "536-22-1235"]
+
+
+def random_context_texts(words: list[str], count: int, seed: int) -> list[str]:
+    """Texts with the words written in every way code and prose write them: any case,
+    snake_case, camelCase, glued to other words, with unusual spaces and look-alike letters."""
+    rng = random.Random(seed)
+    joins = [" ", "_", "-", "  ", "\u00a0", "\t", ""]
+    pieces = ["x", "9", "A", " ", ".", ":", "=", '"', "\n", "un", "Customer", "é"]
+    texts = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randint(1, 6)):
+            word = rng.choice(words)
+            word = rng.choice(joins).join(word.split())
+            word = "".join(ch.upper() if rng.random() < 0.3 else ch for ch in word)
+            if rng.random() < 0.1:  # letters that fold into ASCII ones
+                word = word.replace("s", "\u017f").replace("k", "\u212a").replace("i", "\u0130")
+            parts.append("".join(rng.choice(pieces) for _ in range(rng.randint(0, 3))) + word)
+        texts.append("".join(parts))
+    return texts
+
+
+WORDS = ["zip", "postal code", "date of birth", "dob", "kin", "sSn", "birthDate", "e-mail", "id"]
+
+
+def test_context_pattern_finds_exactly_what_the_bounded_regex_finds():
+    from piiscan.engine import ContextPattern, _context_anywhere, _context_bounded
+
+    words = tuple(WORDS)
+    context = ContextPattern(_context_anywhere(words), _context_bounded(words))
+    bounded = _context_bounded(words)
+    for text in random_context_texts(WORDS, 3000, seed=5):
+        for pos in range(0, len(text), 7):
+            for endpos in (len(text), max(pos, len(text) - 5)):
+                expected = bounded.search(text, pos, endpos) is not None
+                assert context.search(text, pos, endpos) is expected, (text, pos, endpos)
+
+
+@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+def test_hyperscan_finds_context_words_wherever_the_regex_does():
+    """The hyperscan form of a rule's context words drops segments: it must end a match
+    wherever the boundary-free regex ends one (long s and Kelvin sign included)."""
+    import hyperscan
+
+    from piiscan.engine import _context_anywhere, _context_pattern, _hyperscan_flags
+
+    rule = parse_pack(PACK.replace("context: [zip, postal code]", f"context: {WORDS}"), "w.yaml").rules[3]
+    database = hyperscan.Database()
+    flags = _hyperscan_flags(hyperscan, False) | hyperscan.HS_FLAG_CASELESS
+    database.compile(expressions=[_context_pattern(rule).encode()], flags=[flags])
+    anywhere = _context_anywhere(rule.context)
+    for text in random_context_texts(WORDS, 3000, seed=6):
+        data = text.encode()
+        ends: set[int] = set()
+        database.scan(data, match_event_handler=lambda _id, _from, end, _flags, _ctx: ends.add(end))
+        for m in anywhere.finditer(text, overlapped=True):
+            assert len(text[: m.end()].encode()) in ends, (text, m.group())
+
+
+@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+def test_every_letter_regex_folds_into_an_ascii_one_is_spelled_out_for_hyperscan():
+    import string
+
+    from piiscan.engine import _CASE_FOLDED_INTO
+
+    # Every code point whose case mappings involve an ASCII letter (the only ones that can).
+    candidates = [
+        chr(x) for x in range(0x80, 0x110000)
+        if not 0xD800 <= x < 0xE000
+        and any(c in string.ascii_letters for c in chr(x).lower() + chr(x).upper() + chr(x).casefold())
+    ]
+    for letter in string.ascii_lowercase:
+        folded = {x for x in candidates if regex.fullmatch(f"(?i:{letter})", x)}
+        spelled = set(_CASE_FOLDED_INTO.get(letter, "")) - set(string.ascii_letters + "[]")
+        assert folded == spelled, letter
+
+
+@pytest.mark.parametrize("backend", ["regex", "auto"])
+@pytest.mark.parametrize(
+    "text", ["po\u017ftal code: 90210", "z\u0130p 90210", "postal\u00a0code 90210", "POSTAL-CODE=90210", "zip\n\n90210"]
+)
+def test_unusual_context_words_are_found_on_both_backends(rules, backend, text):
+    assert [f.value for f in scan(rules, text, backend)] == ["90210"]

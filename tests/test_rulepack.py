@@ -866,3 +866,25 @@ def test_error_message_parts_are_plain_text():
     error = refused(with_fields(severity="urgent"), source=str(Path("packs") / "acme.yaml"))
     assert error.message.startswith(str(Path("packs") / "acme.yaml") + ":")
     assert error.kind == "rule pack error"
+
+
+# ---------------------------------------------------------------------------- prefilters
+
+
+def test_a_pattern_may_name_a_prefilter():
+    text = with_fields(
+        patterns="\n      - regex: '\\b\\d{3}-\\d{2}-\\d{4}\\b'\n        prefilter: '-\\d{2}-'\n        score: 0.3"
+    )
+    (rule,) = parse_pack(text, SOURCE).rules
+    assert rule.patterns[0].prefilter == r"-\d{2}-"
+    assert parse_pack(with_fields(), SOURCE).rules[0].patterns[0].prefilter == ""
+
+
+@pytest.mark.parametrize(("prefilter", "complaint"), [("'(-'", "bad regex"), ("'-?'", "empty")])
+def test_a_bad_or_empty_prefilter_is_refused_and_named(prefilter, complaint):
+    text = with_fields(
+        patterns=f"\n      - regex: 'x\\d'\n        prefilter: {prefilter}\n        score: 0.3"
+    )
+    error = refused(text)
+    assert complaint in error.message
+    assert_names(error, line=line_of(text, "prefilter:"), rule=RULE_ID, field="patterns[0].prefilter")

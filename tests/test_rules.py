@@ -54,3 +54,38 @@ def test_builtin_pack_passes_the_full_checks_users_packs_get(name):
     root = Path(__file__).resolve().parent.parent / "rules"
     checked = parse_pack((root / f"{name}.yaml").read_text(encoding="utf-8"), f"rules/{name}.yaml")
     assert checked.rules == builtin_packs()[name].rules
+
+
+PREFILTERED_PACK = r"""
+pack: scratch
+rules:
+  - id: t.ssn
+    entity: US_SSN
+    name: SSN
+    description: Dashed nine digits, found by hyperscan through their middle group.
+    category: direct
+    severity: critical
+    patterns:
+      - regex: '\b\d{3}-\d{2}-\d{4}\b'
+        prefilter: PREFILTER
+        score: 0.9
+    tests: {match: ['ssn 536-22-1234', 'a 536-22-1234 and 536-23-1234'], no_match: ['536-22']}
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_prefilter_inside_every_match_passes(backend):
+    rules = parse_pack(PREFILTERED_PACK.replace("PREFILTER", r"'-\d{2}-'"), "p.yaml").rules
+    assert run_rule_tests(rules, backend=backend) == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_prefilter_that_misses_a_match_is_a_failure_on_every_backend(backend):
+    # "-22-" is in the first example's value but not in the second's second value: hyperscan
+    # would never name the segment of a line holding only 536-23-1234.
+    rules = parse_pack(PREFILTERED_PACK.replace("PREFILTER", r"'-22-'"), "p.yaml").rules
+    failures = run_rule_tests(rules, backend=backend)
+    assert [f.message for f in failures] == [
+        "match[1]: the prefilter of pattern '\\\\b\\\\d{3}-\\\\d{2}-\\\\d{4}\\\\b' does not match "
+        "inside '536-23-1234'"
+    ]
