@@ -195,7 +195,7 @@ def scan(
     if from_git:
         inputs = git_inputs(settings, staged=staged, since=since, history=history)
     else:
-        inputs = iter_inputs(targets, settings)
+        inputs = iter_inputs(targets, settings, defer_reading=True)
     with _progress(enabled=not quiet) as on_progress:
         result = scan_inputs(engine, inputs, on_progress, filters_from(settings), jobs_for(settings))
     if not quiet:
@@ -494,7 +494,7 @@ def _baseline_scan(paths: Optional[list[str]], config: Optional[Path], no_config
     targets = paths or ["."]
     settings = _settings({}, targets, config, no_config).settings
     engine = build_engine(settings)
-    result = scan_inputs(engine, iter_inputs(targets, settings), None,
+    result = scan_inputs(engine, iter_inputs(targets, settings, defer_reading=True), None,
                          filters_from(settings, use_baseline=False))
     if result.incomplete:
         if not quiet:

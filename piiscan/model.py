@@ -128,6 +128,19 @@ class StreamedFile:
 
 
 @dataclass(frozen=True, slots=True)
+class FileToRead:
+    """A file a walk found, read where it is scanned: with several workers, a worker reads
+    it instead of the main process reading it and sending its text across."""
+
+    path: str  # as reported
+    os_path: str  # as opened
+    size: int  # from stat, before reading: what batching goes by
+    follow: bool  # open through a symlink
+    max_file_size: int
+    decode_binary: bool  # read it as text even if it looks binary
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One reported match: where it is, what it is, how sure, and a masked snippet."""
 

@@ -18,11 +18,27 @@ from piiscan.baseline import Baseline, read_baseline
 from piiscan.config import Settings
 from piiscan.engine import Engine
 from piiscan.errors import ScanError
-from piiscan.model import Document, Finding, ScanResult, Skipped, SkipReason, Stats, StreamedFile
+from piiscan.model import (
+    Document,
+    FileToRead,
+    Finding,
+    ScanResult,
+    Skipped,
+    SkipReason,
+    Stats,
+    StreamedFile,
+)
 from piiscan.ner import NerOptions, check_entities
 from piiscan.parallel import DEFAULT_BATCHING, Batching, default_jobs, ordered_map
 from piiscan.rulepack import load_rules, select_rules
-from piiscan.sources import NOT_INCLUDED, PathScope, iter_sources, iter_windows, read_stream
+from piiscan.sources import (
+    NOT_INCLUDED,
+    PathScope,
+    iter_sources,
+    iter_windows,
+    load_file,
+    read_stream,
+)
 from piiscan.suppress import Allowlist, UnusedIgnore, filter_findings, parse_allowlist
 
 STDIN = "-"
@@ -102,25 +118,27 @@ def filters_from(settings: Settings, *, use_baseline: bool = True) -> Filters:
 
 
 def iter_inputs(
-    paths: Sequence[str], settings: Settings, *, named_binary: bool = True
+    paths: Sequence[str], settings: Settings, *, named_binary: bool = True, defer_reading: bool = False
 ) -> Iterable[Document | Skipped]:
     """Documents and skips for every path in order; "-" reads standard input once.
 
     `named_binary=False` (for rewriting commands) skips binary files even when named.
+    `defer_reading=True` (for `scan_inputs`) leaves small files to be read where they are
+    scanned (see `FileToRead`).
     """
     files: list[str] = []
     for path in paths:
         if path != STDIN:
             files.append(path)
             continue
-        yield from _iter_files(files, settings, named_binary)
+        yield from _iter_files(files, settings, named_binary, defer_reading)
         files = []
         yield read_stream(sys.stdin.buffer, STDIN)
-    yield from _iter_files(files, settings, named_binary)
+    yield from _iter_files(files, settings, named_binary, defer_reading)
 
 
 def _iter_files(
-    paths: list[str], settings: Settings, named_binary: bool
+    paths: list[str], settings: Settings, named_binary: bool, defer_reading: bool
 ) -> Iterable[Document | Skipped]:
     if not paths:
         return
@@ -133,6 +151,7 @@ def _iter_files(
         use_gitignore=settings.gitignore,
         force_text=settings.text,
         named_binary=named_binary,
+        defer_reading=defer_reading,
     )
 
 
@@ -150,7 +169,7 @@ def git_inputs(
         root = gitsource.repository_root(".")
         paths = [os.path.relpath(os.path.join(root, p)) for p in gitsource.changed_paths(since, ".")]
         # Nothing changed means nothing to scan (not the whole tree); binaries stay skipped.
-        return iter_inputs(paths, settings, named_binary=False) if paths else ()
+        return iter_inputs(paths, settings, named_binary=False, defer_reading=True) if paths else ()
     return _in_scope(items, PathScope.build(settings.include, settings.exclude))
 
 
@@ -177,8 +196,12 @@ class Outcome:
     size: int = 0
 
 
-def scan_one(engine: Engine, filters: Filters, item: Document | StreamedFile | Skipped) -> Outcome:
-    """The whole per-document job (engine, then filters)."""
+def scan_one(
+    engine: Engine, filters: Filters, item: Document | StreamedFile | Skipped | FileToRead
+) -> Outcome:
+    """The whole per-document job (reading if not yet read, engine, then filters)."""
+    if isinstance(item, FileToRead):
+        item = load_file(item)
     if isinstance(item, Skipped):
         return Outcome(item.path, skipped=item)
     if isinstance(item, StreamedFile):
@@ -191,11 +214,14 @@ def scan_one(engine: Engine, filters: Filters, item: Document | StreamedFile | S
 
 
 def scan_group(
-    engine: Engine, filters: Filters, items: list[Document | StreamedFile | Skipped | Window]
+    engine: Engine,
+    filters: Filters,
+    items: list[Document | StreamedFile | Skipped | FileToRead | Window],
 ) -> list[Outcome | WindowScan]:
     """`scan_one` (or `scan_window`) for each item, the documents scanned together
     (`Engine.scan_many`, which batches the NER model across them): what a worker process
-    runs, one batch at a time."""
+    runs, one batch at a time. Files not yet read are read here."""
+    items = [load_file(item) if isinstance(item, FileToRead) else item for item in items]
     documents = [item for item in items if isinstance(item, Document)]
     try:
         found = iter(engine.scan_many(documents)) if len(documents) > 1 else None
@@ -343,12 +369,14 @@ def _timed_out(path: str, exc: ScanError) -> Outcome:
     return Outcome(path, skipped=Skipped(path, SkipReason.TIMEOUT, detail))
 
 
-def _input_size(item: Document | StreamedFile | Skipped | Window) -> int:
+def _input_size(item: Document | StreamedFile | Skipped | FileToRead | Window) -> int:
     if isinstance(item, Window):
         return len(item.document.text) if item.document is not None else 0
     if isinstance(item, Skipped):
         return 0
-    return item.size if isinstance(item, StreamedFile) else item.size or len(item.text)
+    if isinstance(item, Document):
+        return item.size or len(item.text)
+    return item.size
 
 
 def _outcomes(
@@ -424,7 +452,7 @@ def scan_paths(
     settings: Settings = Settings(),
     on_progress: Callable[[Progress], None] | None = None,
 ) -> ScanResult:
-    inputs = iter_inputs(paths, settings)
+    inputs = iter_inputs(paths, settings, defer_reading=True)
     return scan_inputs(engine, inputs, on_progress, filters_from(settings), jobs_for(settings))
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pathspec is imported when a walk needs it (a pre-commit run
     from pathspec import GitIgnoreSpec
 
 from piiscan.errors import ScanError, UsageError
-from piiscan.model import Document, Skipped, SkipReason, StreamedFile
+from piiscan.model import Document, FileToRead, Skipped, SkipReason, StreamedFile
 
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 
@@ -328,6 +328,14 @@ def _read_fd(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def load_file(file: FileToRead) -> Document | StreamedFile | Skipped:
+    """Read a file a walk deferred (`iter_sources(defer_reading=True)`)."""
+    return _load_file(
+        file.os_path, file.path, follow=file.follow, max_file_size=file.max_file_size,
+        decode_binary=file.decode_binary,
+    )
+
+
 def _load_file(
     os_path: str, shown: str, *, follow: bool, max_file_size: int, decode_binary: bool
 ) -> Document | StreamedFile | Skipped:
@@ -487,6 +495,7 @@ class _Options:
     use_gitignore: bool
     force_text: bool
     named_binary: bool
+    defer_reading: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -521,26 +530,29 @@ def iter_sources(
     use_gitignore: bool = True,
     force_text: bool = False,
     named_binary: bool = True,
-) -> Iterator[Document | Skipped]:
+    defer_reading: bool = False,
+) -> Iterator[Document | StreamedFile | Skipped | FileToRead]:
     """A Document or a Skipped for every file in scope, in a deterministic order.
 
     `named_binary=False` skips binary files even when named explicitly: a scan may read them,
-    a redaction must never rewrite them. A bad --include/--exclude glob raises UsageError
-    here, at the call, not mid-iteration.
+    a redaction must never rewrite them. `defer_reading=True` gives a `FileToRead` instead
+    of each Document a regular file under the size limits would give (`load_file` reads it
+    later, maybe in another process). A bad --include/--exclude glob raises UsageError here,
+    at the call, not mid-iteration.
     """
     options = _Options(
         PathScope.build(include, exclude), max_file_size, follow_symlinks, use_gitignore,
-        force_text, named_binary,
+        force_text, named_binary, defer_reading,
     )
     return _iter_all(list(paths), options)
 
 
-def _iter_all(paths: list[str], options: _Options) -> Iterator[Document | Skipped]:
+def _iter_all(paths: list[str], options: _Options) -> Iterator[Document | StreamedFile | Skipped | FileToRead]:
     for given in paths:
         yield from _iter_one(given, options)
 
 
-def _iter_one(given: str, options: _Options) -> Iterator[Document | Skipped]:
+def _iter_one(given: str, options: _Options) -> Iterator[Document | StreamedFile | Skipped | FileToRead]:
     shown = _join_display(_display_root(given), "")
     try:
         st = os.lstat(given)
@@ -570,10 +582,7 @@ def _iter_one(given: str, options: _Options) -> Iterator[Document | Skipped]:
     else:
         # ripgrep's rule: a file named explicitly is searched even if it looks binary, and
         # even if a .gitignore would have pruned it from a walk.
-        yield _load_file(
-            given, shown, follow=True, max_file_size=options.max_file_size,
-            decode_binary=options.named_binary,
-        )
+        yield _file(given, shown, st.st_size, True, options.named_binary, options)
 
 
 def _open_dir(directory: _Dir, options: _Options) -> tuple[_Dir, list[os.DirEntry[str]]]:
@@ -600,7 +609,7 @@ def _open_dir(directory: _Dir, options: _Options) -> tuple[_Dir, list[os.DirEntr
 
 def _walk(
     given: str, root_display: str, root_stat: os.stat_result, options: _Options
-) -> Iterator[Document | Skipped]:
+) -> Iterator[Document | StreamedFile | Skipped | FileToRead]:
     abs_root = os.path.abspath(given)
     chain = _ancestor_chain(abs_root) if options.use_gitignore else ()
     root = _Dir(abs_root, "", chain, frozenset({(root_stat.st_dev, root_stat.st_ino)}))
@@ -633,7 +642,7 @@ def _walk(
 
 def _visit(
     entry: os.DirEntry[str], directory: _Dir, root_display: str, options: _Options
-) -> Iterator[Document | Skipped | _Dir]:
+) -> Iterator[Document | StreamedFile | Skipped | FileToRead | _Dir]:
     """Decide about one directory entry: a result to yield, or a subdirectory to descend."""
     if entry.name == ".git":  # never entered, never scanned, whatever it is
         return
@@ -691,10 +700,15 @@ def _visit(
     if not stat.S_ISREG(target.st_mode):  # known from stat alone: never opened
         yield Skipped(shown, SkipReason.SPECIAL_FILE, file_kind(target.st_mode))
         return
-    yield _load_file(
-        abs_path,
-        shown,
-        follow=is_link,
-        max_file_size=options.max_file_size,
-        decode_binary=options.force_text,
-    )
+    yield _file(abs_path, shown, target.st_size, is_link, options.force_text, options)
+
+
+def _file(
+    os_path: str, shown: str, size: int, follow: bool, decode_binary: bool, options: _Options
+) -> Document | StreamedFile | Skipped | FileToRead:
+    """A regular file: read now, or left for `load_file` (a file read in windows, or over
+    the size limit, is opened here: what is done with it is decided in this process)."""
+    deferred = FileToRead(shown, os_path, size, follow, options.max_file_size, decode_binary)
+    if options.defer_reading and size <= min(STREAM_THRESHOLD, options.max_file_size):
+        return deferred
+    return load_file(deferred)

@@ -688,3 +688,25 @@ def test_a_folder_named_explicitly_is_walked_even_if_an_ancestor_ignores_it(tmp_
     # A walk from the repository root still prunes the ignored folder.
     walked = [r.path for r in iter_sources([str(tmp_path)]) if isinstance(r, Document)]
     assert walked == [f"{tmp_path.as_posix()}/.gitignore"]
+
+
+def test_deferred_reading_gives_what_reading_at_once_gives(tmp_path: Path, monkeypatch) -> None:
+    """With several workers the walk leaves small files to be read where they are scanned;
+    what `load_file` reads then is what the walk would have read, skips included."""
+    from piiscan.model import FileToRead, StreamedFile
+
+    fake = Faker()
+    fake.seed_instance(17)
+    (tmp_path / "notes.txt").write_text(f"mail {fake.email()}\n", encoding="utf-8")
+    (tmp_path / "latin.txt").write_bytes("caf\xe9\n".encode("latin-1"))
+    (tmp_path / "blob.bin").write_bytes(b"\x00\x01\x02")
+    (tmp_path / "huge.log").write_text("x" * 5000, encoding="utf-8")
+    (tmp_path / "big.log").write_text("y\n" * 900, encoding="utf-8")
+    monkeypatch.setattr(sources, "STREAM_THRESHOLD", 1000)
+    at_once = list(iter_sources([str(tmp_path)], max_file_size=4000))
+    deferred = list(iter_sources([str(tmp_path)], max_file_size=4000, defer_reading=True))
+    # big.log, blob.bin, huge.log, latin.txt, notes.txt
+    assert [type(item) for item in deferred] == [StreamedFile, FileToRead, Skipped, FileToRead, FileToRead]
+    loaded = [sources.load_file(item) if isinstance(item, FileToRead) else item for item in deferred]
+    assert loaded == at_once
+    assert [type(item) for item in at_once] == [StreamedFile, Skipped, Skipped, Document, Document]
