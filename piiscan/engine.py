@@ -208,13 +208,39 @@ def context_near(rule: Rule, text: str, segment: Segment, column_names: str) -> 
     )
 
 
+def _line_matches(
+    pattern: regex.Pattern, text: str, segment: Segment, timeout: float
+) -> Iterator[tuple[int, int]]:
+    """The spans of a pattern's matches in a segment, found as if each line were searched on
+    its own, so that a segment of many lines and a window of one give the same: a match
+    across a line break is never one, and hides nothing on the lines it crosses (the rest
+    of its first line is searched alone, and the search goes on at the next line)."""
+    pos = segment.start
+    while True:
+        for m in pattern.finditer(text, pos, segment.end, timeout=timeout):
+            start, end = m.span()
+            newline = text.find("\n", start, end)
+            if newline < 0:
+                if start < end:
+                    yield start, end
+                continue
+            for rest in pattern.finditer(text, start, newline + 1, timeout=timeout):
+                if rest.start() < rest.end() and rest.end() <= newline:
+                    yield rest.span()
+            pos = newline + 1
+            break
+        else:
+            return
+
+
 def _requires_context(rule: Rule) -> bool:
     return rule.context_required and bool(rule.context)
 
 
 class RegexFinder:
-    """Pure-regex backend: a rule is tried where one of its keywords occurs (or always), and
-    for a rule that requires context, where a context word is within reach."""
+    """Pure-regex backend: a rule is tried in each segment where one of its keywords occurs
+    (or in every segment), and for a rule that requires context, where a context word is
+    within reach."""
 
     name = "regex"
 
@@ -225,21 +251,14 @@ class RegexFinder:
         self._rules = rules
         self._needs_context = {i for i in chosen if _requires_context(rules[i])}
 
-    def candidates(
-        self, text: str, segments: Sequence[Segment], column_names: str = ""
-    ) -> dict[int, list[int]]:
-        """{segment index: the rules that may match in it}, for segments with any."""
-        found = {}
-        for i, segment in enumerate(segments):
-            orders = [
-                order
-                for order in self.rules_in(text, segment)
-                if order not in self._needs_context
-                or context_near(self._rules[order], text, segment, column_names)
-            ]
-            if orders:
-                found[i] = orders
-        return found
+    def windows(self, text: str, column_names: str = "") -> Iterator[tuple[int, Segment]]:
+        """(rule order, segment) for every rule that may match in a segment."""
+        for segment in split_segments(text, SEGMENT_CHARS):
+            for order in self.rules_in(text, segment):
+                if order not in self._needs_context or context_near(
+                    self._rules[order], text, segment, column_names
+                ):
+                    yield order, segment
 
     def rules_in(self, text: str, segment: Segment) -> list[int]:
         if not self._keyed:
@@ -253,12 +272,13 @@ class HyperscanFinder:
     """All rule patterns (or their prefilters) in one hyperscan database, run once over the
     whole text, with the context words of the rules that require them.
 
-    Hyperscan reports where each match *ends*; a rule may match in every segment that holds
-    one of its match ends. One scan per document costs far less than one per segment (the
-    Python around each call was most of the time). Every match end calls back into Python,
-    so number-dense text costs more: each end is filed at once, nothing is kept per match.
-    A context word's end is kept (ids above the rules'), to drop the segments of a rule that
-    requires context where none of its words is within reach.
+    Hyperscan reports where each match *ends*, and every match of a rule's pattern holds an
+    end of its own (or of its prefilter's): a rule is tried on the lines that hold one, not
+    on the whole text. One scan per document costs far less than one per line or segment
+    (the Python around each call was most of the time). Every match end calls back into
+    Python, so number-dense text costs more: each end is only appended to its rule's list.
+    A context word's end is kept too, to drop the lines of a rule that requires context where
+    none of its words is within reach.
     """
 
     name = "hyperscan"
@@ -275,90 +295,113 @@ class HyperscanFinder:
             order for order, rule in enumerate(rules) if _requires_context(rule)
         } - self._words_scanned - regex_only
         self._rules = rules
-        self._starts: list[int] = []  # byte offsets of the segments being scanned
-        self._ends: list[int] = []
-        self._found: dict[int, set[int]] = {}
-        self._context_ends: dict[int, list[int]] = {}
+        self._ends: dict[int, list[int]] = {}  # owner (rule order, ~order for words): ends
         # Hyperscan keeps a raw pointer to the callback: hold a named reference for our life.
-        self._on_match = self._file_hit
+        self._on_match = self._note_end
 
-    def _file_hit(self, expression: int, start: int, end: int, flags: int, context) -> None:
-        rule_order = self._owners[expression]
-        if rule_order < 0:  # a context word of rule ~rule_order
-            self._context_ends.setdefault(~rule_order, []).append(end)
-            return
-        # Segments are in order of their starts. The last one starting before this end holds
-        # it; before it, only the pieces of one long line overlap (by MAX_MATCH_CHARS) and may
-        # hold it too. A segment that does not is a whole line between them, and a match
-        # reaching across it would cross a line break, which confirmation never accepts.
-        i = bisect.bisect_left(self._starts, end) - 1
-        while i >= 0 and self._ends[i] >= end:
-            self._found.setdefault(i, set()).add(rule_order)
-            i -= 1
+    def _note_end(self, expression: int, start: int, end: int, flags: int, context) -> None:
+        owner = self._owners[expression]
+        ends = self._ends.get(owner)
+        if ends is None:
+            self._ends[owner] = [end]
+        else:
+            ends.append(end)
 
-    def candidates(
-        self, text: str, segments: Sequence[Segment], column_names: str = ""
-    ) -> dict[int, list[int]]:
-        """{segment index: the rules that may match in it}, for segments with any."""
-        found: dict[int, set[int]] = {}
-        if self._database is not None and segments:
-            starts, ends = _byte_bounds(text, segments)
-            context_ends = self._scan(text.encode("utf-8", "replace"), starts, ends, found)
-            in_columns = self._scan(column_names.encode("utf-8", "replace"), [], [], {})
-            # A character is 1 to 4 bytes: the reach in bytes is at most 4 times that in
-            # characters (a wider window only keeps more segments, never fewer).
-            width = 1 if text.isascii() else 4
-            for i, orders in found.items():
-                low, high = starts[i] - width * CONTEXT_BEFORE, ends[i] + width * CONTEXT_AFTER
-                orders -= {
-                    order
-                    for order in orders & self._words_scanned
-                    if order not in in_columns and not _any_within(context_ends.get(order, ()), low, high)
-                }
-                orders -= {
-                    order
-                    for order in orders & self._words_by_regex
-                    if not context_near(self._rules[order], text, segments[i], column_names)
-                }
+    def windows(self, text: str, column_names: str = "") -> Iterator[tuple[int, Segment]]:
+        """(rule order, window) for every rule that may match on a line: the line that holds
+        one of its match ends (a piece of it, for a line longer than SEGMENT_CHARS)."""
+        if self._database is not None:
+            ends = self._scan(text)
+            in_columns = {~owner for owner in self._scan(column_names) if owner < 0}
+            for order in sorted(owner for owner in ends if owner >= 0):
+                words = ends.get(~order, ()) if order in self._words_scanned and order not in in_columns else None
+                for window in _windows_holding(text, ends[order]):
+                    if words is not None and not _any_within(
+                        words, window.start - CONTEXT_BEFORE, window.end + CONTEXT_AFTER
+                    ):
+                        continue
+                    if order in self._words_by_regex and not context_near(
+                        self._rules[order], text, window, column_names
+                    ):
+                        continue
+                    yield order, window
         if self._fallback is not None:
-            for i, orders in self._fallback.candidates(text, segments, column_names).items():
-                found.setdefault(i, set()).update(orders)
-        return {i: sorted(found[i]) for i in sorted(found) if found[i]}
+            yield from self._fallback.windows(text, column_names)
 
-    def _scan(self, data: bytes, starts: list[int], ends: list[int], found: dict[int, set[int]]) -> dict[int, list[int]]:
-        """Scan `data`, filing rule matches into `found` by segment (`starts`, `ends`); the
-        end offsets of each rule's context words, in order."""
-        if not data:
+    def _scan(self, text: str) -> dict[int, list[int]]:
+        """The match ends in `text` by owner, sorted, as character offsets."""
+        if not text:
             return {}
-        self._starts, self._ends, self._found, self._context_ends = starts, ends, found, {}
+        # "replace" keeps the bytes valid UTF-8 (hyperscan's UTF-8 mode requires it); a lone
+        # surrogate becomes one "?", so character offsets are kept.
+        data = text.encode("utf-8", "replace")
+        self._ends = {}
         try:
-            # "replace" keeps the bytes valid UTF-8 (hyperscan's UTF-8 mode requires it);
-            # a lone surrogate can never be part of a match, so nothing is lost.
             self._database.scan(data, match_event_handler=self._on_match)
-            context_ends = self._context_ends
+            found = self._ends
         finally:
-            self._starts, self._ends, self._found, self._context_ends = [], [], {}, {}
-        for offsets in context_ends.values():
+            self._ends = {}
+        if len(data) != len(text):
+            _to_character_offsets(data, found)
+        for offsets in found.values():
             offsets.sort()
-        return context_ends
+        return found
+
+
+def _windows_holding(text: str, ends: Sequence[int]) -> Iterator[Segment]:
+    """Where the matches holding these match ends (sorted, exclusive) may be found, each
+    window once: the line of an end, or on a line longer than SEGMENT_CHARS the pieces that
+    `split_segments` would give where such a match may start."""
+    line_start = line_end = 0
+    last_start = -1
+    for end in ends:
+        if not line_start <= end - 1 < line_end:
+            # Ends come in order: the line break before this one is after the last line's.
+            line_start = text.rfind("\n", max(0, line_end - 1), end - 1) + 1
+            line_end = text.find("\n", end - 1)
+            line_end = len(text) if line_end < 0 else line_end + 1  # with its line break
+        if line_end - line_start <= SEGMENT_CHARS:
+            pieces = [Segment(line_start, line_end, line_end, False)]
+        else:
+            pieces = _pieces_holding(text, line_start, line_end, end)
+        for piece in pieces:
+            if piece.start > last_start:
+                last_start = piece.start
+                yield piece
+
+
+def _pieces_holding(text: str, line_start: int, line_end: int, end: int) -> list[Segment]:
+    # The pieces of a long line start every SEGMENT_CHARS from the line's start, and a match
+    # starts at most MAX_MATCH_CHARS before its end: one or two pieces may hold its start.
+    first = max(0, end - MAX_MATCH_CHARS - line_start) // SEGMENT_CHARS
+    last = max(0, end - 1 - line_start) // SEGMENT_CHARS
+    pieces = []
+    for j in range(first, last + 1):
+        start = line_start + j * SEGMENT_CHARS
+        limit = start + SEGMENT_CHARS
+        if limit >= line_end:  # the line's last piece
+            pieces.append(Segment(start, line_end, line_end, False))
+        else:
+            piece_end = min(len(text), limit + MAX_MATCH_CHARS)
+            pieces.append(Segment(start, piece_end, limit, piece_end < len(text)))
+    return pieces
+
+
+def _to_character_offsets(data: bytes, found: dict[int, list[int]]) -> None:
+    """Byte offsets into the UTF-8 `data` -> character offsets, in place (one pass)."""
+    offsets = sorted({offset for values in found.values() for offset in values})
+    char_at, done, chars = {}, 0, 0
+    for offset in offsets:  # every end is a character boundary: hyperscan's UTF-8 mode
+        chars += len(data[done:offset].decode("utf-8", "replace"))
+        char_at[offset], done = chars, offset
+    for values in found.values():
+        values[:] = [char_at[offset] for offset in values]
 
 
 def _any_within(offsets: Sequence[int], low: int, high: int) -> bool:
     """Whether any of the sorted `offsets` lies in (low, high]."""
     i = bisect.bisect_right(offsets, low)
     return i < len(offsets) and offsets[i] <= high
-
-
-def _byte_bounds(text: str, segments: Sequence[Segment]) -> tuple[list[int], list[int]]:
-    """Each segment's start and end as offsets into the UTF-8 bytes of `text`."""
-    if text.isascii():
-        return [s.start for s in segments], [s.end for s in segments]
-    positions = sorted({p for s in segments for p in (s.start, s.end)})
-    byte_at, done, total = {}, 0, 0
-    for p in positions:
-        total += len(text[done:p].encode("utf-8", "replace"))  # one byte count per code point
-        byte_at[p], done = total, p
-    return [byte_at[s.start] for s in segments], [byte_at[s.end] for s in segments]
 
 
 def _hyperscan_flags(hs, prefilter: bool) -> int:
@@ -810,14 +853,10 @@ class Engine:
         return resolve_overlaps(_dedupe(matches), self.rules)
 
     def _pattern_matches(self, document: Document) -> list[Match]:
-        text = document.text
         matches: list[Match] = []
         around = Surroundings.of(document)
-        segments = split_segments(text, SEGMENT_CHARS)
-        for i, orders in self._finder.candidates(text, segments, around.column_names).items():
-            for order in orders:
-                compiled = self._compiled_rule(order)
-                matches.extend(self._confirm(compiled, document, segments[i], around))
+        for order, window in self._finder.windows(document.text, around.column_names):
+            matches.extend(self._confirm(self._compiled_rule(order), document, window, around))
         return matches
 
     def _model_matches(self, documents: Sequence[Document]) -> list[list[Match]]:
@@ -857,16 +896,11 @@ class Engine:
         best: dict[tuple[int, int], float] = {}
         for pattern, score in c.patterns:
             try:
-                for m in pattern.finditer(
-                    text, segment.start, segment.end, timeout=self.regex_timeout
-                ):
-                    start, end = m.span()
+                for start, end in _line_matches(pattern, text, segment, self.regex_timeout):
                     if (
-                        start == end
-                        or start >= segment.accept_before
+                        start >= segment.accept_before
                         or (segment.cut and end >= segment.end)
                         or end - start > MAX_MATCH_CHARS
-                        or "\n" in text[start:end]
                     ):
                         continue
                     if score > best.get((start, end), -1.0):

@@ -211,6 +211,42 @@ def test_catastrophic_pattern_is_a_named_error_not_a_clean_result(backend):
     assert "t.slow" in error.value.message and "slow.txt" in error.value.message
 
 
+@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+def test_hyperscan_confirms_only_the_lines_where_a_rule_matches():
+    """A line where hyperscan finds no match of a rule is never searched with its regex:
+    here the line that would make the regex backtrack for seconds is skipped."""
+    slow = parse_pack(CATASTROPHIC, "slow.yaml").rules
+    text = "a" * 40 + "b\nac\n"
+    with pytest.raises(ScanError):
+        Engine(slow, backend="regex", cache_dir=None, regex_timeout=0.05).scan(Document("s.txt", text))
+    found = Engine(slow, backend="hyperscan", cache_dir=None, regex_timeout=0.05).scan(Document("s.txt", text))
+    assert [(f.line, f.value) for f in found] == [(2, "ac")]
+
+
+CROSSING = r"""
+pack: crossing
+rules:
+  - id: t.code
+    entity: CODE
+    name: Code
+    description: A code after a "c", or anything from an "a" to the next "c" (across lines).
+    category: quasi
+    severity: low
+    patterns:
+      - regex: 'a[\s\S]*?c|\bc[0-9]{2}\b'
+        score: 0.9
+    tests: {match: ['c12'], no_match: ['b']}
+"""
+
+
+@pytest.mark.parametrize("backend", ["regex", "auto"])
+def test_a_match_across_a_line_break_hides_nothing_on_the_lines_it_crosses(backend):
+    rules = parse_pack(CROSSING, "crossing.yaml").rules
+    text = "an apple\nc12 is the code\n"
+    found = Engine(rules, backend=backend, cache_dir=None).scan(Document("c.txt", text))
+    assert [(f.line, f.value) for f in found] == [(2, "c12")]
+
+
 # -- backends, pickling, cache
 
 
