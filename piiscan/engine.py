@@ -2,23 +2,29 @@
 
 How a document is scanned, in one pass:
 
-1. The text is cut into *segments* of about `SEGMENT_CHARS` (1 KB) characters that end at line
-   breaks (a line longer than that is cut into pieces that overlap by `MAX_MATCH_CHARS`).
-   A match never spans a line, so segment edges never split one.
-2. A *finder* says which rules may match in which segment. The hyperscan finder scans the
-   whole text once against one database of every rule pattern and files each match end
-   under its segment; the pure-regex finder, used where hyperscan is missing, asks each
-   rule's keywords per segment.
-3. Each (rule, segment) pair the finder names is *confirmed* by running the rule's own
-   patterns with the `regex` module over that segment only, with a timeout per call, so a
-   catastrophic pattern raises a `ScanError` instead of hanging or passing as "clean".
-4. Every match is scored: validator, exclusions, context words, test values, and where it is
-   written: credits in source code, test code (`score_match`, `Surroundings`).
-5. Overlapping matches of different rules are resolved (`resolve_overlaps`), and findings
+1. A *finder* says which rules may match where. The hyperscan finder scans the whole text
+   once against one database of every rule pattern (or the pattern's cheaper `prefilter`)
+   and of the context words of rules that require context, and names the lines that hold
+   a match end of a rule (a line longer than `SEGMENT_CHARS` is cut into pieces that
+   overlap by `MAX_MATCH_CHARS`; a piece is named where a match may start). The pure-regex
+   finder, used where hyperscan is missing, cuts the text into *segments* of about
+   `SEGMENT_CHARS` characters that end at line breaks and asks each rule's keywords per
+   segment. Both drop the places of a rule that requires context where none of its context
+   words is within reach.
+2. Each (rule, line or segment) the finder names is *confirmed* by running the rule's own
+   patterns with the `regex` module there only, as if line by line (a match never spans a
+   line), with a timeout per call, so a catastrophic pattern raises a `ScanError` instead
+   of hanging or passing as "clean".
+3. Every match is scored: exclusions, context words, test values, where it is written
+   (credits in source code, test code), and last the validator (`score_match`,
+   `Surroundings`).
+4. Overlapping matches of different rules are resolved (`resolve_overlaps`), and findings
    get line/column, masked snippets and fingerprints.
 
 Both finders feed the same confirmation step, so they give identical findings as long as
-hyperscan names at least every pair where the regex matches, which prefilter mode guarantees.
+hyperscan names at least every line where the regex matches, which prefilter mode and the
+rule tests of each `prefilter` guarantee. (A pattern's lookahead should not look past its
+line's break: the two finders' windows end in different places after it.)
 """
 
 from __future__ import annotations
