@@ -38,6 +38,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import regex
 
@@ -928,9 +929,11 @@ class Engine:
         if not kept:
             return []
         text = document.text
+        # Snippets mask every neighbour, also those in the overlap that another window reports.
+        spans = [_Span(m.start, m.end, self.rules[m.order].entity, text[m.start : m.end]) for m in kept]
         findings = []
         line, counted_to, line_start = 1, 0, 0
-        for m in kept:
+        for m, span, (snippet, raw_snippet) in zip(kept, spans, _snippets(text, spans)):
             # Matches come in order: look for line breaks only since the previous one.
             newline = text.rfind("\n", counted_to, m.start)
             if newline >= 0:
@@ -956,19 +959,17 @@ class Engine:
                     severity=Severity.INFO if m.test_data else rule.severity,
                     category=rule.category,
                     test_data=m.test_data,
-                    value=text[m.start : m.end],
-                    snippet="",
-                    raw_snippet="",
+                    value=span.value,
+                    snippet=snippet,
+                    raw_snippet=raw_snippet,
                     commit=document.commit,
                     commit_date=document.commit_date,
                 )
             )
-        # Snippets mask every neighbour, also those in the overlap that another window reports.
-        findings = _add_snippets(text, findings)
         low = document.report_from
         high = len(text) if document.report_to is None else document.report_to
         reported = [f for f in findings if low <= f.start < high]
-        materials = _fingerprint_materials(text, reported, findings, self._fingerprint_key)
+        materials = _fingerprint_materials(text, reported, spans, self._fingerprint_key)
         if document.offset or document.line_base or document.column_base:
             reported = [_in_file(f, document) for f in reported]
         return list(zip(reported, materials))
@@ -1110,42 +1111,47 @@ def _line_bounds(text: str) -> Callable[[int], tuple[int, int]]:
     return bounds
 
 
-def _overlapping(findings: list[Finding]):
-    """A lookup of the findings overlapping [lo, hi): they are sorted and disjoint."""
-    starts = [f.start for f in findings]
-    ends = [f.end for f in findings]
+class _Span(NamedTuple):
+    """A kept match, as its snippet and its neighbours' snippets and fingerprints see it."""
 
-    def lookup(lo: int, hi: int) -> list[Finding]:
-        return findings[bisect.bisect_right(ends, lo) : bisect.bisect_left(starts, hi)]
+    start: int
+    end: int
+    entity: str
+    value: str
+
+
+def _overlapping(spans: list[_Span]):
+    """A lookup of the spans overlapping [lo, hi): they are sorted and disjoint."""
+    starts = [s.start for s in spans]
+    ends = [s.end for s in spans]
+
+    def lookup(lo: int, hi: int) -> list[_Span]:
+        return spans[bisect.bisect_right(ends, lo) : bisect.bisect_left(starts, hi)]
 
     return lookup
 
 
-def _add_snippets(text: str, findings: list[Finding]) -> list[Finding]:
-    """The line around each finding, masked (every finding on it) and raw (--show-values)."""
-    overlapping = _overlapping(findings)
+def _snippets(text: str, spans: list[_Span]) -> list[tuple[str, str]]:
+    """The line around each span, masked (every span on it) and raw (--show-values)."""
+    overlapping = _overlapping(spans)
     line_bounds = _line_bounds(text)
     out = []
-    for f in findings:
-        line_start, line_end = line_bounds(f.start)
-        lo, hi = _excerpt_bounds(line_start, line_end, f.start, f.end, SNIPPET_CHARS)
+    for span in spans:
+        line_start, line_end = line_bounds(span.start)
+        lo, hi = _excerpt_bounds(line_start, line_end, span.start, span.end, SNIPPET_CHARS)
         masked = _replace_spans(
             text, lo, hi, overlapping(lo, hi), lambda g: mask_value(g.entity, g.value)
         )
         prefix = "…" if lo > line_start else ""
         suffix = "…" if hi < line_end else ""
         out.append(
-            replace(
-                f,
-                snippet=f"{prefix}{masked.strip()}{suffix}",
-                raw_snippet=f"{prefix}{text[lo:hi].strip()}{suffix}",
-            )
+            (f"{prefix}{masked.strip()}{suffix}", f"{prefix}{text[lo:hi].strip()}{suffix}")
         )
     return out
 
 
 def _fingerprint_materials(
-    text: str, findings: list[Finding], neighbours: list[Finding], key: bytes | None
+    text: str, findings: list[Finding], neighbours: list[_Span], key: bytes | None
 ) -> list[str]:
     """What each finding's fingerprint hashes (with an occurrence count, added later), so
     that it is stable across runs, machines and line moves.
@@ -1177,9 +1183,9 @@ def _excerpt_bounds(line_start: int, line_end: int, start: int, end: int, width:
     return lo, hi
 
 
-def _replace_spans(text: str, lo: int, hi: int, findings: list[Finding], render) -> str:
+def _replace_spans(text: str, lo: int, hi: int, spans: list[_Span], render) -> str:
     parts, pos = [], lo
-    for g in sorted(findings, key=lambda g: g.start):
+    for g in spans:  # sorted and disjoint
         s, e = max(g.start, lo), min(g.end, hi)
         if s < pos:
             continue

@@ -53,10 +53,11 @@ def _credit_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     return re.compile(_HEADER_CREDIT), re.compile(_LINE_CREDIT)
 
 
-def _split(path: str) -> tuple[list[str], str, str]:
+@functools.lru_cache(maxsize=64)  # a document's kinds are asked one after another
+def _split(path: str) -> tuple[tuple[str, ...], str, str]:
     parts = path.replace("\\", "/").split("/")
     stem, ext = os.path.splitext(parts[-1])
-    return parts[:-1], stem, ext.lower()
+    return tuple(parts[:-1]), stem, ext.lower()
 
 
 def is_code(path: str) -> bool:
