@@ -362,16 +362,20 @@ def _windows_holding(text: str, ends: Sequence[int]) -> Iterator[Segment]:
     line_start = line_end = 0
     last_start = -1
     for end in ends:
-        if not line_start <= end - 1 < line_end:
+        if line_start <= end - 1 < line_end:
+            if line_end - line_start <= SEGMENT_CHARS:
+                continue  # a short line is one window, given already
+        else:
             # Ends come in order: the line break before this one is after the last line's.
             line_start = text.rfind("\n", max(0, line_end - 1), end - 1) + 1
             line_end = text.find("\n", end - 1)
             line_end = len(text) if line_end < 0 else line_end + 1  # with its line break
-        if line_end - line_start <= SEGMENT_CHARS:
-            pieces = [Segment(line_start, line_end, line_end, False)]
-        else:
-            pieces = _pieces_holding(text, line_start, line_end, end)
-        for piece in pieces:
+            if line_end - line_start <= SEGMENT_CHARS:
+                yield Segment(line_start, line_end, line_end, False)
+                continue
+        if line_start + (end - 1 - line_start) // SEGMENT_CHARS * SEGMENT_CHARS <= last_start:
+            continue  # the pieces that may hold it are given already
+        for piece in _pieces_holding(text, line_start, line_end, end):
             if piece.start > last_start:
                 last_start = piece.start
                 yield piece
