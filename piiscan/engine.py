@@ -73,7 +73,9 @@ VERSION_PENALTY = 0.4  # right after a version word, or in a version column
 CREDIT_CONFIDENCE_CAP = 0.3
 TABLE_SUFFIXES = (".csv", ".tsv")
 DEFAULT_MIN_CONFIDENCE = 0.5
-DEFAULT_REGEX_TIMEOUT = 2.0  # seconds per segment and pattern; a segment is only a few KB
+# Seconds per regex call: one pattern over one line (hyperscan) or one ~1 KB segment (regex
+# backend), so a slow but finite pattern may time out on one backend and not on the other.
+DEFAULT_REGEX_TIMEOUT = 2.0
 SNIPPET_CHARS = 160
 BACKENDS = ("auto", "hyperscan", "regex")
 
@@ -83,6 +85,9 @@ BACKENDS = ("auto", "hyperscan", "regex")
 
 @dataclass(frozen=True, slots=True)
 class Segment:
+    """A stretch of text a rule is confirmed on: a segment the regex finder cut, or a line
+    (a piece of a long line) hyperscan named."""
+
     start: int
     end: int
     # Matches must start before `accept_before` and, in a piece cut out of a long line, end
@@ -202,14 +207,14 @@ def _context_bounded(words: tuple[str, ...]) -> regex.Pattern:
 # --------------------------------------------------------------------------- finders
 
 
-def context_near(rule: Rule, text: str, segment: Segment, column_names: str) -> bool:
-    """Whether any of the context words of `rule` is within reach of `segment`, by regex:
-    boundary-free and case-insensitive, so a superset of what scoring accepts (a segment
+def context_near(rule: Rule, text: str, window: Segment, column_names: str) -> bool:
+    """Whether any of the context words of `rule` is within reach of `window`, by regex:
+    boundary-free and case-insensitive, so a superset of what scoring accepts (a window
     without one holds nothing a rule that requires context could keep). In a table any
     column name may be a value's, so the column names count too."""
     words = _context_anywhere(rule.context)
-    low = max(0, segment.start - CONTEXT_BEFORE)
-    high = min(len(text), segment.end + CONTEXT_AFTER)
+    low = max(0, window.start - CONTEXT_BEFORE)
+    high = min(len(text), window.end + CONTEXT_AFTER)
     return words.search(text, low, high) is not None or (
         bool(column_names) and words.search(column_names) is not None
     )
@@ -294,9 +299,10 @@ class HyperscanFinder:
         self._database, self._owners, regex_only = _load_or_build_database(rules, cache_dir)
         # Rules hyperscan cannot compile even in prefilter mode fall back to keywords.
         self._fallback = RegexFinder(rules, regex_only) if regex_only else None
+        # (A rule left to the fallback is tried there whole, context check included.)
         self._words_scanned = {
             order for order, rule in enumerate(rules) if _context_pattern(rule) is not None
-        }
+        } - regex_only
         # Context words hyperscan cannot match as `regex` does (other scripts' case rules).
         self._words_by_regex = {
             order for order, rule in enumerate(rules) if _requires_context(rule)
@@ -321,7 +327,9 @@ class HyperscanFinder:
             ends = self._scan(text)
             in_columns = {~owner for owner in self._scan(column_names) if owner < 0}
             for order in sorted(owner for owner in ends if owner >= 0):
-                words = ends.get(~order, ()) if order in self._words_scanned and order not in in_columns else None
+                words = None  # the ends of its context words, where they decide
+                if order in self._words_scanned and order not in in_columns:
+                    words = ends.get(~order, ())
                 for window in _windows_holding(text, ends[order]):
                     if words is not None and not _any_within(
                         words, window.start - CONTEXT_BEFORE, window.end + CONTEXT_AFTER
@@ -416,7 +424,7 @@ def _any_within(offsets: Sequence[int], low: int, high: int) -> bool:
 
 
 def _hyperscan_flags(hs, prefilter: bool) -> int:
-    # Not SINGLEMATCH: every match end is needed to tell which segments a rule may match in.
+    # Not SINGLEMATCH: every match end is needed to tell which lines a rule may match on.
     flags = hs.HS_FLAG_UTF8 | hs.HS_FLAG_MULTILINE
     return flags | hs.HS_FLAG_PREFILTER if prefilter else flags
 
@@ -544,7 +552,7 @@ class Surroundings:
     in_test_code: bool = False  # a test suite's source file
     in_credits_file: bool = False  # AUTHORS, CONTRIBUTORS.md ...: every line is a credit
     # Every column name of a table: its header line (CSV, TSV), or the column lists of its
-    # INSERT statements (SQL). Context for the "no context word near this segment" skip.
+    # INSERT statements (SQL). Context for the finders' "no context word near" skip.
     column_names: str = ""
 
     @classmethod
@@ -900,17 +908,17 @@ class Engine:
         self,
         c: CompiledRule,
         document: Document,
-        segment: Segment,
+        window: Segment,
         around: Surroundings,
     ) -> Iterator[Match]:
         text = document.text
         best: dict[tuple[int, int], float] = {}
         for pattern, score in c.patterns:
             try:
-                for start, end in _line_matches(pattern, text, segment, self.regex_timeout):
+                for start, end in _line_matches(pattern, text, window, self.regex_timeout):
                     if (
-                        start >= segment.accept_before
-                        or (segment.cut and end >= segment.end)
+                        start >= window.accept_before
+                        or (window.cut and end >= window.end)
                         or end - start > MAX_MATCH_CHARS
                     ):
                         continue
@@ -918,7 +926,7 @@ class Engine:
                         best[(start, end)] = score
             except TimeoutError:
                 raise ScanError(
-                    f"{document.path}: rule {c.rule.id!r} timed out near offset {segment.start} "
+                    f"{document.path}: rule {c.rule.id!r} timed out near offset {window.start} "
                     f"(regex timeout {self.regex_timeout:g}s)",
                     "the rule's pattern backtracks badly on this input; fix the pattern or "
                     "disable the rule with --disable",

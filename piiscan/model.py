@@ -55,7 +55,7 @@ class Pattern:
     `prefilter`, when set, is a cheaper regex that matches inside every match of `regex`:
     hyperscan looks for it instead (a leading `[A-Za-z0-9._%+-]{0,63}` before an `@` makes
     hyperscan track a start at every letter of the text; `[A-Za-z0-9._%+-]@` does not), and
-    the segments where it occurs are then confirmed with `regex` itself.
+    the lines where it occurs are then confirmed with `regex` itself.
     """
 
     regex: str

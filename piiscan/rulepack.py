@@ -237,6 +237,13 @@ def _parse_rule(reader: _Reader, node: yaml.Node, field: str, pack: str) -> Rule
     def strings(key: str) -> tuple[str, ...]:
         return reader.strings(fields[key], key) if key in fields else ()
 
+    context = strings("context")
+    for i, word in enumerate(context):
+        if not word.strip():
+            raise reader.fail(
+                fields["context"].value[i], f"context[{i}]", "a context word is empty",
+                "an empty word would be found everywhere: remove it",
+            )
     exclude = strings("exclude")
     test_values = strings("test_values")
     for key, values in (("exclude", exclude), ("test_values", test_values)):
@@ -255,7 +262,7 @@ def _parse_rule(reader: _Reader, node: yaml.Node, field: str, pack: str) -> Rule
         pack=pack,
         source=reader.source,
         validator=validator_name,
-        context=tuple(w.lower() for w in strings("context")),
+        context=tuple(w.lower() for w in context),
         context_required=(
             reader.boolean(fields["context_required"], "context_required")
             if "context_required" in fields

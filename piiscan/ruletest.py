@@ -45,7 +45,7 @@ def run_rule_tests(rules: Sequence[Rule], *, backend: str = "auto") -> list[Rule
 
 def _prefilter_misses(rule: Rule) -> Iterator[RuleTestFailure]:
     """A pattern's prefilter must match inside every match of the pattern (end within its
-    span), or hyperscan would never name the segment: checked on every match example, also
+    span), or hyperscan would never name the line: checked on every match example, also
     where hyperscan is not installed."""
     for p in rule.patterns:
         if not p.prefilter:

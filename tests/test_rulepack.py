@@ -888,3 +888,11 @@ def test_a_bad_or_empty_prefilter_is_refused_and_named(prefilter, complaint):
     error = refused(text)
     assert complaint in error.message
     assert_names(error, line=line_of(text, "prefilter:"), rule=RULE_ID, field="patterns[0].prefilter")
+
+
+@pytest.mark.parametrize("word", ["''", "'  '"])
+def test_an_empty_context_word_is_refused(word):
+    text = with_fields(context=f"[ssn, {word}]")
+    error = refused(text)
+    assert "empty" in error.message
+    assert_names(error, line=line_of(text, "context:"), rule=RULE_ID, field="context[1]")
