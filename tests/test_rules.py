@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from piiscan.engine import Engine, hyperscan_available
 from piiscan.model import Document
@@ -89,3 +91,33 @@ def test_a_prefilter_that_misses_a_match_is_a_failure_on_every_backend(backend):
         "match[1]: the prefilter of pattern '\\\\b\\\\d{3}-\\\\d{2}-\\\\d{4}\\\\b' does not match "
         "inside '536-23-1234'"
     ]
+
+
+@pytest.fixture(scope="module")
+def both_backends():
+    return (
+        Engine(BUILTIN_RULES, backend="regex", cache_dir=None),
+        Engine(BUILTIN_RULES, backend="hyperscan", cache_dir=None),
+    )
+
+
+_EXAMPLES = [e for r in BUILTIN_RULES for e in (*r.tests.match, *r.tests.no_match)]
+_GLUE = ["\n", "\r\n", " ", "", "\t", ", ", "é ", "日本 ", "🙂", "x" * 300, "\n\n", ";"]
+
+
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pieces=st.lists(
+        st.tuples(st.sampled_from(_EXAMPLES), st.sampled_from(_GLUE)), min_size=1, max_size=40
+    ),
+    trailing_newline=st.booleans(),
+)
+def test_backends_agree_on_rule_examples_glued_every_way(both_backends, pieces, trailing_newline):
+    """Hyperscan confirms the lines (and long-line pieces) holding its match ends, the regex
+    backend whole segments: on any mix of lines, line endings, long lines and multi-byte
+    characters they must find the same."""
+    text = "".join(example + glue for example, glue in pieces)
+    text = text + "\n" if trailing_newline else text.rstrip("\n")
+    by_regex, by_hyperscan = (engine.scan(Document("mix.txt", text)) for engine in both_backends)
+    assert by_hyperscan == by_regex
