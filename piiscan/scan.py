@@ -39,7 +39,7 @@ from piiscan.sources import (
     load_file,
     read_stream,
 )
-from piiscan.suppress import Allowlist, UnusedIgnore, filter_findings, parse_allowlist
+from piiscan.suppress import Allowlist, Suppressed, UnusedIgnore, filter_findings, parse_allowlist
 
 STDIN = "-"
 # The model reads a batch of documents in one stream and is some fifty times slower than the
@@ -344,6 +344,8 @@ def _scan_streamed(engine: Engine, filters: Filters, streamed: StreamedFile) -> 
 
 
 def _filter(filters: Filters, document: Document, raw: list[Finding]):
+    if not raw and not filters.report_unused:
+        return [], Suppressed(), []  # nothing to filter: its ignore comments are not read
     return filter_findings(
         document.text,
         raw,
