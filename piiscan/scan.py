@@ -118,7 +118,11 @@ def filters_from(settings: Settings, *, use_baseline: bool = True) -> Filters:
 
 
 def iter_inputs(
-    paths: Sequence[str], settings: Settings, *, named_binary: bool = True, defer_reading: bool = False
+    paths: Sequence[str],
+    settings: Settings,
+    *,
+    named_binary: bool = True,
+    defer_reading: bool = False,
 ) -> Iterable[Document | Skipped]:
     """Documents and skips for every path in order; "-" reads standard input once.
 

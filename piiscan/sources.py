@@ -547,12 +547,16 @@ def iter_sources(
     return _iter_all(list(paths), options)
 
 
-def _iter_all(paths: list[str], options: _Options) -> Iterator[Document | StreamedFile | Skipped | FileToRead]:
+def _iter_all(
+    paths: list[str], options: _Options
+) -> Iterator[Document | StreamedFile | Skipped | FileToRead]:
     for given in paths:
         yield from _iter_one(given, options)
 
 
-def _iter_one(given: str, options: _Options) -> Iterator[Document | StreamedFile | Skipped | FileToRead]:
+def _iter_one(
+    given: str, options: _Options
+) -> Iterator[Document | StreamedFile | Skipped | FileToRead]:
     shown = _join_display(_display_root(given), "")
     try:
         st = os.lstat(given)
