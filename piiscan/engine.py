@@ -436,9 +436,15 @@ _CASE_FOLDED_INTO = {"i": "[iI\u0130]", "k": "[kK\u212a]", "s": "[sS\u017f]"}
 
 
 def _context_pattern(rule: Rule) -> str | None:
-    """A rule's context words as one hyperscan pattern (caseless), matching wherever the
-    boundary-free regex of `context_near` matches; None where hyperscan cannot match them
-    alike (words in other scripts, whose case rules hyperscan does not know)."""
+    """A rule's context words as one hyperscan pattern (caseless) that ends wherever one of
+    them ends as scoring finds it (`_context_bounded`); None where hyperscan cannot match
+    them alike (words in other scripts, whose case rules hyperscan does not know).
+
+    A word starts after a non-alphanumeric (the one character is part of the match: the
+    match's end is the word's) or at the start of a line, or at a camelCase hump: an
+    upper-case first letter after a lower-case letter or digit. What follows a word is not
+    checked (a superset), so "ein" still ends in "Einheit", but no longer in "being".
+    """
     if not _requires_context(rule) or not all(word.isascii() for word in rule.context):
         return None
 
@@ -448,9 +454,18 @@ def _context_pattern(rule: Rule) -> str | None:
             for ch in part
         )
 
-    # Between a phrase's words `regex` takes any of [\s_-]+ (Unicode spaces too): any run
-    # of non-alphanumerics here, a superset.
-    return "|".join("[^A-Za-z0-9]+".join(literal(part) for part in word.split()) for word in rule.context)
+    def phrase(parts: list[str]) -> str:
+        # Between a phrase's words `regex` takes any of [\s_-]+ (Unicode spaces too): any
+        # run of non-alphanumerics here, a superset.
+        return "[^A-Za-z0-9]+".join(literal(part) for part in parts)
+
+    alternatives = []
+    for word in rule.context:
+        head, *tail = word.split()
+        alternatives.append("(?:^|[^A-Za-z0-9])" + phrase([head, *tail]))
+        if head[0].isalpha():  # customerZip: an upper-case first letter, the rest any case
+            alternatives.append(f"[a-z0-9](?-i:{head[0].upper()})" + phrase([head[1:], *tail]))
+    return "|".join(alternatives)
 
 
 def _classify_patterns(hs, rules: Sequence[Rule]):

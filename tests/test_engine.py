@@ -625,7 +625,7 @@ def random_context_texts(words: list[str], count: int, seed: int) -> list[str]:
     return texts
 
 
-WORDS = ["zip", "postal code", "date of birth", "dob", "kin", "sSn", "birthDate", "e-mail", "id"]
+WORDS = ["zip", "postal code", "date of birth", "dob", "kin", "sSn", "birthDate", "e-mail", "id", "ein", "e mail"]
 
 
 def test_context_pattern_finds_exactly_what_the_bounded_regex_finds():
@@ -643,24 +643,30 @@ def test_context_pattern_finds_exactly_what_the_bounded_regex_finds():
 
 @pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
 def test_hyperscan_finds_context_words_wherever_the_regex_does():
-    """The hyperscan form of a rule's context words drops segments: it must end a match
-    wherever the boundary-free regex ends one (long s and Kelvin sign included)."""
+    """The hyperscan form of a rule's context words drops lines: it must end a match
+    wherever scoring's bounded regex ends one (long s, Kelvin sign, dotted I and camelCase
+    humps included), and it no longer ends one inside other words."""
     import hyperscan
 
-    from piiscan.engine import _context_anywhere, _context_pattern, _hyperscan_flags
+    from piiscan.engine import _context_bounded, _context_pattern, _hyperscan_flags
 
     rule = parse_pack(PACK.replace("context: [zip, postal code]", f"context: {WORDS}"), "w.yaml").rules[3]
     database = hyperscan.Database()
     flags = _hyperscan_flags(hyperscan, False) | hyperscan.HS_FLAG_CASELESS
     database.compile(expressions=[_context_pattern(rule).encode()], flags=[flags])
-    anywhere = _context_anywhere(rule.context)
-    for text in random_context_texts(WORDS, 3000, seed=6):
-        data = text.encode()
-        ends: set[int] = set()
-        database.scan(data, match_event_handler=lambda _id, _from, end, _flags, _ctx: ends.add(end))
-        for m in anywhere.finditer(text, overlapped=True):
-            assert len(text[: m.end()].encode()) in ends, (text, m.group())
+    bounded = _context_bounded(rule.context)
 
+    def hyperscan_ends(text: str) -> set[int]:
+        ends: set[int] = set()
+        database.scan(text.encode(), match_event_handler=lambda _id, _from, end, _flags, _ctx: ends.add(end))
+        return ends
+
+    for text in random_context_texts(WORDS, 3000, seed=6):
+        ends = hyperscan_ends(text)
+        for m in bounded.finditer(text, overlapped=True):
+            assert len(text[: m.end()].encode()) in ends, (text, m.group())
+    assert hyperscan_ends("being gzip unzipped") == set()
+    assert hyperscan_ends("ein\ncustomerZip ZIP") == {3, 15, 19}
 
 @pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
 def test_every_letter_regex_folds_into_an_ascii_one_is_spelled_out_for_hyperscan():
