@@ -381,29 +381,30 @@ def _windows_holding(text: str, ends: Sequence[int]) -> Iterator[Segment]:
             if line_end - line_start <= SEGMENT_CHARS:
                 yield Segment(line_start, line_end, line_end, False)
                 continue
-        if line_start + (end - 1 - line_start) // SEGMENT_CHARS * SEGMENT_CHARS <= last_start:
-            continue  # the pieces that may hold it are given already
-        for piece in _pieces_holding(text, line_start, line_end, end):
-            if piece.start > last_start:
-                last_start = piece.start
-                yield piece
+        for piece in _pieces_holding(text, line_start, line_end, end, after=last_start):
+            last_start = piece.start
+            yield piece
 
 
-def _pieces_holding(text: str, line_start: int, line_end: int, end: int) -> list[Segment]:
-    # The pieces of a long line start every SEGMENT_CHARS from the line's start, and a match
-    # starts at most MAX_MATCH_CHARS before its end: one or two pieces may hold its start.
+def _pieces_holding(
+    text: str, line_start: int, line_end: int, end: int, *, after: int
+) -> Iterator[Segment]:
+    """The pieces of a long line that may hold the start of a match ending at `end`, those
+    starting after `after` only (the others were given already)."""
+    # The pieces start every SEGMENT_CHARS from the line's start, and a match starts at most
+    # MAX_MATCH_CHARS before its end: one or two pieces may hold its start.
     first = max(0, end - MAX_MATCH_CHARS - line_start) // SEGMENT_CHARS
+    if after >= line_start:
+        first = max(first, (after - line_start) // SEGMENT_CHARS + 1)
     last = max(0, end - 1 - line_start) // SEGMENT_CHARS
-    pieces = []
     for j in range(first, last + 1):
         start = line_start + j * SEGMENT_CHARS
         limit = start + SEGMENT_CHARS
         if limit >= line_end:  # the line's last piece
-            pieces.append(Segment(start, line_end, line_end, False))
+            yield Segment(start, line_end, line_end, False)
         else:
             piece_end = min(len(text), limit + MAX_MATCH_CHARS)
-            pieces.append(Segment(start, piece_end, limit, piece_end < len(text)))
-    return pieces
+            yield Segment(start, piece_end, limit, piece_end < len(text))
 
 
 def _to_character_offsets(data: bytes, found: dict[int, list[int]]) -> None:

@@ -200,12 +200,8 @@ class Outcome:
     size: int = 0
 
 
-def scan_one(
-    engine: Engine, filters: Filters, item: Document | StreamedFile | Skipped | FileToRead
-) -> Outcome:
-    """The whole per-document job (reading if not yet read, engine, then filters)."""
-    if isinstance(item, FileToRead):
-        item = load_file(item)
+def scan_one(engine: Engine, filters: Filters, item: Document | StreamedFile | Skipped) -> Outcome:
+    """The whole per-document job (engine, then filters)."""
     if isinstance(item, Skipped):
         return Outcome(item.path, skipped=item)
     if isinstance(item, StreamedFile):

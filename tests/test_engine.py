@@ -282,6 +282,20 @@ def test_backends_agree_on_multibyte_text_cut_into_pieces(rules, monkeypatch, se
     assert len([f for f in found if f.rule_id in ("t.email", "t.ssn")]) == 120
 
 
+@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+@pytest.mark.parametrize("gap", [3, 20, 41, 70, 130])
+def test_every_value_on_one_long_line_is_found_in_its_piece(rules, monkeypatch, gap):
+    """On a line longer than SEGMENT_CHARS, hyperscan names the one or two pieces where a
+    match may start, each piece once for all the match ends in it: values close together,
+    far apart, and across piece edges must all be found, as the regex backend finds them."""
+    monkeypatch.setattr(engine_module, "SEGMENT_CHARS", 64)
+    values = [f"536-22-{1000 + i}" for i in range(60)]
+    text = "ssn " + "".join(v + " " * (gap + i % 7) for i, v in enumerate(values))
+    found = scan(rules, text, "hyperscan")
+    assert [f.value for f in found if f.rule_id == "t.ssn"] == values
+    assert found == scan(rules, text, "regex")
+
+
 def test_engine_survives_pickling(rules):
     engine = Engine(rules, cache_dir=None)
     clone = pickle.loads(pickle.dumps(engine))
