@@ -11,6 +11,7 @@ can jump to the next interesting place: this runs on every file when NER is on.
 
 from __future__ import annotations
 
+import functools
 import keyword
 import os
 import re
@@ -274,6 +275,7 @@ class _Syntax:
     doubled_quote_escape: bool = False  # SQL: '' inside '...'
     template_interpolation: bool = False  # JS `${...}`, Python f-strings are separate
 
+    @functools.cache  # a few syntaxes, asked for each string scanned
     def starter(self) -> re.Pattern[str]:
         options: list[str] = []
         for q in self.triple_quotes:
@@ -367,28 +369,29 @@ def _name_ending_at(text: str, i: int) -> str:
 
 
 def _scan_code(text: str, syntax: _Syntax, start: int = 0,
-               keys_at: Callable[[int], str] | None = None) -> Iterator[_Span]:
-    """Comments and string contents, skipping over each construct whole so that a quote in a
-    comment or a `//` in a string never derails the scan."""
+               keys_at: Callable[[int], str] | None = None,
+               end: int | None = None) -> Iterator[_Span]:
+    """Comments and string contents of text[start:end], skipping over each construct whole
+    so that a quote in a comment or a `//` in a string never derails the scan."""
     starter = syntax.starter()
     block_end = dict(syntax.block_comments)
     pos = start
-    n = len(text)
+    n = len(text) if end is None else end
     while pos < n:
-        m = starter.search(text, pos)
+        m = starter.search(text, pos, n)
         if not m:
             return
         token = m.group()
         at = m.start()
         after = m.end()
         if token in syntax.triple_quotes:
-            close = text.find(token, after)
+            close = text.find(token, after, n)
             if close < 0:  # never closed (broken code): the rest of the file is its text
                 close = n
             yield (after, close, "string", _key_before(text, at))
             pos = close + len(token)
         elif token in syntax.line_comments or token.endswith("#"):
-            newline = text.find("\n", after)
+            newline = text.find("\n", after, n)
             newline = n if newline < 0 else newline
             if at == 0 and text.startswith("#!"):  # a shebang line is not a comment
                 pos = newline
@@ -399,7 +402,7 @@ def _scan_code(text: str, syntax: _Syntax, start: int = 0,
             yield (body, newline, "comment", "")
             pos = newline
         elif token in block_end:
-            close = text.find(block_end[token], after)
+            close = text.find(block_end[token], after, n)
             close = n if close < 0 else close
             body = after
             while body < close and text[body] in "*!":  # `/**` and `/*!`
@@ -413,9 +416,9 @@ def _scan_code(text: str, syntax: _Syntax, start: int = 0,
                 body_re = _SQL_STRING_BODY
             else:
                 body_re = _STRING_BODY[token]
-            body = body_re.match(text, after)
+            body = body_re.match(text, after, n)
             if not body:  # unterminated (broken code): its text runs to the end of the line
-                newline = text.find("\n", after)
+                newline = text.find("\n", after, n)
                 newline = n if newline < 0 else newline
                 yield (after, newline, "string", _key_before(text, at))
                 pos = newline
@@ -657,7 +660,7 @@ def _key_value_file(text: str) -> Iterator[_Span]:
                 continue
         if at < line_end and text[at] in "[{":  # a TOML array or inline table
             yield from ((r[0], r[1], "value", r[3] or key)
-                        for r in _scan_code(text[:line_end], _HASH, start=at))
+                        for r in _scan_code(text, _HASH, start=at, end=line_end))
             continue
         comment = _INLINE_COMMENT.search(text, at, line_end)
         yield (at, comment.start() if comment else line_end, "value", key)

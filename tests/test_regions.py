@@ -472,3 +472,17 @@ def test_five_megabytes_in_reasonable_time(path, make_line):
     assert found and elapsed < 5.0, f"{path}: {elapsed:.2f}s"
     sample = found[len(found) // 2]
     assert text[sample.start : sample.end].strip() == text[sample.start : sample.end]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ['k = ["Ana Roe", "x"]', "k = [ 'a # b' ]  # c", 'k = {name = "Bo \\" Li"}', 'k = ["open', "k = [1, 2] ; x"],
+)
+def test_a_toml_array_is_scanned_up_to_its_line_end_only(line):
+    """Arrays and inline tables are scanned within their line, in the whole text (a copy of
+    the text up to each such line made large TOML files quadratic)."""
+    from piiscan.regions import _HASH, _scan_code
+
+    text = line + "\nnext = 'Cy Doe'  # later\n" + 'more = ["Di Poe"]\n'
+    at, end = line.index("k = ") + 4, len(line)
+    assert list(_scan_code(text, _HASH, start=at, end=end)) == list(_scan_code(text[:end], _HASH, start=at))
