@@ -7,6 +7,7 @@ when the caller passes `show_values=True`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -14,6 +15,29 @@ from piiscan.errors import UsageError
 from piiscan.model import Rule, ScanResult
 
 FORMATS = ("table", "json", "sarif", "gitlab")
+
+
+def sentence(text: str) -> str:
+    """One line ending in a full stop: SARIF (multitool rule SARIF2001) and GitLab both show
+    descriptions as sentences."""
+    text = " ".join(text.split())
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def base_folder(base_dir: str | None) -> str:
+    """The folder reported paths are relative to: `base_dir`, else the current one."""
+    return os.path.abspath(base_dir if base_dir is not None else os.getcwd())
+
+
+def relative_inside(path: str, folder: str) -> str | None:
+    """`path` relative to `folder` if it is inside it, else None."""
+    try:
+        relative = os.path.relpath(os.path.abspath(path), folder)
+    except ValueError:  # another drive on Windows
+        return None
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return None
+    return relative
 
 
 def render(

@@ -36,7 +36,9 @@ from pathlib import PurePath
 from typing import Any, TextIO
 
 import piiscan
+from piiscan.errors import UsageError
 from piiscan.model import Finding, Rule, ScanResult, Severity
+from piiscan.report import base_folder, relative_inside, sentence
 
 SCHEMA_VERSION = "15.2.1"
 SCHEMA_URL = (
@@ -87,11 +89,6 @@ def _identifier(rule_id: str) -> dict[str, str]:
     return {"type": IDENTIFIER_TYPE, "name": f"piiscan rule {rule_id}", "value": rule_id}
 
 
-def _sentence(text: str) -> str:
-    text = " ".join(text.split())
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
 class WorkTrees:
     """Which git work tree holds a file, and the HEAD commit of each (asked once per tree)."""
 
@@ -129,14 +126,12 @@ class WorkTrees:
 
 
 def _head_commit(root: str) -> str:
-    from piiscan.gitsource import _spawn_git
+    from piiscan.gitsource import _resolve_commit
 
     try:
-        done = _spawn_git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
-    except OSError:  # git is not installed: the report is still worth writing
+        return _resolve_commit(root, "HEAD") or NO_COMMIT  # None: an unborn HEAD
+    except UsageError:  # git is missing, or `root` is no repository: still worth a report
         return NO_COMMIT
-    sha = done.stdout.decode("ascii", "replace").strip() if done.returncode == 0 else ""
-    return sha or NO_COMMIT
 
 
 def _posix(path: str) -> str:
@@ -159,20 +154,15 @@ def _file_and_commit(
     root = trees.root(os.path.dirname(absolute))
     if root is not None:
         return _posix(os.path.relpath(absolute, root)), {"sha": trees.head(root)}
-    try:
-        relative = os.path.relpath(absolute, base_dir)
-    except ValueError:  # another drive on Windows
-        relative = os.pardir
-    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
-        return _posix(absolute), {"sha": NO_COMMIT}
-    return _posix(relative), {"sha": NO_COMMIT}
+    relative = relative_inside(absolute, base_dir)
+    return _posix(absolute if relative is None else relative), {"sha": NO_COMMIT}
 
 
 def _description(finding: Finding, rule: Rule | None) -> str:
     if rule is not None:
-        text = _sentence(rule.description or rule.name)
+        text = sentence(rule.description or rule.name)
     else:
-        text = _sentence(f"{finding.entity} detected by {finding.rule_id}")
+        text = sentence(f"{finding.entity} detected by {finding.rule_id}")
     if finding.test_data:
         text += (
             " This value is a well-known test or documentation value: it is reported at"
@@ -267,7 +257,7 @@ def to_dict(
     trees: WorkTrees | None = None,
 ) -> dict[str, Any]:
     """The report as a dict. `now` (the end of the scan) and `trees` are for tests."""
-    root = os.path.abspath(base_dir if base_dir is not None else os.getcwd())
+    root = base_folder(base_dir)
     trees = trees if trees is not None else WorkTrees()
     end = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     start = end - timedelta(seconds=max(0.0, float(result.stats.seconds)))

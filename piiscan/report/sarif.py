@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 import piiscan
 from piiscan.model import Finding, Rule, ScanResult, Severity, Skipped
+from piiscan.report import base_folder, relative_inside, sentence
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -59,12 +60,6 @@ def camel_case(name: str) -> str:
     return "".join(w[0].upper() + w[1:] for w in words) or "Rule"
 
 
-def _sentence(text: str) -> str:
-    # SARIF messages are expected to be sentences (multitool rule SARIF2001).
-    text = " ".join(text.split())
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
 def precision(rule: Rule) -> str:
     """How often a finding of this rule is right, in GitHub's vocabulary."""
     if rule.validator:
@@ -75,7 +70,7 @@ def precision(rule: Rule) -> str:
 
 
 def _rule_descriptor(rule: Rule) -> dict[str, Any]:
-    description = _sentence(rule.description or rule.name)
+    description = sentence(rule.description or rule.name)
     facts = (
         f"Entity: {rule.entity}. Category: {rule.category.value}. "
         f"Severity: {rule.severity.value}. Rule pack: {rule.pack}."
@@ -91,7 +86,7 @@ def _rule_descriptor(rule: Rule) -> dict[str, Any]:
     return {
         "id": rule.id,
         "name": camel_case(rule.name),
-        "shortDescription": {"text": _sentence(rule.name)},
+        "shortDescription": {"text": sentence(rule.name)},
         "fullDescription": {"text": description},
         "help": {"text": f"{description} {facts}", "markdown": markdown},
         "defaultConfiguration": {"level": LEVEL[rule.severity]},
@@ -106,7 +101,7 @@ def _rule_descriptor(rule: Rule) -> dict[str, Any]:
 def _unknown_rule_descriptor(finding: Finding) -> dict[str, Any]:
     # A finding whose rule was not passed in (e.g. from an NER adapter): code scanning
     # rejects a result without a rule, so describe it from the finding itself.
-    text = _sentence(f"{finding.entity} detected by {finding.rule_id}")
+    text = sentence(f"{finding.entity} detected by {finding.rule_id}")
     return {
         "id": finding.rule_id,
         "name": camel_case(finding.rule_id.replace(".", " ").replace("-", " ")),
@@ -122,21 +117,13 @@ def _unknown_rule_descriptor(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _base_dir(base_dir: str | None) -> str:
-    return os.path.abspath(base_dir if base_dir is not None else os.getcwd())
-
-
 def artifact_location(path: str, base_dir: str) -> dict[str, str]:
     """The SARIF artifactLocation of a reported path, relative to `base_dir` when inside it."""
     if path == "-":
         return {"uri": STDIN_URI}
-    absolute = os.path.abspath(path)
-    try:
-        relative = os.path.relpath(absolute, base_dir)
-    except ValueError:  # another drive on Windows
-        relative = None
-    if relative is None or relative == os.pardir or relative.startswith(os.pardir + os.sep):
-        return {"uri": Path(absolute).as_uri()}
+    relative = relative_inside(path, base_dir)
+    if relative is None:
+        return {"uri": Path(os.path.abspath(path)).as_uri()}
     return {"uri": quote(PurePath(relative).as_posix(), safe="/"), "uriBaseId": SRCROOT}
 
 
@@ -221,7 +208,7 @@ def _notification(skipped: Skipped, base_dir: str) -> dict[str, Any]:
         text += f" ({skipped.detail})"
     return {
         "level": "error" if skipped.is_error else "note",
-        "message": {"text": _sentence(text)},
+        "message": {"text": sentence(text)},
         "descriptor": {"id": "skipped/" + skipped.reason.name.lower().replace("_", "-")},
         "locations": [
             {"physicalLocation": {"artifactLocation": artifact_location(skipped.path, base_dir)}}
@@ -236,7 +223,7 @@ def to_dict(
     show_values: bool = False,
     base_dir: str | None = None,
 ) -> dict[str, Any]:
-    root = _base_dir(base_dir)
+    root = base_folder(base_dir)
     descriptors = [_rule_descriptor(r) for r in rules]
     index_of = {r.id: i for i, r in enumerate(rules)}
     name_of = {r.id: r.name for r in rules}
