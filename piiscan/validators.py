@@ -22,6 +22,7 @@ from piiscan.model import Verdict
 
 # python-stdnum and phonenumbers cost ~20 ms to import; a pre-commit run on a few files often
 # needs neither, so they are imported on first use.
+@functools.cache  # called per candidate: the module lookup once, not each time
 def stdnum_module(module: str):
     return importlib.import_module(f"stdnum.{module}")
 
@@ -68,8 +69,6 @@ def find_validator(name: str) -> Validator | None:
 
 @functools.lru_cache(maxsize=None)
 def _stdnum_validator(name: str) -> Validator | None:
-    import importlib
-
     if not re.fullmatch(r"stdnum(?:\.[a-z_][a-z0-9_]*){1,2}", name):
         return None
     try:
