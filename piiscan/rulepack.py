@@ -237,6 +237,9 @@ def _parse_rule(reader: _Reader, node: yaml.Node, field: str, pack: str) -> Rule
     def strings(key: str) -> tuple[str, ...]:
         return reader.strings(fields[key], key) if key in fields else ()
 
+    def flag(key: str) -> bool:
+        return reader.boolean(fields[key], key) if key in fields else False
+
     context = strings("context")
     for i, word in enumerate(context):
         if not word.strip():
@@ -263,24 +266,12 @@ def _parse_rule(reader: _Reader, node: yaml.Node, field: str, pack: str) -> Rule
         source=reader.source,
         validator=validator_name,
         context=tuple(w.lower() for w in context),
-        context_required=(
-            reader.boolean(fields["context_required"], "context_required")
-            if "context_required" in fields
-            else False
-        ),
+        context_required=flag("context_required"),
         keywords=tuple(k.lower() for k in strings("keywords")),
         exclude=exclude,
         test_values=test_values,
-        made_up_in_tests=(
-            reader.boolean(fields["made_up_in_tests"], "made_up_in_tests")
-            if "made_up_in_tests" in fields
-            else False
-        ),
-        named_in_credits=(
-            reader.boolean(fields["named_in_credits"], "named_in_credits")
-            if "named_in_credits" in fields
-            else False
-        ),
+        made_up_in_tests=flag("made_up_in_tests"),
+        named_in_credits=flag("named_in_credits"),
         tags=strings("tags"),
         tests=tests,
     )
