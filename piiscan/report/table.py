@@ -285,11 +285,6 @@ def _summary_line(result: ScanResult, separator: str) -> _Line:
     return line
 
 
-def summary(result: ScanResult, separator: str = " · ") -> Text:
-    """The one-line summary: '12 findings (3 critical, 9 high) in 4 files · 2 skipped · ...'."""
-    return _summary_line(result, separator).to_text()
-
-
 def report_lines(result: ScanResult, show_values: bool, encoding: str) -> list[_Line | None]:
     """Every line of the report, in order (`BLANK` for an empty line)."""
     lines = _findings_lines(result, show_values, encoding) if result.findings else []
