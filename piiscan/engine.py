@@ -38,7 +38,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import regex
 
@@ -53,9 +53,11 @@ from piiscan.filekinds import (
     table_delimiter,
 )
 from piiscan.masking import mask_value
-from piiscan.model import Document, Finding, Rule, Severity, Verdict
-from piiscan.ner import NER_PACK, NerModel, NerOptions, ner_rules
+from piiscan.model import NER_PACK, Document, Finding, Rule, Severity, Verdict
 from piiscan.rulepack import PATTERN_FLAGS
+
+if TYPE_CHECKING:  # imported when NER is on (Engine._build)
+    from piiscan.ner import NerOptions
 
 SEGMENT_CHARS = 1024
 MAX_MATCH_CHARS = 256  # a longer match is not reported; long-line pieces overlap by this much
@@ -814,9 +816,14 @@ class Engine:
     def _build(self) -> None:
         o = self._options
         pattern_rules: tuple[Rule, ...] = o["rules"]
-        self._ner = NerModel(o["ner"]) if o["ner"] is not None else None
-        # NER findings are described by rules of their own, after every pattern rule.
-        ner_descriptors = tuple(ner_rules(o["ner"].entities)) if o["ner"] is not None else ()
+        self._ner = None
+        ner_descriptors: tuple[Rule, ...] = ()
+        if o["ner"] is not None:  # the NER module is imported only when it is asked for
+            from piiscan.ner import NerModel, ner_rules
+
+            self._ner = NerModel(o["ner"])
+            # NER findings are described by rules of their own, after every pattern rule.
+            ner_descriptors = tuple(ner_rules(o["ner"].entities))
         self.rules: tuple[Rule, ...] = pattern_rules + ner_descriptors
         self._ner_order = {r.entity: len(pattern_rules) + i for i, r in enumerate(ner_descriptors)}
         self.min_confidence: float = o["min_confidence"]

@@ -48,6 +48,9 @@ class Verdict(enum.Enum):
     UNKNOWN = "unknown"  # the validator cannot tell: confidence is left alone
 
 
+# The pack of the rules that describe NER findings (their ids are "ner.<entity>").
+NER_PACK = "ner"
+
 @dataclass(frozen=True, slots=True)
 class Pattern:
     """One regex of a rule and the base confidence of its matches.

@@ -1,7 +1,7 @@
 """Optional named-entity recognition with spaCy: names, places and groups in prose.
 
-spaCy is imported only when NER is asked for (`--ner`), so `piiscan --help` and plain scans
-never pay for it. The model runs only on natural-language regions (`regions.py`: prose,
+This module, and spaCy with it, is imported only when NER is asked for (`--ner`), so
+`piiscan --help` and plain scans never pay for either. The model runs only on natural-language regions (`regions.py`: prose,
 comments, string literals, data values), batched across files, with only its NER component,
 and what it
 proposes must pass precision controls before it becomes a finding. Comments and strings of
@@ -40,28 +40,12 @@ from typing import TYPE_CHECKING
 
 from piiscan.errors import UsageError
 from piiscan.filekinds import is_attribution_file
-from piiscan.model import Category, Rule, RuleTests, Severity
+from piiscan.model import NER_PACK, Category, Rule, RuleTests, Severity
 
 if TYPE_CHECKING:  # regions.py is imported by the engine only when NER is on
     from piiscan.regions import Region
 
 
-class _LazyPattern:
-    """A `re` pattern compiled on first use. The engine imports this module on every scan,
-    NER or not, and compiling these patterns at import cost ~5 ms of every start-up.
-    After the first use the pattern's methods are plain attributes of this object."""
-
-    def __init__(self, pattern: str, flags: int = 0) -> None:
-        self._source = (pattern, flags)
-
-    def __getattr__(self, name: str):
-        compiled = re.compile(*self._source)
-        for method in ("search", "match", "fullmatch", "finditer", "findall", "sub", "split"):
-            setattr(self, method, getattr(compiled, method))
-        return getattr(compiled, name)
-
-
-NER_PACK = "ner"
 DEFAULT_MODEL = "en_core_web_sm"
 DEFAULT_ENTITIES = ("PERSON", "LOCATION", "NRP")
 ALL_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP")
@@ -81,7 +65,7 @@ _RULE_DETAILS = {
             Severity.MEDIUM, "A nationality, religious or political group (special-category data)."),
 }
 
-_NAME_CONTEXT = _LazyPattern(
+_NAME_CONTEXT = re.compile(
     r"(?i)(?:\b(?:name|named|patient|contact|customer|client|employee|user|signed|"
     r"dear|hi|hello|mr|mrs|ms|miss|mx|dr|prof|sir|madam|owner|recipient|sender|"
     r"spouse|wife|husband|partner|son|daughter|mother|father|brother|sister|cousin|uncle|aunt|"
@@ -92,30 +76,30 @@ _NAME_CONTEXT = _LazyPattern(
     r"|\b(?:from|to|cc|by)\s*:)[\s:=,\"']*$"
 )
 # What people do in a sentence and places do not.
-_NAME_CONTEXT_AFTER = _LazyPattern(
+_NAME_CONTEXT_AFTER = re.compile(
     r"(?i)(?:'s|’s)?,?\s+(?:said|says|told|tells|asked|asks|wrote|writes|replied|called|"
     r"phoned|rang|emailed|arrived|joined|agreed|complained|explained|mentioned|promised|"
     r"decided|thinks|thought|himself|herself|who)\b"
 )
 # A lone first name paired with a full name: "Anna and Piet Jansen", "Piet Jansen and Anna".
-_PAIRED_AFTER = _LazyPattern(r"\s+(?:and|&)\s+[A-ZÀ-ÖØ-Þ][\w'’-]+\s+[A-ZÀ-ÖØ-Þ][\w'’-]+")
-_PAIRED_BEFORE = _LazyPattern(r"[A-ZÀ-ÖØ-Þ][\w'’-]+\s+[A-ZÀ-ÖØ-Þ][\w'’-]+\s+(?:and|&)\s+$")
-_NAME_KEY = _LazyPattern(
+_PAIRED_AFTER = re.compile(r"\s+(?:and|&)\s+[A-ZÀ-ÖØ-Þ][\w'’-]+\s+[A-ZÀ-ÖØ-Þ][\w'’-]+")
+_PAIRED_BEFORE = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’-]+\s+[A-ZÀ-ÖØ-Þ][\w'’-]+\s+(?:and|&)\s+$")
+_NAME_KEY = re.compile(
     r"(?i)(?:name|author|contact|person|customer|client|employee|patient|owner|recipient|"
     r"sender|signed|surname|given|nickname|full_?name|first|last|middle|spouse|user_?name)"
 )
 # Keys that hold nothing but a person's name (plain `name` is too often a product or a job).
-_PERSON_KEY = _LazyPattern(
+_PERSON_KEY = re.compile(
     r"(?i)(?:first|last|middle|given|family|full|maiden|sur|nick|user|customer|client|"
     r"patient|employee|contact|author|owner|recipient|sender|person|spouse|holder)[_\s-]?name"
     r"|\b(?:surname|forename|author|maintainer)\b"
 )
 # Keys that hold nothing but a place ("state" and "region" too often hold other things).
-_PLACE_KEY = _LazyPattern(
+_PLACE_KEY = re.compile(
     r"(?i)(?:city|town|village|country|province|county|district|municipality|locality|suburb|"
     r"birth_?place|place_?of_?birth|home_?town)(?:_?name)?$"
 )
-_NAME_WORD = _LazyPattern(r"^[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:[-'’][A-Za-zÀ-ÖØ-öø-ÿ]+)*\.?$|^[A-Z]\.$")
+_NAME_WORD = re.compile(r"^[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:[-'’][A-Za-zÀ-ÖØ-öø-ÿ]+)*\.?$|^[A-Z]\.$")
 _PARTICLES = frozenset({"de", "da", "del", "della", "der", "den", "van", "von", "la", "le",
                         "du", "di", "dos", "das", "bin", "ibn", "al", "y", "zu", "ter", "ten"})
 # Words spaCy's small model takes for names in code and docs far too often.
@@ -137,7 +121,7 @@ cobol pascal lisp haskell sphinx cython pypy jython numpy scipy pandas
 
 # A line of code that credits someone: copyright notices, author fields, "written by". Wider
 # than filekinds' credit words for other values: a name beside "author" in code is a credit.
-_ATTRIBUTION_LINE = _LazyPattern(
+_ATTRIBUTION_LINE = re.compile(
     r"(?im)copyright|\(c\)\s*\d|©|all rights reserved|__(?:author|maintainer|credits)__"
     r"|\b(?:written|contributed|suggested|maintained|ported|originally|implemented|patch(?:ed)?)"
     r"\s+by\b|\bthanks\s+to\b|\b(?:authors?|maintainers?|contributors?|credits?)\b"
@@ -296,7 +280,7 @@ def judge(entity: str, value: str, text: str, start: int, key: str) -> float:
     return 0.7 if context or named_key else 0.0
 
 
-_CAPITALISED = _LazyPattern(r"(?<![\w.])[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+")
+_CAPITALISED = re.compile(r"(?<![\w.])[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+")
 _CODE_KINDS = ("comment", "string")
 
 
@@ -316,7 +300,7 @@ def _worth_a_look(text: str, region: Region) -> bool:
     return False
 
 
-_MORE_WORDS = _LazyPattern(r"[ \t]+\w")
+_MORE_WORDS = re.compile(r"[ \t]+\w")
 
 
 def _opens_sentence(text: str, region: Region, start: int, end: int) -> bool:
@@ -359,16 +343,16 @@ def _credited(text: str, region: Region, offset: int) -> bool:
     return bool(_ATTRIBUTION_LINE.search(text, low, high))
 
 
-_WORD = _LazyPattern(r"\w+")
+_WORD = re.compile(r"\w+")
 # Lower-case words of running text: not the parts of an address like jane.roe@mail.test,
 # which would make "Jane Roe" look like two common words.
-_LOWER_WORD = _LazyPattern(r"(?<![\w.@])[a-zß-öø-ÿ][\w'’-]*(?![\w'’-])(?![.@]\w)")
+_LOWER_WORD = re.compile(r"(?<![\w.@])[a-zß-öø-ÿ][\w'’-]*(?![\w'’-])(?![.@]\w)")
 # Words used as code: Popen(), Popen`, Popen.wait, `Popen, subprocess.Popen; but not the parts
 # of an address (Anna.Jansen@mail.test, example.org/Anna.Jansen), which name a person. Each
 # word is matched whole, never from inside a longer run, so a long token costs linear time.
 _NOT_ADDRESS = r"(?![\w.]{0,200}@)"
-_CALLED_OR_DOTTED = _LazyPattern(r"(?<![\w@/])(\w+)(?!\w)" + _NOT_ADDRESS + r"(?:`|\(|\.\w)")
-_AFTER_DOT_OR_TICK = _LazyPattern(r"(?<![\w/])[`.](\w+)(?!\w)" + _NOT_ADDRESS)
+_CALLED_OR_DOTTED = re.compile(r"(?<![\w@/])(\w+)(?!\w)" + _NOT_ADDRESS + r"(?:`|\(|\.\w)")
+_AFTER_DOT_OR_TICK = re.compile(r"(?<![\w/])[`.](\w+)(?!\w)" + _NOT_ADDRESS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from piiscan.baseline import Baseline, read_baseline
 from piiscan.config import Settings
@@ -28,7 +29,6 @@ from piiscan.model import (
     Stats,
     StreamedFile,
 )
-from piiscan.ner import NerOptions, check_entities
 from piiscan.parallel import DEFAULT_BATCHING, Batching, default_jobs, ordered_map
 from piiscan.rulepack import load_rules, select_rules
 from piiscan.sources import (
@@ -40,6 +40,9 @@ from piiscan.sources import (
     read_stream,
 )
 from piiscan.suppress import Allowlist, Suppressed, UnusedIgnore, filter_findings, parse_allowlist
+
+if TYPE_CHECKING:  # imported when NER is on
+    from piiscan.ner import NerOptions
 
 STDIN = "-"
 # The model reads a batch of documents in one stream and is some fifty times slower than the
@@ -70,9 +73,7 @@ class EngineOptions:
             min_confidence=settings.min_confidence,
             backend=settings.backend,
             regex_timeout=settings.regex_timeout,
-            ner=NerOptions(settings.ner_model, check_entities(settings.ner_entities))
-            if settings.ner
-            else None,
+            ner=_ner_options(settings),
         )
 
 
@@ -93,6 +94,14 @@ class Progress:
     path: str
     files_done: int
     findings: int
+
+
+def _ner_options(settings: Settings) -> NerOptions | None:
+    if not settings.ner:
+        return None
+    from piiscan.ner import NerOptions, check_entities
+
+    return NerOptions(settings.ner_model, check_entities(settings.ner_entities))
 
 
 def build_engine(settings: Settings | EngineOptions) -> Engine:
