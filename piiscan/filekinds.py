@@ -90,16 +90,21 @@ CREDIT_HEADER_REACH = 200
 def in_credit(text: str, start: int, end: int) -> bool:
     """Whether text[start:end] is part of a credit (see _HEADER_CREDIT and _LINE_CREDIT)."""
     header, line = _credit_patterns()
-    # The line around the value, up to CREDIT_HEADER_REACH each way (minified files have
-    # lines of megabytes).
-    reach = max(0, start - CREDIT_HEADER_REACH)
-    line_start = text.rfind("\n", reach, start) + 1 or reach
-    line_end = text.find("\n", end, end + CREDIT_HEADER_REACH)
-    line_end = min(len(text), end + CREDIT_HEADER_REACH) if line_end < 0 else line_end
+    line_start, line_end = line_around(text, start, end)
     return bool(
         line.search(text, line_start, line_end)
         or header.search(text, max(0, start - CREDIT_HEADER_REACH), start)
     )
+
+
+def line_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The bounds of the line around text[start:end], at most CREDIT_HEADER_REACH characters
+    each way (minified files have lines of megabytes)."""
+    reach = max(0, start - CREDIT_HEADER_REACH)
+    line_start = text.rfind("\n", reach, start) + 1 or reach
+    line_end = text.find("\n", end, end + CREDIT_HEADER_REACH)
+    line_end = min(len(text), end + CREDIT_HEADER_REACH) if line_end < 0 else line_end
+    return line_start, line_end
 
 
 def table_delimiter(header: str, fixed: str | None = None) -> str:

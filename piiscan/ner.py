@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from piiscan.errors import UsageError
-from piiscan.filekinds import is_attribution_file
+from piiscan.filekinds import is_attribution_file, line_around
 from piiscan.model import NER_PACK, Category, Rule, RuleTests, Severity
 
 if TYPE_CHECKING:  # regions.py is imported by the engine only when NER is on
@@ -327,20 +327,11 @@ def _fits_region(
     return not _common_words(words(), text[start:end])
 
 
-# How far along its line a credit ("Copyright", "Author:") may be from the name it credits: a
-# bound, so that a minified one-line file is not searched end to end for every candidate.
-CREDIT_REACH = 200
-
-
 def _credited(text: str, region: Region, offset: int) -> bool:
     """Whether `offset` sits on a line of code that credits someone (copyright, author ...)."""
     if region.kind not in _CODE_KINDS:
         return False
-    reach = max(0, offset - CREDIT_REACH)
-    low = max(text.rfind("\n", reach, offset) + 1, reach)
-    line_end = text.find("\n", offset, offset + CREDIT_REACH)
-    high = min(len(text), offset + CREDIT_REACH) if line_end < 0 else line_end
-    return bool(_ATTRIBUTION_LINE.search(text, low, high))
+    return bool(_ATTRIBUTION_LINE.search(text, *line_around(text, offset, offset)))
 
 
 _WORD = re.compile(r"\w+")
