@@ -52,8 +52,10 @@ from piiscan.filekinds import (
     is_test_code,
     table_delimiter,
 )
+from piiscan import patterncache
 from piiscan.masking import mask_value
 from piiscan.model import NER_PACK, Document, Finding, Rule, Severity, Verdict
+from piiscan.patterncache import PatternCache
 from piiscan.rulepack import PATTERN_FLAGS
 
 if TYPE_CHECKING:  # imported when NER is on (Engine._build)
@@ -153,7 +155,11 @@ class CompiledRule:
     test_values: tuple[regex.Pattern, ...]
 
 
-def compile_rule(rule: Rule, order: int) -> CompiledRule:
+def compile_rule(
+    rule: Rule, order: int, compile: Callable[[str, int], regex.Pattern] = regex.compile
+) -> CompiledRule:
+    """A rule's patterns, context words, exclusions and test values compiled (by `compile`,
+    e.g. a `PatternCache`'s), and its validator looked up."""
     from piiscan.validators import find_validator  # a file where no rule fires never needs them
 
     validator = find_validator(rule.validator) if rule.validator else None
@@ -164,15 +170,17 @@ def compile_rule(rule: Rule, order: int) -> CompiledRule:
         )
     context = None
     if rule.context:
-        context = ContextPattern(_context_anywhere(rule.context), _context_bounded(rule.context))
+        context = ContextPattern(
+            compile(_alternation(rule.context), 0), compile(_bounded_alternation(rule.context), 0)
+        )
     return CompiledRule(
         rule=rule,
         order=order,
-        patterns=tuple((regex.compile(p.regex, PATTERN_FLAGS), p.score) for p in rule.patterns),
+        patterns=tuple((compile(p.regex, PATTERN_FLAGS), p.score) for p in rule.patterns),
         context=context,
         validator=validator,
-        exclude=tuple(regex.compile(x, PATTERN_FLAGS) for x in rule.exclude),
-        test_values=tuple(regex.compile(x, PATTERN_FLAGS) for x in rule.test_values),
+        exclude=tuple(compile(x, PATTERN_FLAGS) for x in rule.exclude),
+        test_values=tuple(compile(x, PATTERN_FLAGS) for x in rule.test_values),
     )
 
 
@@ -187,12 +195,12 @@ def _alternation(words: Iterable[str]) -> str:
     return "(?i:" + "|".join(alternatives) + ")"
 
 
-@functools.lru_cache(maxsize=None)  # the finder and the scoring of a rule share it
+@functools.lru_cache(maxsize=None)  # the finders' context check, rule after rule
 def _context_anywhere(words: tuple[str, ...]) -> regex.Pattern:
     return regex.compile(_alternation(words))
 
 
-def _context_bounded(words: tuple[str, ...]) -> regex.Pattern:
+def _bounded_alternation(words: tuple[str, ...]) -> str:
     # A Latin word starts after a non-alphanumeric or at a camelCase hump (`customerSsn`,
     # `numeroContribuinte`), and ends before one or before an upper-case letter (`bsnNummer`).
     # Words in scripts written without spaces (주민등록번호, 身份证号码) may touch the value.
@@ -203,7 +211,12 @@ def _context_bounded(words: tuple[str, ...]) -> regex.Pattern:
         parts.append(r"(?:(?<![A-Za-z0-9])|(?<=[a-z0-9])(?=[A-Z]))" + _alternation(latin) + r"(?![a-z0-9])")
     if other:
         parts.append(r"(?<![A-Za-z0-9])" + _alternation(other))
-    return regex.compile("|".join(parts))
+    return "|".join(parts)
+
+
+def _pattern_sources(rules: Sequence[Rule]) -> list:
+    """Everything `compile_rule` builds the rules' patterns from (names their cache file)."""
+    return [[[p.regex for p in r.patterns], r.exclude, r.test_values, r.context] for r in rules]
 
 
 # --------------------------------------------------------------------------- finders
@@ -440,7 +453,7 @@ _CASE_FOLDED_INTO = {"i": "[iI\u0130]", "k": "[kK\u212a]", "s": "[sS\u017f]"}
 
 def _context_pattern(rule: Rule) -> str | None:
     """A rule's context words as one hyperscan pattern (caseless) that ends wherever one of
-    them ends as scoring finds it (`_context_bounded`); None where hyperscan cannot match
+    them ends as scoring finds it (`_bounded_alternation`); None where hyperscan cannot match
     them alike (words in other scripts, whose case rules hyperscan does not know).
 
     A word starts after a non-alphanumeric (the one character is part of the match: the
@@ -548,6 +561,20 @@ def _write_cache(hs, cache_file: Path, database, owners: list[int], regex_only: 
     write_checked(
         cache_file, _CACHE_MAGIC, hs.dumpb(database), owners=owners, regex_only=sorted(regex_only)
     )
+
+
+def _pattern_cache(rules: Sequence[Rule], cache_dir: Path | str | None) -> PatternCache:
+    """The rules' compiled patterns from the cache folder. When it has none for these rules,
+    every rule is compiled now and written there: one slow start, then fast ones."""
+    if not cache_dir:
+        return PatternCache()
+    cache_file = patterncache.cache_file_for(Path(cache_dir), _pattern_sources(rules))
+    patterns = patterncache.load(cache_file)
+    if not patterns.from_file:
+        for order, rule in enumerate(rules):
+            compile_rule(rule, order, patterns.compile)
+        patterns.save(cache_file)
+    return patterns
 
 
 def hyperscan_available() -> bool:
@@ -830,8 +857,9 @@ class Engine:
         self.regex_timeout: float = o["regex_timeout"]
         self._fingerprint_key: bytes | None = o["fingerprint_key"]
         # Compiling with `regex` is slow, and most rules never match a given file: each rule
-        # is compiled the first time a finder names it.
+        # is compiled the first time a finder names it, from the pattern cache if it can be.
         self._compiled: list[CompiledRule | None] = [None] * len(self.rules)
+        self._patterns = _pattern_cache(pattern_rules, o["cache_dir"])
         backend = o["backend"]
         if backend == "auto":
             backend = "hyperscan" if hyperscan_available() else "regex"
@@ -924,7 +952,9 @@ class Engine:
     def _compiled_rule(self, order: int) -> CompiledRule:
         compiled = self._compiled[order]
         if compiled is None:
-            compiled = self._compiled[order] = compile_rule(self.rules[order], order)
+            compiled = self._compiled[order] = compile_rule(
+                self.rules[order], order, self._patterns.compile
+            )
         return compiled
 
     def _confirm(

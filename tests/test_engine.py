@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import marshal
+import os
 import pickle
 import random
 
@@ -13,7 +15,7 @@ from piiscan import engine as engine_module
 from piiscan.engine import Engine, Match, resolve_overlaps, split_segments
 from piiscan.errors import ScanError
 from piiscan.model import Document, Severity
-from piiscan.rulepack import parse_pack
+from piiscan.rulepack import builtin_pack_names, load_rules, parse_pack
 
 PACK = r"""
 pack: scratch
@@ -314,6 +316,73 @@ def test_database_cache_is_written_reused_and_survives_corruption(rules, tmp_pat
     assert Engine(rules, cache_dir=tmp_path).scan(doc) == expected
     cache_file.write_bytes(b"not a cache at all")
     assert Engine(rules, cache_dir=tmp_path).scan(doc) == expected
+
+
+def test_pattern_cache_serves_compiled_patterns_without_compiling(rules, tmp_path, monkeypatch):
+    doc = Document("t.txt", "ssn 536-22-1234 zip 90210 a@acme-mail.net")
+    expected = Engine(rules, cache_dir=None).scan(doc)
+    assert Engine(rules, cache_dir=tmp_path).scan(doc) == expected  # compiles all, writes
+    (cache_file,) = tmp_path.glob("re-*.pickle")
+
+    def no_compiling(*args, **kwargs):
+        raise AssertionError("compiled although the cache holds the pattern")
+
+    monkeypatch.setattr(regex, "compile", no_compiling)
+    assert Engine(rules, cache_dir=tmp_path).scan(doc) == expected
+    monkeypatch.undo()
+    for damage in (cache_file.read_bytes()[:-10] + b"garbage!!!", b"not a cache at all"):
+        cache_file.write_bytes(damage)
+        assert Engine(rules, cache_dir=tmp_path).scan(doc) == expected
+
+
+def test_pattern_cache_entries_rebuild_only_regex_patterns_and_only_their_own(tmp_path):
+    """A cache entry is unpickled with `regex`'s compile function as its only callable, and
+    one that holds another pattern than its key names is compiled afresh."""
+    from piiscan import patterncache
+    from piiscan.diskcache import write_checked
+
+    planted = tmp_path / "planted"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.mkdir, (str(planted),))
+
+    ssn, email = r"\b\d{3}-\d{2}-\d{4}\b", r"\b\w+@\w+\.net\b"
+    stored = {
+        (ssn, 0): pickle.dumps(Payload()),
+        (email, 0): pickle.dumps(regex.compile(ssn)),  # someone else's program
+    }
+    cache_file = tmp_path / "re-test.pickle"
+    write_checked(cache_file, patterncache._MAGIC, marshal.dumps(stored))
+    cache = patterncache.load(cache_file)
+    assert cache.from_file
+    assert cache.compile(ssn).search("id 536-22-1234").group() == "536-22-1234"
+    assert cache.compile(email).search("mail a@acme.net").group() == "a@acme.net"
+    assert not planted.exists()
+
+
+def test_every_built_in_rule_matches_alike_from_the_pattern_cache(tmp_path):
+    """Patterns rebuilt from the cache file find what freshly compiled ones find, on every
+    built-in rule's own examples (patterns, context words, exclusions, test values)."""
+    from piiscan import patterncache
+    from piiscan.engine import _pattern_cache, compile_rule
+
+    every = load_rules(packs=builtin_pack_names())
+    _pattern_cache(every, tmp_path)  # compiles and writes
+    (cache_file,) = tmp_path.glob("re-*.pickle")
+    cached = patterncache.load(cache_file)
+    assert cached.from_file
+    for order, rule in enumerate(every):
+        fresh, served = compile_rule(rule, order), compile_rule(rule, order, cached.compile)
+        pairs = [(a, b) for (a, _), (b, _) in zip(fresh.patterns, served.patterns)]
+        pairs += list(zip(fresh.exclude, served.exclude)) + list(zip(fresh.test_values, served.test_values))
+        if fresh.context is not None:
+            pairs += [(fresh.context.anywhere, served.context.anywhere),
+                      (fresh.context.bounded, served.context.bounded)]
+        for text in rule.tests.match + rule.tests.no_match:
+            for a, b in pairs:
+                assert a.pattern == b.pattern and a.flags == b.flags
+                assert [m.span() for m in a.finditer(text)] == [m.span() for m in b.finditer(text)], rule.id
 
 
 # -- fingerprints
@@ -643,11 +712,11 @@ WORDS = ["zip", "postal code", "date of birth", "dob", "kin", "sSn", "birthDate"
 
 
 def test_context_pattern_finds_exactly_what_the_bounded_regex_finds():
-    from piiscan.engine import ContextPattern, _context_anywhere, _context_bounded
+    from piiscan.engine import ContextPattern, _bounded_alternation, _context_anywhere
 
     words = tuple(WORDS)
-    context = ContextPattern(_context_anywhere(words), _context_bounded(words))
-    bounded = _context_bounded(words)
+    bounded = regex.compile(_bounded_alternation(words))
+    context = ContextPattern(_context_anywhere(words), bounded)
     for text in random_context_texts(WORDS, 3000, seed=5):
         for pos in range(0, len(text), 7):
             for endpos in (len(text), max(pos, len(text) - 5)):
@@ -662,13 +731,13 @@ def test_hyperscan_finds_context_words_wherever_the_regex_does():
     humps included), and it no longer ends one inside other words."""
     import hyperscan
 
-    from piiscan.engine import _context_bounded, _context_pattern, _hyperscan_flags
+    from piiscan.engine import _bounded_alternation, _context_pattern, _hyperscan_flags
 
     rule = parse_pack(PACK.replace("context: [zip, postal code]", f"context: {WORDS}"), "w.yaml").rules[3]
     database = hyperscan.Database()
     flags = _hyperscan_flags(hyperscan, False) | hyperscan.HS_FLAG_CASELESS
     database.compile(expressions=[_context_pattern(rule).encode()], flags=[flags])
-    bounded = _context_bounded(rule.context)
+    bounded = regex.compile(_bounded_alternation(rule.context))
 
     def hyperscan_ends(text: str) -> set[int]:
         ends: set[int] = set()
