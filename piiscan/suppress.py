@@ -130,8 +130,8 @@ class Allowlist:
         object.__setattr__(self, "_scoped", {k.casefold(): v for k, v in self.entities.items()})
 
     def __reduce__(self):
-        # pathspec may compile globs into a hyperscan database, which does not pickle: rebuild
-        # from the fields, so worker processes can receive an allowlist.
+        # Rebuilt from the fields (the derived ones are worked out again), so that worker
+        # processes receive an allowlist whatever pathspec keeps inside its matcher.
         return (Allowlist, (self.values, self.patterns, self.paths, self.rules, dict(self.entities)))
 
     def __repr__(self) -> str:

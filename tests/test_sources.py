@@ -304,6 +304,21 @@ def test_nested_gitignore_with_negation(tmp_path: Path) -> None:
     assert skipped(results) == {}  # ignored files are pruned silently
 
 
+def test_gitignore_prunes_a_long_path_that_pathspecs_hyperscan_backend_missed(tmp_path: Path) -> None:
+    """pathspec's default backend (hyperscan, once installed) said "not ignored" for a
+    66-character path under these common .gitignore lines; piiscan uses its plain-regex
+    backend, which matches as git does."""
+    repo = make_repo(tmp_path)
+    write(repo, ".gitignore", "*.py[cod]\n*.egg-info/\nnosetests.xml\n.coverage\ncoverage.xml\n"
+                              "htmlcov/\nreduced.pylintrc\n")
+    compiled = "services/billing_export/__pycache__/invoice_builds.cpython-312.pyc"
+    assert len(compiled) == 66
+    write(repo, compiled)
+    write(repo, "services/billing_export/invoice_builds.py")
+    rel_paths = sorted(p.removeprefix(repo.as_posix() + "/") for p in scanned(scan(repo)))
+    assert rel_paths == [".gitignore", "services/billing_export/invoice_builds.py"]
+
+
 def test_info_exclude_and_ancestor_gitignore_apply_to_a_subdirectory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
