@@ -659,12 +659,15 @@ def _visit(
     rel = f"{directory.rel}/{entry.name}" if directory.rel else entry.name
     shown = _join_display(root_display, rel)
     try:
-        own = entry.stat(follow_symlinks=False)
+        # A regular file is known from the listing (its d_type), and stat()ed for its size
+        # only once it is in scope, which most entries of a narrowed walk are not.
+        plain_file = entry.is_file(follow_symlinks=False)
+        own = None if plain_file else entry.stat(follow_symlinks=False)
     except OSError as exc:
         yield Skipped(shown, SkipReason.UNREADABLE, _strerror(exc))
         return
 
-    is_link = stat.S_ISLNK(own.st_mode)
+    is_link = own is not None and stat.S_ISLNK(own.st_mode)
     target: os.stat_result | None = own
     link_problem: str | OSError | None = None
     if is_link:
@@ -705,6 +708,12 @@ def _visit(
     if is_link and not options.follow_symlinks:
         yield Skipped(shown, SkipReason.SYMLINK, "not followed")
         return
+    if plain_file:
+        try:
+            target = entry.stat(follow_symlinks=False)
+        except OSError as exc:
+            yield Skipped(shown, SkipReason.UNREADABLE, _strerror(exc))
+            return
     assert target is not None
     if not stat.S_ISREG(target.st_mode):  # known from stat alone: never opened
         yield Skipped(shown, SkipReason.SPECIAL_FILE, file_kind(target.st_mode))
