@@ -1,9 +1,15 @@
-"""Files in piiscan's cache folder: compiled hyperscan databases and parsed rule packs.
+"""Files in piiscan's cache folder: compiled hyperscan databases, parsed rule packs and
+compiled regex patterns.
 
 Each file is written whole under a temporary name and renamed into place, so a concurrent
 reader sees the old file or the new one, never half of one; and it is read back only if its
 magic line and the checksum in its header match. A missing, stale, corrupt or unwritable
 cache file only costs the work it would have saved.
+
+Every edit of a rule pack makes new cache files, so the folder is bounded: a read marks a
+file used (its mtime), and each write keeps the KEEP_PER_KIND most recently used files of its
+kind (the name's part before the first "-") and removes the rest. A reader that loses its
+file to another process's clean-up only rebuilds it.
 
     <magic line>
     {"sha256": "<hex digest of the payload>", ...more metadata}
@@ -15,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 
@@ -26,6 +33,10 @@ def default_cache_dir() -> Path | None:
         return Path(os.environ["PIISCAN_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME")
     return (Path(base) if base else Path.home() / ".cache") / "piiscan"
+
+
+KEEP_PER_KIND = 12
+_LEFTOVER_SECONDS = 3600  # a temporary file this old belongs to a writer that died
 
 
 def read_checked(cache_file: Path, magic: bytes) -> tuple[dict, bytes] | None:
@@ -43,6 +54,10 @@ def read_checked(cache_file: Path, magic: bytes) -> tuple[dict, bytes] | None:
             return None
     except (ValueError, KeyError, TypeError):
         return None
+    try:
+        os.utime(cache_file)  # used now: the clean-up keeps the most recently used
+    except OSError:
+        pass
     return meta, payload
 
 
@@ -61,4 +76,45 @@ def write_checked(cache_file: Path, magic: bytes, payload: bytes, **meta) -> Non
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError:
-        pass  # a cache we cannot write only costs start-up time
+        return  # a cache we cannot write only costs start-up time
+    _remove_least_used(cache_file)
+
+
+def _remove_least_used(written: Path) -> None:
+    """Keep the KEEP_PER_KIND most recently used files of `written`'s kind; remove the rest,
+    and temporary files left by writers that died. Only names piiscan gives are touched
+    (kind, 32 hex digits, suffix): $PIISCAN_CACHE_DIR may be a folder shared with others."""
+    kind = written.name.partition("-")[0]
+    suffix = written.suffix
+
+    def same_kind(name: str) -> bool:
+        key = name[len(kind) + 1 : -len(suffix)] if suffix else ""
+        return (name.startswith(kind + "-") and name.endswith(suffix) and len(key) == 32
+                and all(ch in "0123456789abcdef" for ch in key))
+
+    stale_before = time.time() - _LEFTOVER_SECONDS
+    used: list[tuple[float, str]] = []
+    remove: list[str] = []
+    try:
+        with os.scandir(written.parent) as entries:
+            for entry in entries:
+                name = entry.name
+                if not (same_kind(name) or (name.startswith(".tmp-") and name.endswith(".part"))):
+                    continue
+                try:
+                    mtime = entry.stat(follow_symlinks=False).st_mtime
+                except OSError:
+                    continue  # removed meanwhile
+                if same_kind(name):
+                    used.append((mtime, name))
+                elif mtime < stale_before:
+                    remove.append(name)
+    except OSError:
+        return
+    used.sort(reverse=True)
+    remove += [name for _, name in used[KEEP_PER_KIND:] if name != written.name]
+    for name in remove:
+        try:
+            (written.parent / name).unlink()
+        except OSError:
+            pass  # gone already, or not ours to remove
