@@ -36,15 +36,15 @@ def engine_for(
     backend: str = "auto",
     regex_timeout: float = 2.0,
     ner: bool = False,
-    ner_model: str = "en_core_web_sm",
-    ner_entities: Sequence[str] = ("PERSON", "LOCATION", "NRP"),
+    ner_model: str | None = None,
+    ner_entities: Sequence[str] | None = None,
 ) -> Engine:
     """A ready engine for these settings; built once per distinct settings and reused.
 
-    `ner=True` adds spaCy's names and places (needs `pip install 'piiscan[ner]'` and a model).
+    `ner=True` adds spaCy's names and places (needs `pip install 'piiscan[ner]'` and a model):
+    `ner_model` defaults to en_core_web_sm, `ner_entities` to PERSON, LOCATION and NRP.
     """
-    from piiscan.ner import NerOptions, check_entities
-    from piiscan.scan import EngineOptions
+    from piiscan.scan import EngineOptions, ner_options
 
     options = EngineOptions(
         packs=None if packs is None else tuple(packs),
@@ -54,7 +54,7 @@ def engine_for(
         min_confidence=min_confidence,
         backend=backend,
         regex_timeout=regex_timeout,
-        ner=NerOptions(ner_model, check_entities(ner_entities)) if ner else None,
+        ner=ner_options(ner, ner_model, ner_entities),
     )
     return _cached_engine(options)
 

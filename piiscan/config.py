@@ -30,6 +30,9 @@ FAIL_ON = ("info", "low", "medium", "high", "critical", "never")
 BACKENDS = ("auto", "hyperscan", "regex")
 STRATEGIES = ("label", "mask", "partial", "hash", "encrypt")
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
+# The NER defaults, here for every caller (the ner module itself is imported only when on).
+DEFAULT_NER_MODEL = "en_core_web_sm"
+DEFAULT_NER_ENTITIES = ("PERSON", "LOCATION", "NRP")
 
 
 def _setting(default: Any, kind: str, *, choices: tuple[str, ...] = (), help: str = ""):
@@ -58,9 +61,9 @@ class Settings:
     gitignore: bool = _setting(True, "bool", help="honour .gitignore files")
     text: bool = _setting(False, "bool", help="scan binary-looking files too")
     ner: bool = _setting(False, "bool", help="find names and places with spaCy (piiscan[ner])")
-    ner_model: str = _setting("en_core_web_sm", "str", help="installed spaCy pipeline for --ner")
+    ner_model: str = _setting(DEFAULT_NER_MODEL, "str", help="installed spaCy pipeline for --ner")
     ner_entities: tuple[str, ...] = _setting(
-        ("PERSON", "LOCATION", "NRP"), "list", help="PERSON, LOCATION, ORGANIZATION, NRP"
+        DEFAULT_NER_ENTITIES, "list", help="PERSON, LOCATION, ORGANIZATION, NRP"
     )
     # what to report
     format: str = _setting("table", "choice", choices=FORMATS)

@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from piiscan.config import DEFAULT_NER_ENTITIES, DEFAULT_NER_MODEL
 from piiscan.errors import UsageError
 from piiscan.filekinds import is_attribution_file, line_around
 from piiscan.model import NER_PACK, Category, Rule, RuleTests, Severity
@@ -46,8 +47,6 @@ if TYPE_CHECKING:  # regions.py is imported by the engine only when NER is on
     from piiscan.regions import Region
 
 
-DEFAULT_MODEL = "en_core_web_sm"
-DEFAULT_ENTITIES = ("PERSON", "LOCATION", "NRP")
 ALL_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP")
 # spaCy (OntoNotes) labels -> our entities.
 LABELS = {"PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION",
@@ -132,8 +131,8 @@ _ATTRIBUTION_LINE = re.compile(
 class NerOptions:
     """Which spaCy pipeline to run and which entities to report."""
 
-    model: str = DEFAULT_MODEL
-    entities: tuple[str, ...] = DEFAULT_ENTITIES
+    model: str = DEFAULT_NER_MODEL
+    entities: tuple[str, ...] = DEFAULT_NER_ENTITIES
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from piiscan.baseline import Baseline, read_baseline
-from piiscan.config import Settings
+from piiscan.config import DEFAULT_NER_ENTITIES, DEFAULT_NER_MODEL, Settings
 from piiscan.engine import Engine
 from piiscan.errors import ScanError
 from piiscan.model import (
@@ -73,7 +73,7 @@ class EngineOptions:
             min_confidence=settings.min_confidence,
             backend=settings.backend,
             regex_timeout=settings.regex_timeout,
-            ner=_ner_options(settings),
+            ner=ner_options(settings.ner, settings.ner_model, settings.ner_entities),
         )
 
 
@@ -96,12 +96,19 @@ class Progress:
     findings: int
 
 
-def _ner_options(settings: Settings) -> NerOptions | None:
-    if not settings.ner:
+def ner_options(
+    enabled: bool, model: str | None = None, entities: Sequence[str] | None = None
+) -> NerOptions | None:
+    """The engine's NER options (None when NER is off), the entity names checked; a model or
+    entities not given are the settings' defaults."""
+    if not enabled:
         return None
     from piiscan.ner import NerOptions, check_entities
 
-    return NerOptions(settings.ner_model, check_entities(settings.ner_entities))
+    return NerOptions(
+        DEFAULT_NER_MODEL if model is None else model,
+        check_entities(DEFAULT_NER_ENTITIES if entities is None else entities),
+    )
 
 
 def build_engine(settings: Settings | EngineOptions) -> Engine:
