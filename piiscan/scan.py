@@ -279,7 +279,7 @@ def scan_window(engine: Engine, window: Window) -> WindowScan:
     try:
         return WindowScan(tuple(engine.scan_window(window.document)))
     except ScanError as exc:
-        return WindowScan(timed_out=exc.message.removeprefix(f"{window.streamed.path}: "))
+        return WindowScan(timed_out=_timeout_detail(window.streamed.path, exc))
 
 
 def split_large_files(items: Iterable[Document | StreamedFile | Skipped]) -> Iterator[Document | Skipped | Window]:
@@ -305,15 +305,17 @@ class _LargeFile:
     """The windows of one large file, taken in order (from the workers, or scanned here):
     numbers their fingerprints across windows and filters them."""
 
-    def __init__(self, streamed: StreamedFile) -> None:
+    def __init__(self, streamed: StreamedFile, engine: Engine, filters: Filters) -> None:
         self.streamed = streamed
+        self.engine = engine
+        self.filters = filters
         self.findings: list[Finding] = []
         self.unused: list[UnusedIgnore] = []
         self.suppressed = 0
         self.occurrences: dict[str, int] = {}
         self.skipped: Skipped | None = None
 
-    def add(self, engine: Engine, filters: Filters, window: Window, scanned: WindowScan) -> None:
+    def add(self, window: Window, scanned: WindowScan) -> None:
         if self.skipped is not None:
             return
         path = self.streamed.path
@@ -323,11 +325,11 @@ class _LargeFile:
         if scanned.timed_out is not None:
             self.skipped = Skipped(path, SkipReason.TIMEOUT, scanned.timed_out)
             return
-        raw = engine.number_fingerprints(list(scanned.unnumbered), self.occurrences)
-        kept, counts, unused_here = _filter(filters, window.document, raw)
+        raw = self.engine.number_fingerprints(list(scanned.unnumbered), self.occurrences)
+        kept, counts, unused_here = _filter(self.filters, window.document, raw)
         self.findings.extend(kept)
         self.suppressed += counts.total
-        if filters.report_unused:
+        if self.filters.report_unused:
             self.unused.extend(u for u in unused_here if _reports_line(window.document, u.line))
 
     def outcome(self) -> Outcome:
@@ -351,9 +353,9 @@ def _outcome(filters: Filters, document: Document, raw: list[Finding]) -> Outcom
 def _scan_streamed(engine: Engine, filters: Filters, streamed: StreamedFile) -> Outcome:
     """A large file window by window, in one worker: memory stays bounded and the windows
     share one occurrence count, so the findings equal those of a whole-file scan."""
-    large = _LargeFile(streamed)
+    large = _LargeFile(streamed, engine, filters)
     for window in split_large_files([streamed]):
-        large.add(engine, filters, window, scan_window(engine, window))
+        large.add(window, scan_window(engine, window))
         if large.skipped is not None:
             break
     return large.outcome()
@@ -383,8 +385,12 @@ def _reports_line(window: Document, line: int) -> bool:
 
 
 def _timed_out(path: str, exc: ScanError) -> Outcome:
-    detail = exc.message.removeprefix(f"{path}: ")
-    return Outcome(path, skipped=Skipped(path, SkipReason.TIMEOUT, detail))
+    return Outcome(path, skipped=Skipped(path, SkipReason.TIMEOUT, _timeout_detail(path, exc)))
+
+
+def _timeout_detail(path: str, exc: ScanError) -> str:
+    # The skip record names the file already; the engine's message starts with it too.
+    return exc.message.removeprefix(f"{path}: ")
 
 
 def _input_size(item: Document | StreamedFile | Skipped | FileToRead | Window) -> int:
@@ -423,8 +429,8 @@ def _outcomes(
             continue
         window = in_flight.popleft()
         if large is None:
-            large = _LargeFile(window.streamed)
-        large.add(engine, filters, window, result)
+            large = _LargeFile(window.streamed, engine, filters)
+        large.add(window, result)
         if window.last:
             yield large.outcome()
             large = None
