@@ -12,6 +12,8 @@ from piiscan.regional import eu
 from piiscan.rulepack import builtin_packs
 from piiscan.validators import find_validator
 
+from context_keys import BACKENDS, assert_key_is_context
+
 VALID, INVALID, UNKNOWN = Verdict.VALID, Verdict.INVALID, Verdict.UNKNOWN
 
 ID_CARD_ALPHABET = "CFGHJKLMNPRTVWXYZ0123456789"
@@ -200,9 +202,7 @@ def test_specimen_values_are_reported_as_test_data():
     assert findings[0].test_data
 
 
-# camelCase and PascalCase keys (JavaScript objects, JSON, Go struct fields) are one word to the
-# context matcher, so each rule lists the ones its country's code uses. Made-up, checksum-valid
-# numbers (python-stdnum).
+# Made-up, checksum-valid numbers (python-stdnum).
 CAMEL_CASE_KEYS = [
     ("se.personnummer", "personalNumber", "950427-0647"),
     ("be.national-number", "nationalNumber", "93111446083"),
@@ -217,15 +217,11 @@ CAMEL_CASE_KEYS = [
 ]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(("rule_id", "key", "value"), CAMEL_CASE_KEYS)
-def test_camel_case_keys_are_context(rule_id, key, value):
+def test_camel_case_keys_are_context(rule_id, key, value, backend):
     rule = next(r for r in builtin_packs()["eu"].rules if r.id == rule_id)
-    engine = Engine([rule], backend="regex", cache_dir=None)
-    pascal = key[0].upper() + key[1:]
-    for text in (f'"{key}": "{value}",', f"    {key}: '{value}',", f'\t\t{pascal}: "{value}",'):
-        findings = engine.scan(Document("fixtures.js", text))
-        assert [f.rule_id for f in findings] == [rule_id], text
-        assert findings[0].confidence >= 0.75, text
+    assert_key_is_context(rule, key, value, backend, min_confidence=0.75)
 
 
 def test_belgian_national_number_written_bare_next_to_its_name():
