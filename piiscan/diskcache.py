@@ -6,10 +6,17 @@ reader sees the old file or the new one, never half of one; and it is read back 
 magic line and the checksum in its header match. A missing, stale, corrupt or unwritable
 cache file only costs the work it would have saved.
 
+What is in the folder is trusted as the installed code is: hyperscan loads a database as it
+finds it, a compiled regex program goes to `regex`'s C engine, and a parsed pack decides which
+rules run. The checksum catches damage, not forgery. So a folder or a file that another user
+could have written (not owned by this user or root, or writable by group or others) is never
+read or written: everything is then rebuilt in memory, slowly but safely. The folder is
+created private (0700).
+
 Every edit of a rule pack makes new cache files, so the folder is bounded: a read marks a
-file used (its mtime), and each write keeps the KEEP_PER_KIND most recently used files of its
-kind (the name's part before the first "-") and removes the rest. A reader that loses its
-file to another process's clean-up only rebuilds it.
+file used (its mtime), and each write removes the files of its kind (the name's part before
+the first "-") unused for UNUSED_DAYS, and beyond the MAX_PER_KIND most recently used. A
+reader that loses its file to another process's clean-up only rebuilds it.
 
     <magic line>
     {"sha256": "<hex digest of the payload>", ...more metadata}
@@ -21,8 +28,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import time
 from pathlib import Path
+
+UNUSED_DAYS = 30
+MAX_PER_KIND = 64  # a backstop: rule sets in use by turns must not evict each other
+_TEMP_PREFIX = ".tmp-piiscan-"
+_LEFTOVER_SECONDS = 3600  # a temporary file this old belongs to a writer that died
 
 
 def default_cache_dir() -> Path | None:
@@ -35,13 +48,11 @@ def default_cache_dir() -> Path | None:
     return (Path(base) if base else Path.home() / ".cache") / "piiscan"
 
 
-KEEP_PER_KIND = 12
-_LEFTOVER_SECONDS = 3600  # a temporary file this old belongs to a writer that died
-
-
 def read_checked(cache_file: Path, magic: bytes) -> tuple[dict, bytes] | None:
     """(metadata, payload) of a cache file written by `write_checked`, or None."""
     try:
+        if not (_trusted(cache_file.parent) and _trusted(cache_file)):
+            return None
         blob = cache_file.read_bytes()
     except OSError:
         return None
@@ -55,19 +66,30 @@ def read_checked(cache_file: Path, magic: bytes) -> tuple[dict, bytes] | None:
     except (ValueError, KeyError, TypeError):
         return None
     try:
-        os.utime(cache_file)  # used now: the clean-up keeps the most recently used
+        os.utime(cache_file)  # used now: the clean-up keeps what is in use
     except OSError:
         pass
     return meta, payload
 
 
+def writable(folder: Path) -> bool:
+    """Whether cache files can be written to `folder` (created private if missing), and
+    read back: a cache nobody can keep is not worth building ahead of need."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return _trusted(folder) and os.access(folder, os.W_OK | os.X_OK)
+    except OSError:
+        return False
+
+
 def write_checked(cache_file: Path, magic: bytes, payload: bytes, **meta) -> None:
+    if not writable(cache_file.parent):
+        return  # a cache we cannot write (or would not read back) only costs start-up time
     header = json.dumps({"sha256": hashlib.sha256(payload).hexdigest(), **meta}).encode()
     try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
         import tempfile  # only when writing: a cache hit never needs it
 
-        fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".tmp-", suffix=".part")
+        fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=_TEMP_PREFIX, suffix=".part")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(magic + header + b"\n" + payload)
@@ -76,14 +98,24 @@ def write_checked(cache_file: Path, magic: bytes, payload: bytes, **meta) -> Non
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError:
-        return  # a cache we cannot write only costs start-up time
-    _remove_least_used(cache_file)
+        return
+    _remove_unused(cache_file)
 
 
-def _remove_least_used(written: Path) -> None:
-    """Keep the KEEP_PER_KIND most recently used files of `written`'s kind; remove the rest,
-    and temporary files left by writers that died. Only names piiscan gives are touched
-    (kind, 32 hex digits, suffix): $PIISCAN_CACHE_DIR may be a folder shared with others."""
+def _trusted(path: Path) -> bool:
+    """Whether only this user (or root) could have written `path` (may raise OSError)."""
+    if not hasattr(os, "getuid"):  # Windows: ACLs, not mode bits; the user's profile folder
+        return True
+    info = os.stat(path, follow_symlinks=False)
+    if stat.S_ISLNK(info.st_mode):
+        return False
+    return info.st_uid in (os.getuid(), 0) and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _remove_unused(written: Path) -> None:
+    """Remove the files of `written`'s kind unused for UNUSED_DAYS or beyond the MAX_PER_KIND
+    most recently used, and temporary files left by writers that died. Only names piiscan
+    gives are touched (kind, 32 hex digits, suffix; our temporary prefix)."""
     kind = written.name.partition("-")[0]
     suffix = written.suffix
 
@@ -92,28 +124,33 @@ def _remove_least_used(written: Path) -> None:
         return (name.startswith(kind + "-") and name.endswith(suffix) and len(key) == 32
                 and all(ch in "0123456789abcdef" for ch in key))
 
-    stale_before = time.time() - _LEFTOVER_SECONDS
+    now = time.time()
     used: list[tuple[float, str]] = []
     remove: list[str] = []
     try:
         with os.scandir(written.parent) as entries:
             for entry in entries:
                 name = entry.name
-                if not (same_kind(name) or (name.startswith(".tmp-") and name.endswith(".part"))):
+                ours = same_kind(name)
+                if not (ours or name.startswith(_TEMP_PREFIX)):
                     continue
                 try:
                     mtime = entry.stat(follow_symlinks=False).st_mtime
                 except OSError:
                     continue  # removed meanwhile
-                if same_kind(name):
+                if ours:
                     used.append((mtime, name))
-                elif mtime < stale_before:
+                elif mtime < now - _LEFTOVER_SECONDS:
                     remove.append(name)
     except OSError:
         return
     used.sort(reverse=True)
-    remove += [name for _, name in used[KEEP_PER_KIND:] if name != written.name]
+    for rank, (mtime, name) in enumerate(used):
+        if rank >= MAX_PER_KIND or mtime < now - UNUSED_DAYS * 86400:
+            remove.append(name)
     for name in remove:
+        if name == written.name:
+            continue
         try:
             (written.parent / name).unlink()
         except OSError:

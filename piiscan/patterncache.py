@@ -7,11 +7,12 @@ engine, ~10 µs a pattern. So the first engine built for a set of rules compiles
 patterns and stores them in one cache file; later processes unpickle each on first use.
 (`pickle` itself is imported then: a scan in which no rule fires never needs it.)
 
-A pattern is looked up by its source and flags, so a stale or foreign entry can only miss
-(the pattern is then compiled as usual), never stand in for another pattern. The file is
-checksummed (`diskcache`); its outer layer is `marshal`led plain data (a dict of bytes), and
-unpickling an entry allows `regex`'s compile function and nothing else: the cache folder is
-the user's own, but a file in it must not run code.
+A pattern is looked up by its source and flags, and an entry whose pattern has another
+source is compiled afresh, so a stale entry cannot stand in for another pattern. The file
+is checksummed and read only from a folder no other user can write (`diskcache`): a forged
+program could still switch a rule off or crash `regex`'s C engine, as a forged hyperscan
+database could. Its outer layer is `marshal`led plain data (a dict of bytes), and unpickling
+an entry may call `regex`'s compile function and nothing else.
 """
 
 from __future__ import annotations

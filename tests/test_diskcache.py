@@ -1,4 +1,5 @@
-"""The cache folder: checked reads, and a bounded number of files per kind."""
+"""The cache folder: checked reads, only from a folder no one else can write, and a clean-up
+that removes what is no longer used."""
 
 from __future__ import annotations
 
@@ -6,72 +7,144 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from piiscan import diskcache
-from piiscan.diskcache import KEEP_PER_KIND, read_checked, write_checked
+from piiscan.diskcache import UNUSED_DAYS, read_checked, writable, write_checked
 
 MAGIC = b"test-cache/1\n"
+DAY = 86400
 
 
 def cache_name(kind: str, number: int, suffix: str) -> str:
     return f"{kind}-{number:032x}{suffix}"
 
 
-def plant(folder: Path, name: str, age_seconds: float) -> Path:
-    path = folder / name
-    write_checked(path, MAGIC, name.encode())
-    when = time.time() - age_seconds
+def age(path: Path, seconds: float) -> Path:
+    when = time.time() - seconds
     os.utime(path, (when, when))
     return path
 
 
-def test_a_write_keeps_the_most_recently_used_files_of_its_kind_only(tmp_path: Path) -> None:
-    old_databases = [plant(tmp_path, cache_name("hs", i, ".db"), 1000 + i) for i in range(KEEP_PER_KIND + 3)]
-    patterns = [plant(tmp_path, cache_name("re", i, ".pickle"), 5000 + i) for i in range(3)]
-    foreign = [tmp_path / "hs-notes.txt", tmp_path / "hs-1234.db", tmp_path / f"hs-{'g' * 32}.db"]
-    a_day_ago = time.time() - 86400  # the least recently used, were they piiscan's
+def plant(folder: Path, name: str, age_seconds: float) -> Path:
+    path = folder / name
+    write_checked(path, MAGIC, name.encode())
+    return age(path, age_seconds)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    private = tmp_path / "cache"
+    private.mkdir(mode=0o700)
+    return private
+
+
+def test_a_write_removes_the_files_of_its_kind_unused_for_a_month(folder: Path) -> None:
+    recent = [plant(folder, cache_name("hs", i, ".db"), i * DAY) for i in range(20)]
+    unused = [plant(folder, cache_name("hs", 100 + i, ".db"), (UNUSED_DAYS + 1 + i) * DAY) for i in range(3)]
+    other_kind = plant(folder, cache_name("re", 1, ".pickle"), (UNUSED_DAYS + 5) * DAY)
+    # Not names piiscan gives, however old: another tool's files in a shared folder.
+    foreign = [folder / "hs-notes.txt", folder / "hs-1234.db", folder / f"hs-{'g' * 32}.db",
+               folder / ".tmp-other-tool.part"]
     for path in foreign:
         path.write_text("not piiscan's")
-        os.utime(path, (a_day_ago, a_day_ago))
-    stale_temp, fresh_temp = tmp_path / ".tmp-dead.part", tmp_path / ".tmp-busy.part"
-    for path in (stale_temp, fresh_temp):
+        age(path, 400 * DAY)
+    dead_writer, busy_writer = folder / ".tmp-piiscan-dead.part", folder / ".tmp-piiscan-busy.part"
+    for path in (dead_writer, busy_writer):
         path.write_bytes(b"half a file")
-    two_hours_ago = time.time() - 7200
-    os.utime(stale_temp, (two_hours_ago, two_hours_ago))
+    age(dead_writer, 7200)
 
-    new = tmp_path / cache_name("hs", 999, ".db")
+    new = folder / cache_name("hs", 999, ".db")
     write_checked(new, MAGIC, b"payload")
 
-    kept = sorted(p.name for p in tmp_path.glob("hs-*.db") if p not in foreign)
-    # The new file and the KEEP_PER_KIND - 1 youngest of the old ones (smaller age).
-    assert kept == sorted([new.name] + [p.name for p in old_databases[: KEEP_PER_KIND - 1]])
-    assert all(p.exists() for p in patterns)  # another kind: untouched by an "hs" write
+    assert all(p.exists() for p in recent) and new.exists()  # more than a dozen in use: kept
+    assert not any(p.exists() for p in unused)
+    assert other_kind.exists()  # another kind is cleaned up by its own writes
     assert all(p.exists() for p in foreign)
-    assert not stale_temp.exists() and fresh_temp.exists()
+    assert not dead_writer.exists() and busy_writer.exists()
     assert read_checked(new, MAGIC)[1] == b"payload"
 
 
-def test_a_read_marks_a_file_used_so_the_clean_up_keeps_it(tmp_path: Path) -> None:
-    files = [plant(tmp_path, cache_name("pack", i, ".json"), 100 * (i + 1)) for i in range(KEEP_PER_KIND)]
-    oldest = files[-1]
-    assert read_checked(oldest, MAGIC) is not None  # used now
-    write_checked(tmp_path / cache_name("pack", 777, ".json"), MAGIC, b"new")
-    assert oldest.exists()
-    assert not files[-2].exists()  # now the least recently used
-    assert len(list(tmp_path.glob("pack-*.json"))) == KEEP_PER_KIND
+def test_a_write_keeps_at_most_the_most_recently_used_files_of_a_kind(folder, monkeypatch) -> None:
+    monkeypatch.setattr(diskcache, "MAX_PER_KIND", 5)
+    files = [plant(folder, cache_name("pack", i, ".json"), 60 * (i + 1)) for i in range(8)]
+    write_checked(folder / cache_name("pack", 777, ".json"), MAGIC, b"new")
+    # Planting also cleans up: the four youngest planted files and the new one remain.
+    assert sorted(p.name for p in folder.glob("pack-*.json")) == sorted(
+        [cache_name("pack", 777, ".json")] + [p.name for p in files[:4]]
+    )
 
 
-def test_a_failed_read_leaves_the_file_unmarked(tmp_path: Path) -> None:
-    path = plant(tmp_path, cache_name("hs", 1, ".db"), 3600)
+def test_a_read_marks_a_file_used_so_the_clean_up_keeps_it(folder: Path) -> None:
+    old = plant(folder, cache_name("pack", 1, ".json"), (UNUSED_DAYS + 10) * DAY)
+    assert read_checked(old, MAGIC) is not None  # used now
+    write_checked(folder / cache_name("pack", 2, ".json"), MAGIC, b"new")
+    assert old.exists()
+
+
+def test_a_failed_read_leaves_the_file_unmarked(folder: Path) -> None:
+    path = plant(folder, cache_name("hs", 1, ".db"), 3600)
     before = path.stat().st_mtime
     assert read_checked(path, b"another magic\n") is None
     assert path.stat().st_mtime == before
 
 
-def test_clean_up_copes_with_an_unlistable_folder(tmp_path: Path, monkeypatch) -> None:
-    def refuse(_path):
-        raise PermissionError("no listing")
+def test_a_folder_others_can_write_is_neither_read_nor_written(folder: Path) -> None:
+    good = plant(folder, cache_name("hs", 1, ".db"), 0)
+    assert read_checked(good, MAGIC) is not None
+    folder.chmod(0o777)
+    assert read_checked(good, MAGIC) is None
+    assert not writable(folder)
+    write_checked(folder / cache_name("hs", 2, ".db"), MAGIC, b"payload")
+    assert not (folder / cache_name("hs", 2, ".db")).exists()
+    folder.chmod(0o775)  # group-writable: the same
+    assert read_checked(good, MAGIC) is None
+
+
+def test_a_file_another_user_could_have_written_is_not_read(folder: Path, monkeypatch) -> None:
+    path = plant(folder, cache_name("re", 1, ".pickle"), 0)
+    path.chmod(0o666)
+    assert read_checked(path, MAGIC) is None
+    path.chmod(0o600)
+    assert read_checked(path, MAGIC) is not None
+    if os.getuid() == 0:
+        os.chown(path, 4242, -1)  # as root: hand it to another user
+    else:
+        real = os.getuid()
+        monkeypatch.setattr(diskcache.os, "getuid", lambda: real + 1)  # we become another user
+    assert read_checked(path, MAGIC) is None
+
+
+def test_a_symlinked_cache_file_is_not_read(folder: Path, tmp_path: Path) -> None:
+    real = plant(folder, cache_name("hs", 1, ".db"), 0)
+    link = folder / cache_name("hs", 2, ".db")
+    link.symlink_to(real)
+    assert read_checked(real, MAGIC) is not None
+    assert read_checked(link, MAGIC) is None
+
+
+def test_a_new_cache_folder_is_private(tmp_path: Path) -> None:
+    target = tmp_path / "fresh" / "piiscan"
+    assert writable(target)
+    assert target.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_folder_that_cannot_exist_is_not_writable(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    assert not writable(blocker / "cache")
+    write_checked(blocker / "cache" / cache_name("hs", 1, ".db"), MAGIC, b"payload")  # no error
+
+
+def test_clean_up_copes_with_an_unlistable_folder(folder: Path, monkeypatch) -> None:
+    real_scandir = os.scandir
+
+    def refuse(path):
+        if Path(path) == folder:
+            raise PermissionError("no listing")
+        return real_scandir(path)
 
     monkeypatch.setattr(diskcache.os, "scandir", refuse)
-    target = tmp_path / cache_name("re", 5, ".pickle")
+    target = folder / cache_name("re", 5, ".pickle")
     write_checked(target, MAGIC, b"still written")
     assert read_checked(target, MAGIC)[1] == b"still written"
