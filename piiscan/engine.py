@@ -30,7 +30,6 @@ line's break: the two finders' windows end in different places after it.)
 from __future__ import annotations
 
 import bisect
-import functools
 import hashlib
 import hmac
 import json
@@ -43,7 +42,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import regex
 
 import piiscan
-from piiscan.diskcache import default_cache_dir, read_checked, write_checked
+from piiscan.diskcache import default_cache_dir, read_checked, writable, write_checked
 from piiscan.errors import RulePackError, ScanError, UsageError
 from piiscan.filekinds import (
     in_credit,
@@ -195,11 +194,6 @@ def _alternation(words: Iterable[str]) -> str:
     return "(?i:" + "|".join(alternatives) + ")"
 
 
-@functools.lru_cache(maxsize=None)  # the finders' context check, rule after rule
-def _context_anywhere(words: tuple[str, ...]) -> regex.Pattern:
-    return regex.compile(_alternation(words))
-
-
 def _bounded_alternation(words: tuple[str, ...]) -> str:
     # A Latin word starts after a non-alphanumeric or at a camelCase hump (`customerSsn`,
     # `numeroContribuinte`), and ends before one or before an upper-case letter (`bsnNummer`).
@@ -222,12 +216,28 @@ def _pattern_sources(rules: Sequence[Rule]) -> list:
 # --------------------------------------------------------------------------- finders
 
 
-def context_near(rule: Rule, text: str, window: Segment, column_names: str) -> bool:
-    """Whether any of the context words of `rule` is within reach of `window`, by regex:
-    boundary-free and case-insensitive, so a superset of what scoring accepts (a window
-    without one holds nothing a rule that requires context could keep). In a table any
-    column name may be a value's, so the column names count too."""
-    words = _context_anywhere(rule.context)
+class ContextWords:
+    """Each rule's context words as the finders look for them: boundary-free and
+    case-insensitive (the `anywhere` pattern of scoring's ContextPattern), compiled on
+    first use by `compile`."""
+
+    def __init__(self, rules: Sequence[Rule], compile: Callable[[str, int], regex.Pattern]) -> None:
+        self._rules = rules
+        self._compile = compile
+        self._patterns: dict[int, regex.Pattern] = {}
+
+    def near(self, order: int, text: str, window: Segment, column_names: str) -> bool:
+        words = self._patterns.get(order)
+        if words is None:
+            words = self._patterns[order] = self._compile(_alternation(self._rules[order].context), 0)
+        return context_near(words, text, window, column_names)
+
+
+def context_near(words: regex.Pattern, text: str, window: Segment, column_names: str) -> bool:
+    """Whether any of a rule's context `words` (see ContextWords) is within reach of
+    `window`: a superset of what scoring accepts (a window without one holds nothing a rule
+    that requires context could keep). In a table any column name may be a value's, so the
+    column names count too."""
     low = max(0, window.start - CONTEXT_BEFORE)
     high = min(len(text), window.end + CONTEXT_AFTER)
     return words.search(text, low, high) is not None or (
@@ -271,19 +281,24 @@ class RegexFinder:
 
     name = "regex"
 
-    def __init__(self, rules: Sequence[Rule], orders: Iterable[int] | None = None) -> None:
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        orders: Iterable[int] | None = None,
+        compile: Callable[[str, int], regex.Pattern] = regex.compile,
+    ) -> None:
         chosen = range(len(rules)) if orders is None else sorted(orders)
         self._always = [i for i in chosen if not rules[i].keywords]
         self._keyed = [(i, rules[i].keywords) for i in chosen if rules[i].keywords]
-        self._rules = rules
+        self._context_words = ContextWords(rules, compile)
         self._needs_context = {i for i in chosen if _requires_context(rules[i])}
 
     def windows(self, text: str, column_names: str = "") -> Iterator[tuple[int, Segment]]:
         """(rule order, segment) for every rule that may match in a segment."""
         for segment in split_segments(text, SEGMENT_CHARS):
             for order in self.rules_in(text, segment):
-                if order not in self._needs_context or context_near(
-                    self._rules[order], text, segment, column_names
+                if order not in self._needs_context or self._context_words.near(
+                    order, text, segment, column_names
                 ):
                     yield order, segment
 
@@ -310,10 +325,15 @@ class HyperscanFinder:
 
     name = "hyperscan"
 
-    def __init__(self, rules: Sequence[Rule], cache_dir: Path | None) -> None:
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        cache_dir: Path | None,
+        compile: Callable[[str, int], regex.Pattern] = regex.compile,
+    ) -> None:
         self._database, self._owners, regex_only = _load_or_build_database(rules, cache_dir)
         # Rules hyperscan cannot compile even in prefilter mode fall back to keywords.
-        self._fallback = RegexFinder(rules, regex_only) if regex_only else None
+        self._fallback = RegexFinder(rules, regex_only, compile) if regex_only else None
         # (A rule left to the fallback is tried there whole, context check included.)
         self._words_scanned = {
             order for order, rule in enumerate(rules) if _context_pattern(rule) is not None
@@ -322,7 +342,7 @@ class HyperscanFinder:
         self._words_by_regex = {
             order for order, rule in enumerate(rules) if _requires_context(rule)
         } - self._words_scanned - regex_only
-        self._rules = rules
+        self._context_words = ContextWords(rules, compile)
         self._ends: dict[int, list[int]] = {}  # owner (rule order, ~order for words): ends
         # Hyperscan keeps a raw pointer to the callback: hold a named reference for our life.
         self._on_match = self._note_end
@@ -350,8 +370,8 @@ class HyperscanFinder:
                         words, window.start - CONTEXT_BEFORE, window.end + CONTEXT_AFTER
                     ):
                         continue
-                    if order in self._words_by_regex and not context_near(
-                        self._rules[order], text, window, column_names
+                    if order in self._words_by_regex and not self._context_words.near(
+                        order, text, window, column_names
                     ):
                         continue
                     yield order, window
@@ -564,15 +584,18 @@ def _write_cache(hs, cache_file: Path, database, owners: list[int], regex_only: 
 
 
 def _pattern_cache(rules: Sequence[Rule], cache_dir: Path | str | None) -> PatternCache:
-    """The rules' compiled patterns from the cache folder. When it has none for these rules,
-    every rule is compiled now and written there: one slow start, then fast ones."""
+    """The rules' compiled patterns from the cache folder. When it has none for these rules
+    and can keep them, every rule is compiled now and written there: one slow start, then
+    fast ones. Without a usable folder, patterns are compiled as rules first fire."""
     if not cache_dir:
         return PatternCache()
     cache_file = patterncache.cache_file_for(Path(cache_dir), _pattern_sources(rules))
     patterns = patterncache.load(cache_file)
-    if not patterns.from_file:
+    if not patterns.from_file and writable(cache_file.parent):
         for order, rule in enumerate(rules):
             compile_rule(rule, order, patterns.compile)
+            if rule.context:  # the finders' context check (`context_words`)
+                patterns.compile(_alternation(rule.context), 0)
         patterns.save(cache_file)
     return patterns
 
@@ -856,8 +879,9 @@ class Engine:
         self.min_confidence: float = o["min_confidence"]
         self.regex_timeout: float = o["regex_timeout"]
         self._fingerprint_key: bytes | None = o["fingerprint_key"]
-        # Compiling with `regex` is slow, and most rules never match a given file: each rule
-        # is compiled the first time a finder names it, from the pattern cache if it can be.
+        # Compiling with `regex` is slow, and most rules never match a given file: a rule is
+        # put together the first time a finder names it, its patterns taken from the pattern
+        # cache (which compiles them all once, when the cache folder has none for these rules).
         self._compiled: list[CompiledRule | None] = [None] * len(self.rules)
         self._patterns = _pattern_cache(pattern_rules, o["cache_dir"])
         backend = o["backend"]
@@ -870,9 +894,11 @@ class Engine:
                     "pip install hyperscan, or use --backend regex",
                 )
             cache = o["cache_dir"]
-            self._finder = HyperscanFinder(pattern_rules, Path(cache) if cache else None)
+            self._finder = HyperscanFinder(
+                pattern_rules, Path(cache) if cache else None, self._patterns.compile
+            )
         else:
-            self._finder = RegexFinder(pattern_rules)
+            self._finder = RegexFinder(pattern_rules, compile=self._patterns.compile)
 
     def __getstate__(self) -> dict:
         return self._options

@@ -361,6 +361,28 @@ def test_pattern_cache_entries_rebuild_only_regex_patterns_and_only_their_own(tm
     assert not planted.exists()
 
 
+def test_pattern_cache_compiles_ahead_only_where_it_can_keep_the_result(rules, tmp_path, monkeypatch):
+    """Compiling every rule ahead pays off only if the file is written; in a folder that
+    cannot hold it, or that others can write (never read back), rules compile as they fire."""
+    compiled = []
+    real_compile_rule = engine_module.compile_rule
+    monkeypatch.setattr(engine_module, "compile_rule", lambda *a: compiled.append(a[0].id) or real_compile_rule(*a))
+    doc = Document("t.txt", "ssn 536-22-1234")
+    expected = Engine(rules, cache_dir=None).scan(doc)
+    fired = list(compiled)  # the rules named on this text, each compiled as it first fires
+    assert 0 < len(fired) < len(rules)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    for unusable in (blocker / "cache", shared):
+        compiled.clear()
+        assert Engine(rules, cache_dir=unusable).scan(doc) == expected
+        assert compiled == fired, unusable
+    assert not list(shared.iterdir())
+
+
 def test_every_built_in_rule_matches_alike_from_the_pattern_cache(tmp_path):
     """Patterns rebuilt from the cache file find what freshly compiled ones find, on every
     built-in rule's own examples (patterns, context words, exclusions, test values)."""
@@ -372,8 +394,15 @@ def test_every_built_in_rule_matches_alike_from_the_pattern_cache(tmp_path):
     (cache_file,) = tmp_path.glob("re-*.pickle")
     cached = patterncache.load(cache_file)
     assert cached.from_file
-    for order, rule in enumerate(every):
-        fresh, served = compile_rule(rule, order), compile_rule(rule, order, cached.compile)
+    fresh = [compile_rule(rule, order) for order, rule in enumerate(every)]
+
+    def no_compiling(*args, **kwargs):
+        raise AssertionError("compiled although the cache holds the pattern")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(regex, "compile", no_compiling)
+        served = [compile_rule(rule, order, cached.compile) for order, rule in enumerate(every)]
+    for rule, fresh, served in zip(every, fresh, served):
         pairs = [(a, b) for (a, _), (b, _) in zip(fresh.patterns, served.patterns)]
         pairs += list(zip(fresh.exclude, served.exclude)) + list(zip(fresh.test_values, served.test_values))
         if fresh.context is not None:
@@ -712,11 +741,11 @@ WORDS = ["zip", "postal code", "date of birth", "dob", "kin", "sSn", "birthDate"
 
 
 def test_context_pattern_finds_exactly_what_the_bounded_regex_finds():
-    from piiscan.engine import ContextPattern, _bounded_alternation, _context_anywhere
+    from piiscan.engine import ContextPattern, _alternation, _bounded_alternation
 
     words = tuple(WORDS)
     bounded = regex.compile(_bounded_alternation(words))
-    context = ContextPattern(_context_anywhere(words), bounded)
+    context = ContextPattern(regex.compile(_alternation(words)), bounded)
     for text in random_context_texts(WORDS, 3000, seed=5):
         for pos in range(0, len(text), 7):
             for endpos in (len(text), max(pos, len(text) - 5)):
