@@ -1,0 +1,23 @@
+"""Suite-wide setup: the tests never touch the user's own piiscan cache folder."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_folder(tmp_path_factory):
+    """Engines built with the default cache folder (and piiscan processes the tests start)
+    use one temporary folder for the whole session: the user's ~/.cache/piiscan is neither
+    filled nor cleaned up by the suite. Tests that need their own folder set it themselves."""
+    folder = tmp_path_factory.mktemp("piiscan-cache")
+    folder.chmod(0o700)
+    saved = os.environ.get("PIISCAN_CACHE_DIR")
+    os.environ["PIISCAN_CACHE_DIR"] = str(folder)
+    yield folder
+    if saved is None:
+        os.environ.pop("PIISCAN_CACHE_DIR", None)
+    else:
+        os.environ["PIISCAN_CACHE_DIR"] = saved
