@@ -601,15 +601,16 @@ def measure_corpus(corpus: Corpus, setup: Setup) -> list[Row]:
 
 
 def median_run(measure: Callable[[], Row], repeat: int) -> Row:
-    """The run of median time among `repeat` (the first failure, if any run fails), with
-    the largest peak RSS of them all: one run on a shared machine can be off by half."""
+    """The run of median time among `repeat` (the slower middle one for an even count; the
+    first failure, if any run fails), with the largest peak RSS of them all: one run on a
+    shared machine can be off by half."""
     runs = []
     for _ in range(repeat):
         row = measure()
         if row.error:
             return row
         runs.append(row)
-    median = sorted(runs, key=lambda r: r.seconds)[(len(runs) - 1) // 2]
+    median = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
     return replace(median, peak_rss_mb=max(r.peak_rss_mb for r in runs))
 
 
@@ -796,6 +797,8 @@ def main() -> None:
                              "get a bytecode cache, as an installed package has)")
     args = parser.parse_args()
 
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     parts = {p.strip() for p in args.only.split(",") if p.strip()}
     unknown = parts - set(PARTS)
     if unknown:
@@ -816,7 +819,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="piiscan-speed-") as tmp:
         setup = Setup(piiscan, tuple(sorted({1, cpus or 1})) if has_jobs else None, cpus or 1,
                       rg, args.packs, args.timeout or (60 if args.quick else 7200), Path(tmp), env,
-                      max(1, args.repeat or (3 if args.quick else 1)))
+                      args.repeat or (3 if args.quick else 1))
         print(f"{date.today()}  commit {git_commit()}  {'quick' if args.quick else 'full'} mode, "
               f"{setup.cpus} CPUs, python {sys.version.split()[0]}, "
               f"{first_line([piiscan, '--version'])}, "
