@@ -363,9 +363,14 @@ class HyperscanFinder:
             in_columns = {~owner for owner in self._scan(column_names) if owner < 0}
             for order in sorted(owner for owner in ends if owner >= 0):
                 words = None  # the ends of its context words, where they decide
+                rule_ends = ends[order]
                 if order in self._words_scanned and order not in in_columns:
                     words = ends.get(~order, ())
-                for window in _windows_holding(text, ends[order]):
+                    # Number-shaped rules end matches on most lines of a log or a CSV; only
+                    # those near a word can pass the check below, so the others are dropped
+                    # before any window is built.
+                    rule_ends = _ends_near(rule_ends, words)
+                for window in _windows_holding(text, rule_ends):
                     if words is not None and not _any_within(
                         words, window.start - CONTEXT_BEFORE, window.end + CONTEXT_AFTER
                     ):
@@ -451,6 +456,24 @@ def _to_character_offsets(data: bytes, found: dict[int, list[int]]) -> None:
         char_at[offset], done = chars, offset
     for values in found.values():
         values[:] = [char_at[offset] for offset in values]
+
+
+def _ends_near(ends: list[int], words: Sequence[int]) -> list[int]:
+    """The match `ends` (sorted) that a context word ending at one of `words` (sorted) may be
+    within reach of: the window holding a match end spans at most SEGMENT_CHARS plus
+    MAX_MATCH_CHARS on either side of it, and a word counts up to CONTEXT_BEFORE before a
+    window and CONTEXT_AFTER after it. A superset of what `_any_within` then accepts."""
+    if not words:
+        return []
+    reach = SEGMENT_CHARS + MAX_MATCH_CHARS + max(CONTEXT_BEFORE, CONTEXT_AFTER) + 1
+    kept: list[int] = []
+    taken_to = 0  # ends[:taken_to] were looked at already
+    for word in words:
+        low = bisect.bisect_left(ends, word - reach, taken_to)
+        high = bisect.bisect_right(ends, word + reach, low)
+        kept.extend(ends[low:high])
+        taken_to = high
+    return kept
 
 
 def _any_within(offsets: Sequence[int], low: int, high: int) -> bool:

@@ -298,6 +298,33 @@ def test_every_value_on_one_long_line_is_found_in_its_piece(rules, monkeypatch, 
     assert found == scan(rules, text, "regex")
 
 
+@pytest.mark.parametrize("segment_chars", [64, 1024])
+def test_ends_dropped_for_lack_of_context_words_are_none_the_check_would_pass(monkeypatch, segment_chars):
+    """Before building windows, hyperscan's match ends of a rule that requires context are cut
+    to those near one of its words: every end whose window the word check accepts (on short
+    lines and on pieces of long ones) must survive the cut."""
+    from piiscan.engine import CONTEXT_AFTER, CONTEXT_BEFORE, _any_within, _ends_near, _windows_holding
+
+    monkeypatch.setattr(engine_module, "SEGMENT_CHARS", segment_chars)
+    rng = random.Random(segment_chars)
+    for _ in range(60):
+        lines = ["x" * rng.choice([0, 3, 40, 200, segment_chars - 1, segment_chars * 3, 5000])
+                 for _ in range(rng.randint(1, 30))]
+        text = "\n".join(lines)
+        if not text:
+            continue
+        ends = sorted(rng.randint(1, len(text)) for _ in range(rng.randint(0, 80)))
+        words = sorted(rng.randint(1, len(text)) for _ in range(rng.randint(0, 6)))
+        kept = _ends_near(ends, words)
+        assert kept == sorted(kept) and set(kept) <= set(ends)
+        for end in ends:
+            passes = any(
+                _any_within(words, w.start - CONTEXT_BEFORE, w.end + CONTEXT_AFTER)
+                for w in _windows_holding(text, [end])
+            )
+            assert not passes or end in kept, (end, words)
+
+
 def test_engine_survives_pickling(rules):
     engine = Engine(rules, cache_dir=None)
     clone = pickle.loads(pickle.dumps(engine))
