@@ -38,11 +38,13 @@ def engine_for(
     ner: bool = False,
     ner_model: str | None = None,
     ner_entities: Sequence[str] | None = None,
+    test_code: Sequence[str] = (),
 ) -> Engine:
     """A ready engine for these settings; built once per distinct settings and reused.
 
     `ner=True` adds spaCy's names and places (needs `pip install 'piiscan[ner]'` and a model):
     `ner_model` defaults to en_core_web_sm, `ner_entities` to PERSON, LOCATION and NRP.
+    `test_code` adds gitignore-style globs of test code to the naming conventions.
     """
     from piiscan.scan import EngineOptions, ner_options
 
@@ -55,6 +57,7 @@ def engine_for(
         backend=backend,
         regex_timeout=regex_timeout,
         ner=ner_options(ner, ner_model, ner_entities),
+        test_code=tuple(test_code),
     )
     return _cached_engine(options)
 

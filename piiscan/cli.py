@@ -92,6 +92,10 @@ REGEX_TIMEOUT = typer.Option(None, "--regex-timeout", help="Seconds a rule may s
 JOBS = typer.Option(None, "--jobs", "-j", help="Worker processes (default: one per core).")
 NER = typer.Option(None, "--ner/--no-ner", help="Also find names and places with spaCy (piiscan[ner]).")
 NER_MODEL = typer.Option(None, "--ner-model", help="Installed spaCy pipeline (default en_core_web_sm).")
+TEST_CODE = typer.Option(
+    None, "--test-code",
+    help="Glob of test code, besides the naming conventions; '!glob' for not test code (repeatable).",
+)
 KEY_FILE = typer.Option(
     None, "--key-file", help="Keyring file (else $PIISCAN_KEY_FILE, else $PIISCAN_KEY)."
 )
@@ -165,6 +169,7 @@ def scan(
     jobs: Optional[int] = JOBS,
     ner: Optional[bool] = NER,
     ner_model: Optional[str] = NER_MODEL,
+    test_code: Optional[list[str]] = TEST_CODE,
 ) -> None:
     """Scan files, folders or stdin for personal data and report what is found."""
     from piiscan.scan import (
@@ -183,6 +188,7 @@ def scan(
         jobs=jobs,
         ner=ner,
         ner_model=ner_model,
+        test_code=_split(test_code) or None,
     )
     from_git = staged or history or since is not None
     if from_git and paths:

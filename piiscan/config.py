@@ -60,6 +60,9 @@ class Settings:
     follow_symlinks: bool = _setting(False, "bool", help="follow symbolic links in walks")
     gitignore: bool = _setting(True, "bool", help="honour .gitignore files")
     text: bool = _setting(False, "bool", help="scan binary-looking files too")
+    test_code: tuple[str, ...] = _setting(
+        (), "list", help="gitignore-style globs of test code; !glob: not test code"
+    )
     ner: bool = _setting(False, "bool", help="find names and places with spaCy (piiscan[ner])")
     ner_model: str = _setting(DEFAULT_NER_MODEL, "str", help="installed spaCy pipeline for --ner")
     ner_entities: tuple[str, ...] = _setting(

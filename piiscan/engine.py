@@ -623,6 +623,24 @@ def _pattern_cache(rules: Sequence[Rule], cache_dir: Path | str | None) -> Patte
     return patterns
 
 
+def test_code_by(globs: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a path is test code: the user's gitignore-style `globs` decide where one
+    matches (a negated one, "!glob", says "not test code"); the naming conventions of
+    `is_test_code` decide the rest. A glob may mark any file, data files included: the user
+    knows which fixtures are made up."""
+    if not globs:
+        return is_test_code
+    from piiscan.sources import user_spec
+
+    spec = user_spec("--test-code", globs)
+
+    def check(path: str) -> bool:
+        verdict = spec.check_file(path).include
+        return is_test_code(path) if verdict is None else verdict
+
+    return check
+
+
 def hyperscan_available() -> bool:
     try:
         import hyperscan  # noqa: F401
@@ -647,13 +665,12 @@ class Surroundings:
     column_names: str = ""
 
     @classmethod
-    def of(cls, document: Document) -> Surroundings:
-        code = is_code(document.path)
+    def of(cls, document: Document, in_test_code: Callable[[str], bool] = is_test_code) -> Surroundings:
         column_of, column_names = table_columns(document)
         return cls(
             column_of=column_of,
-            in_code=code,
-            in_test_code=code and is_test_code(document.path),
+            in_code=is_code(document.path),
+            in_test_code=in_test_code(document.path),
             in_credits_file=is_attribution_file(document.path),
             column_names=column_names,
         )
@@ -870,6 +887,7 @@ class Engine:
         fingerprint_key: bytes | None = None,
         cache_dir: Path | None | str = "default",
         ner: NerOptions | None = None,
+        test_code: Sequence[str] = (),
     ) -> None:
         if backend not in BACKENDS:
             raise UsageError(f"unknown backend {backend!r}", "use one of: " + ", ".join(BACKENDS))
@@ -883,6 +901,7 @@ class Engine:
             "fingerprint_key": fingerprint_key,
             "cache_dir": default_cache_dir() if cache_dir == "default" else cache_dir,
             "ner": ner,
+            "test_code": tuple(test_code),
         }
         self._build()
 
@@ -899,6 +918,7 @@ class Engine:
             ner_descriptors = tuple(ner_rules(o["ner"].entities))
         self.rules: tuple[Rule, ...] = pattern_rules + ner_descriptors
         self._ner_order = {r.entity: len(pattern_rules) + i for i, r in enumerate(ner_descriptors)}
+        self._is_test_code = test_code_by(o["test_code"])
         self.min_confidence: float = o["min_confidence"]
         self.regex_timeout: float = o["regex_timeout"]
         self._fingerprint_key: bytes | None = o["fingerprint_key"]
@@ -973,7 +993,7 @@ class Engine:
 
     def _pattern_matches(self, document: Document) -> list[Match]:
         matches: list[Match] = []
-        around = Surroundings.of(document)
+        around = Surroundings.of(document, self._is_test_code)
         for order, window in self._finder.windows(document.text, around.column_names):
             matches.extend(self._confirm(self._compiled_rule(order), document, window, around))
         return matches
@@ -988,7 +1008,7 @@ class Engine:
         )
         matches = []
         for document, spans in zip(documents, found):
-            in_test_code = is_test_code(document.path)
+            in_test_code = self._is_test_code(document.path)
             kept = []
             for span in spans:
                 if span.confidence >= self.min_confidence:

@@ -62,6 +62,7 @@ class EngineOptions:
     backend: str
     regex_timeout: float
     ner: NerOptions | None = None
+    test_code: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineOptions:
@@ -74,6 +75,7 @@ class EngineOptions:
             backend=settings.backend,
             regex_timeout=settings.regex_timeout,
             ner=ner_options(settings.ner, settings.ner_model, settings.ner_entities),
+            test_code=settings.test_code,
         )
 
 
@@ -121,6 +123,7 @@ def build_engine(settings: Settings | EngineOptions) -> Engine:
         backend=options.backend,
         regex_timeout=options.regex_timeout,
         ner=options.ner,
+        test_code=options.test_code,
     )
 
 

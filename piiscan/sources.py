@@ -133,7 +133,7 @@ class PathScope:
 
     @classmethod
     def build(cls, include: Sequence[str], exclude: Sequence[str]) -> PathScope:
-        return cls(_user_spec("--include", include), _user_spec("--exclude", exclude))
+        return cls(user_spec("--include", include), user_spec("--exclude", exclude))
 
     def file_verdict(self, rel: str) -> str | None:
         """None if the file is in scope, else the reason it is excluded."""
@@ -160,7 +160,9 @@ def spec_from(lines: Sequence[str]) -> GitIgnoreSpec:
     return GitIgnoreSpec.from_lines(lines, backend="simple")
 
 
-def _user_spec(option: str, globs: Sequence[str]) -> GitIgnoreSpec | None:
+def user_spec(option: str, globs: Sequence[str]) -> GitIgnoreSpec | None:
+    """The user's globs for `option` (None when there are none); a bad one is a UsageError
+    that names it."""
     if not globs:
         return None
     for glob in globs:  # one at a time, so that the error names the culprit

@@ -264,6 +264,32 @@ def test_test_data_does_not_fail_at_the_default(capsys, tmp_path, pack):
     assert code == 1
 
 
+def test_test_code_globs_from_the_flag_or_the_config_file_mark_test_data(capsys, tmp_path):
+    """--test-code (or `test_code` in the config file) names test code the conventions miss;
+    with several workers too (each rebuilds the engine from its options)."""
+    for i in range(20):  # 40 files: enough for a process pool
+        for folder in ("qa", "src"):
+            path = tmp_path / folder / f"flow_{i}.py"
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(f'contact = "{_fake.user_name()}@acme-mail.net"\n', encoding="utf-8")
+
+    def severities(*argv: str) -> dict[str, set[str]]:
+        code, out, _ = run(capsys, "scan", tmp_path, "--packs", "core", "-f", "json", "--fail-on", "never", *argv)
+        assert code == 0
+        found: dict[str, set[str]] = {}
+        for f in json.loads(out)["findings"]:
+            found.setdefault(Path(f["path"]).parent.name, set()).add(f["severity"])
+        return found
+
+    assert severities("--no-config") == {"qa": {"high"}, "src": {"high"}}
+    for jobs in ("1", "2"):
+        assert severities("--no-config", "--test-code", "qa/", "--jobs", jobs) == {"qa": {"info"}, "src": {"high"}}
+    (tmp_path / ".piiscan.yaml").write_text("test_code: ['qa/']\n", encoding="utf-8")
+    assert severities() == {"qa": {"info"}, "src": {"high"}}
+    code, _, err = run(capsys, "scan", tmp_path, "--no-config", "--test-code", "bad\\")
+    assert code == 2 and "--test-code pattern 'bad\\\\'" in err
+
+
 @pytest.mark.parametrize(
     "argv",
     [

@@ -678,6 +678,32 @@ def test_values_in_test_code_are_test_data(rules, address, path, test_code):
     assert finding.confidence == 0.8  # where it is written does not change how sure we are
 
 
+@pytest.mark.parametrize(
+    "path, test_code",
+    [
+        ("qa/check_signup.py", True),  # the user's own test folder
+        ("qa/deep/er/flow.py", True),
+        ("spec/fixtures/made_up.json", True),  # a data file the user vouches for
+        ("spec/fixtures/export.json", False),  # data, as by convention
+        ("tests/test_real_export.py", False),  # a test file the user says holds real data
+        ("tests/test_signup.py", True),  # no glob matches: the conventions decide
+        ("src/signup.py", False),
+    ],
+)
+def test_test_code_globs_decide_before_the_conventions(rules, address, path, test_code):
+    globs = ["qa/", "spec/fixtures/made_up.json", "!tests/test_real_export.py"]
+    (finding,) = scan_file(rules, path, f'user = {{"email": "{address}"}}\n', test_code=globs)
+    assert finding.test_data is test_code
+    assert finding.severity is (Severity.INFO if test_code else Severity.HIGH)
+
+
+def test_a_bad_test_code_glob_is_a_usage_error_naming_it(rules):
+    from piiscan.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"--test-code pattern 'bad\\\\'"):
+        Engine(rules, cache_dir=None, test_code=["qa/", "bad\\"])
+
+
 def test_identifiers_nobody_makes_up_stay_findings_in_test_code(rules):
     ssn_only = [r for r in rules if r.id == "t.ssn"]
     (finding,) = scan_file(ssn_only, "tests/test_payroll.py", 'employee = {"ssn": "536-22-1234"}\n')
