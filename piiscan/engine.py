@@ -623,20 +623,22 @@ def _pattern_cache(rules: Sequence[Rule], cache_dir: Path | str | None) -> Patte
     return patterns
 
 
-def test_code_by(globs: Sequence[str]) -> Callable[[str], bool]:
-    """Whether a path is test code: the user's gitignore-style `globs` decide where one
+def test_code_by(globs: Sequence[str]) -> Callable[[Document], bool]:
+    """Whether a document is test code: the user's gitignore-style `globs` decide where one
     matches (a negated one, "!glob", says "not test code"); the naming conventions of
-    `is_test_code` decide the rest. A glob may mark any file, data files included: the user
-    knows which fixtures are made up."""
+    `is_test_code` decide the rest. The globs see the path --include and --exclude see
+    (relative to the folder scanned), the conventions the reported one (a `tests` folder
+    above the scanned one still counts). A glob may mark any file, data files included: the
+    user knows which fixtures are made up."""
     if not globs:
-        return is_test_code
+        return lambda document: is_test_code(document.path)
     from piiscan.sources import user_spec
 
-    spec = user_spec("--test-code", globs)
+    spec = user_spec("test_code", globs)
 
-    def check(path: str) -> bool:
-        verdict = spec.check_file(path).include
-        return is_test_code(path) if verdict is None else verdict
+    def check(document: Document) -> bool:
+        verdict = spec.check_file(document.scope_path or document.path).include
+        return is_test_code(document.path) if verdict is None else verdict
 
     return check
 
@@ -665,12 +667,12 @@ class Surroundings:
     column_names: str = ""
 
     @classmethod
-    def of(cls, document: Document, in_test_code: Callable[[str], bool] = is_test_code) -> Surroundings:
+    def of(cls, document: Document, is_test_code: Callable[[Document], bool]) -> Surroundings:
         column_of, column_names = table_columns(document)
         return cls(
             column_of=column_of,
             in_code=is_code(document.path),
-            in_test_code=in_test_code(document.path),
+            in_test_code=is_test_code(document),
             in_credits_file=is_attribution_file(document.path),
             column_names=column_names,
         )
@@ -1008,7 +1010,7 @@ class Engine:
         )
         matches = []
         for document, spans in zip(documents, found):
-            in_test_code = self._is_test_code(document.path)
+            in_test_code = self._is_test_code(document)
             kept = []
             for span in spans:
                 if span.confidence >= self.min_confidence:

@@ -119,6 +119,9 @@ class Document:
     report_from: int = 0
     report_to: int | None = None  # None: to the end
     header: str | None = None  # a table's first line, for windows after the first
+    # The path --include/--exclude saw: relative to the folder a walk started from, or as
+    # given; None when that is `path` itself (stdin, git). What `test_code` globs match.
+    scope_path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,7 @@ class StreamedFile:
     path: str  # as reported
     os_path: str  # as opened
     size: int
+    scope_path: str | None = None  # see Document.scope_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +145,7 @@ class FileToRead:
     follow: bool  # open through a symlink
     max_file_size: int
     decode_binary: bool  # read it as text even if it looks binary
+    scope_path: str | None = None  # see Document.scope_path
 
 
 @dataclass(frozen=True, slots=True)

@@ -339,12 +339,13 @@ def load_file(file: FileToRead) -> Document | StreamedFile | Skipped:
     """Read a file a walk deferred (`iter_sources(defer_reading=True)`)."""
     return _load_file(
         file.os_path, file.path, follow=file.follow, max_file_size=file.max_file_size,
-        decode_binary=file.decode_binary,
+        decode_binary=file.decode_binary, scope_path=file.scope_path,
     )
 
 
 def _load_file(
-    os_path: str, shown: str, *, follow: bool, max_file_size: int, decode_binary: bool
+    os_path: str, shown: str, *, follow: bool, max_file_size: int, decode_binary: bool,
+    scope_path: str | None = None,
 ) -> Document | StreamedFile | Skipped:
     flags = os.O_RDONLY | _O_NONBLOCK | _O_EXTRA | (0 if follow else _O_NOFOLLOW)
     try:
@@ -366,7 +367,7 @@ def _load_file(
             head = os.read(fd, _READ_CHUNK)
             if not decode_binary and is_binary(head):
                 return Skipped(shown, SkipReason.BINARY, f"NUL byte at offset {head.index(0)}")
-            return StreamedFile(path=shown, os_path=os_path, size=st.st_size)
+            return StreamedFile(path=shown, os_path=os_path, size=st.st_size, scope_path=scope_path)
         data = _read_fd(fd, max_file_size + 1)
     except OSError as exc:
         return Skipped(shown, SkipReason.UNREADABLE, _strerror(exc))
@@ -377,7 +378,8 @@ def _load_file(
     if not decode_binary and is_binary(data):
         return Skipped(shown, SkipReason.BINARY, f"NUL byte at offset {data.index(0)}")
     text, encoding, bom = decode_bytes(data)
-    return Document(path=shown, text=text, encoding=encoding, bom=bom, size=len(data))
+    return Document(path=shown, text=text, encoding=encoding, bom=bom, size=len(data),
+                    scope_path=scope_path)
 
 
 # --- large files, window by window -----------------------------------------------------------
@@ -446,6 +448,7 @@ def _window(streamed, buf, buf_offset, lines_before, column_before, report, repo
         report_from=report - start,
         report_to=None if report_end is None else report_end - start,
         header=header if start > 0 else None,
+        scope_path=streamed.scope_path,
     )
 
 
@@ -593,7 +596,7 @@ def _iter_one(
     else:
         # ripgrep's rule: a file named explicitly is searched even if it looks binary, and
         # even if a .gitignore would have pruned it from a walk.
-        yield _file(given, shown, st.st_size, True, options.named_binary, options)
+        yield _file(given, shown, st.st_size, True, options.named_binary, options, shown)
 
 
 def _open_dir(directory: _Dir, options: _Options) -> tuple[_Dir, list[os.DirEntry[str]]]:
@@ -720,15 +723,17 @@ def _visit(
     if not stat.S_ISREG(target.st_mode):  # known from stat alone: never opened
         yield Skipped(shown, SkipReason.SPECIAL_FILE, file_kind(target.st_mode))
         return
-    yield _file(abs_path, shown, target.st_size, is_link, options.force_text, options)
+    yield _file(abs_path, shown, target.st_size, is_link, options.force_text, options, rel)
 
 
 def _file(
-    os_path: str, shown: str, size: int, follow: bool, decode_binary: bool, options: _Options
+    os_path: str, shown: str, size: int, follow: bool, decode_binary: bool, options: _Options,
+    scope_path: str,
 ) -> Document | StreamedFile | Skipped | FileToRead:
     """A regular file: read now, or left for `load_file` (a file read in windows, or over
     the size limit, is opened here: what is done with it is decided in this process)."""
-    deferred = FileToRead(shown, os_path, size, follow, options.max_file_size, decode_binary)
+    deferred = FileToRead(shown, os_path, size, follow, options.max_file_size, decode_binary,
+                          None if scope_path == shown else scope_path)
     if options.defer_reading and size <= min(STREAM_THRESHOLD, options.max_file_size):
         return deferred
     return load_file(deferred)

@@ -282,12 +282,43 @@ def test_test_code_globs_from_the_flag_or_the_config_file_mark_test_data(capsys,
         return found
 
     assert severities("--no-config") == {"qa": {"high"}, "src": {"high"}}
-    for jobs in ("1", "2"):
-        assert severities("--no-config", "--test-code", "qa/", "--jobs", jobs) == {"qa": {"info"}, "src": {"high"}}
-    (tmp_path / ".piiscan.yaml").write_text("test_code: ['qa/']\n", encoding="utf-8")
+    for jobs in ("1", "2"):  # anchored to the scanned folder, which is named absolute here
+        assert severities("--no-config", "--test-code", "/qa/", "--jobs", jobs) == {"qa": {"info"}, "src": {"high"}}
+    (tmp_path / ".piiscan.yaml").write_text("test_code: ['/qa/']\n", encoding="utf-8")
     assert severities() == {"qa": {"info"}, "src": {"high"}}
     code, _, err = run(capsys, "scan", tmp_path, "--no-config", "--test-code", "bad\\")
-    assert code == 2 and "--test-code pattern 'bad\\\\'" in err
+    assert code == 2 and "test_code pattern 'bad\\\\'" in err
+
+
+def test_test_code_globs_see_paths_relative_to_the_scanned_folder(capsys, tmp_path, monkeypatch):
+    """Anchored globs and negations apply however the folder is named: absolute, relative,
+    or as "." (the paths --include and --exclude see), and to files named as given."""
+    project = tmp_path / "proj"
+    files = {
+        "e2e/flows/login.ts": "info",  # a glob makes it test code
+        "spec/fixtures/made_up.json": "info",  # a data file vouched for
+        "tests/test_real_export.py": "high",  # the negation beats the naming convention
+        "tests/test_signup.py": "info",  # no glob: the convention
+    }
+    for rel in files:
+        path = project / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f'contact = "{_fake.user_name()}@acme-mail.net"\n', encoding="utf-8")
+    globs = ["--test-code", "e2e/**/*.ts", "--test-code", "spec/fixtures/made_up.json",
+             "--test-code", "!tests/test_real_export.py"]
+
+    def severities(target: str, cwd: Path) -> dict[str, str]:
+        monkeypatch.chdir(cwd)
+        code, out, _ = run(capsys, "scan", target, "--packs", "core", "-f", "json", "--no-config",
+                           "--fail-on", "never", *globs)
+        assert code == 0
+        prefix = "" if target == "." else target.rstrip("/") + "/"
+        return {f["path"].removeprefix(prefix): f["severity"] for f in json.loads(out)["findings"]}
+
+    assert severities(str(project), tmp_path) == files
+    assert severities("proj", tmp_path) == files
+    assert severities(".", project) == files
+    assert severities("spec/fixtures/made_up.json", project) == {"spec/fixtures/made_up.json": "info"}
 
 
 @pytest.mark.parametrize(

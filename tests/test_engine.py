@@ -325,6 +325,23 @@ def test_ends_dropped_for_lack_of_context_words_are_none_the_check_would_pass(mo
             assert not passes or end in kept, (end, words)
 
 
+def test_ends_near_keeps_every_end_even_for_the_farthest_word_the_check_accepts(monkeypatch):
+    """Exhaustive over every match end of a few texts (one long line, lines one short of a
+    piece, a mix): the farthest word before and after that the window check accepts for
+    that end must keep it. A `reach` a few characters short fails here."""
+    from piiscan.engine import CONTEXT_AFTER, CONTEXT_BEFORE, _ends_near, _windows_holding
+
+    monkeypatch.setattr(engine_module, "SEGMENT_CHARS", 64)
+    texts = ["y" * 1500, "\n".join(["z" * 63] * 20), "\n".join(["q" * n for n in (5, 300, 63, 64, 65, 900, 1)])]
+    for text in texts:
+        for end in range(1, len(text) + 1):
+            windows = list(_windows_holding(text, [end]))
+            first_word = min(w.start for w in windows) - CONTEXT_BEFORE + 1  # (low, high]
+            last_word = max(w.end for w in windows) + CONTEXT_AFTER
+            for word in (first_word, last_word):
+                assert _ends_near([end], [word]) == [end], (len(text), end, word)
+
+
 def test_engine_survives_pickling(rules):
     engine = Engine(rules, cache_dir=None)
     clone = pickle.loads(pickle.dumps(engine))
@@ -692,7 +709,8 @@ def test_values_in_test_code_are_test_data(rules, address, path, test_code):
 )
 def test_test_code_globs_decide_before_the_conventions(rules, address, path, test_code):
     globs = ["qa/", "spec/fixtures/made_up.json", "!tests/test_real_export.py"]
-    (finding,) = scan_file(rules, path, f'user = {{"email": "{address}"}}\n', test_code=globs)
+    text = f'user = {{"email": "{address}"}}\n'
+    (finding,) = Engine(rules, cache_dir=None, test_code=globs).scan(Document(path, text))
     assert finding.test_data is test_code
     assert finding.severity is (Severity.INFO if test_code else Severity.HIGH)
 
@@ -700,7 +718,7 @@ def test_test_code_globs_decide_before_the_conventions(rules, address, path, tes
 def test_a_bad_test_code_glob_is_a_usage_error_naming_it(rules):
     from piiscan.errors import UsageError
 
-    with pytest.raises(UsageError, match=r"--test-code pattern 'bad\\\\'"):
+    with pytest.raises(UsageError, match=r"test_code pattern 'bad\\\\'"):
         Engine(rules, cache_dir=None, test_code=["qa/", "bad\\"])
 
 

@@ -725,3 +725,23 @@ def test_deferred_reading_gives_what_reading_at_once_gives(tmp_path: Path, monke
     loaded = [sources.load_file(item) if isinstance(item, FileToRead) else item for item in deferred]
     assert loaded == at_once
     assert [type(item) for item in at_once] == [StreamedFile, Skipped, Skipped, Document, Document]
+
+
+def test_files_carry_the_path_the_scope_globs_saw(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Documents, deferred files and the windows of large files keep the path relative to
+    the walked folder (what `test_code` globs match), whatever the folder was called."""
+    write(tmp_path, "proj/src/small.py", "x = 1\n")
+    write(tmp_path, "proj/data/big.log", "line\n" * 400)
+    monkeypatch.setattr(sources, "STREAM_THRESHOLD", 1000)
+    scopes = {}
+    for item in iter_sources([str(tmp_path / "proj")], defer_reading=True):
+        loaded = sources.load_file(item) if isinstance(item, sources.FileToRead) else item
+        if isinstance(loaded, sources.StreamedFile):
+            windows = list(sources.iter_windows(loaded, window=500, overlap=50))
+            assert len(windows) > 1
+            scopes[loaded.scope_path] = {w.scope_path for w in windows}
+        else:
+            scopes[loaded.scope_path] = {loaded.scope_path}
+    assert scopes == {"src/small.py": {"src/small.py"}, "data/big.log": {"data/big.log"}}
+    (named,) = iter_sources([str(tmp_path / "proj" / "src" / "small.py")])
+    assert named.scope_path is None  # named as given: the reported path is the one
