@@ -44,22 +44,30 @@ def engine_for(
 
     `ner=True` adds spaCy's names and places (needs `pip install 'piiscan[ner]'` and a model):
     `ner_model` defaults to en_core_web_sm, `ner_entities` to PERSON, LOCATION and NRP.
-    `test_code` adds gitignore-style globs of test code to the naming conventions.
+    `test_code` adds gitignore-style globs of test code to the naming conventions. A list
+    may also be given as one comma-separated string, as in a config file.
     """
     from piiscan.scan import EngineOptions, ner_options
 
     options = EngineOptions(
-        packs=None if packs is None else tuple(packs),
-        rule_paths=tuple(str(r) for r in rules),
-        only=tuple(only),
-        disable=tuple(disable),
+        packs=None if packs is None else _strings(packs),
+        rule_paths=_strings(rules),
+        only=_strings(only),
+        disable=_strings(disable),
         min_confidence=min_confidence,
         backend=backend,
         regex_timeout=regex_timeout,
-        ner=ner_options(ner, ner_model, ner_entities),
-        test_code=tuple(test_code),
+        ner=ner_options(ner, ner_model, None if ner_entities is None else _strings(ner_entities)),
+        test_code=_strings(test_code),
     )
     return _cached_engine(options)
+
+
+def _strings(values: str | Path | Sequence[str | Path]) -> tuple[str, ...]:
+    # "qa/" is one glob, not three characters.
+    if isinstance(values, (str, Path)):
+        return tuple(part.strip() for part in str(values).split(",") if part.strip())
+    return tuple(str(value) for value in values)
 
 
 @functools.lru_cache(maxsize=8)

@@ -28,6 +28,14 @@ def test_scan_text_settings_select_rules():
     assert "US_SSN" not in {f.entity for f in without_ssn}
 
 
+def test_a_list_setting_may_be_one_comma_separated_string():
+    text = "mail jane.roe@acme-mail.net ssn 536-22-1234"
+    assert piiscan.engine_for(only="US_SSN, core.email") is piiscan.engine_for(only=["US_SSN", "core.email"])
+    assert {f.entity for f in piiscan.scan_text(text, only="US_SSN")} == {"US_SSN"}
+    (finding,) = piiscan.scan_text('to = "jane.roe@acme-mail.net"', path="qa/flow.py", test_code="qa/")
+    assert finding.test_data  # one glob, not the globs "q", "a" and "/"
+
+
 def test_engine_is_reused_for_equal_settings():
     assert piiscan.engine_for(only=["core.email"]) is piiscan.engine_for(only=["core.email"])
 
