@@ -12,7 +12,8 @@ tree, main or one worker, not their sum). Corpora, all scanned with a warm page 
   minified  one generated single-line minified JS file: 100 MB, or 20 MB with --quick
 
 Each corpus is scanned by piiscan with `--jobs 1` and `--jobs <cpus>` (when the flag exists),
-each measurement repeated --repeat times (3 with --quick) and its median run shown,
+each measurement repeated --repeat times (3 with --quick; round robin, so that both tools
+share a machine's slow spells) and its median run shown,
 then by `rg -c` with a naive set of ten PII regexes, `-j1` and all cores, twice: as a user
 would type them (ripgrep's default Unicode `\\b`) and with ASCII word boundaries (the fast
 path a tuned user would pick). Cold start: one small file, median of --runs fresh processes,
@@ -30,6 +31,7 @@ matches. They are never part of the repository.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import os
@@ -589,27 +591,31 @@ def measure_rg(corpus: Corpus, jobs: int, ascii_only: bool, setup: Setup) -> Row
 
 def measure_corpus(corpus: Corpus, setup: Setup) -> list[Row]:
     warm_page_cache(corpus)
-    rows = []
-    for jobs in setup.jobs or (None,):
-        rows.append(median_run(lambda: measure_piiscan(corpus, jobs, setup), setup.repeat))
-        print_progress(rows[-1])
+    measurements: list[Callable[[], Row]] = [
+        functools.partial(measure_piiscan, corpus, jobs, setup) for jobs in setup.jobs or (None,)
+    ]
     for ascii_only in (False, True):
         for jobs in sorted({1, setup.cpus}):
-            rows.append(median_run(lambda: measure_rg(corpus, jobs, ascii_only, setup), setup.repeat))
-            print_progress(rows[-1])
+            measurements.append(functools.partial(measure_rg, corpus, jobs, ascii_only, setup))
+    # Round robin: each round runs every measurement once, so that a slow spell of a shared
+    # machine falls on both tools alike instead of on one tool's runs.
+    runs: list[list[Row]] = [[] for _ in measurements]
+    for _ in range(setup.repeat):
+        for measure, done in zip(measurements, runs):
+            if not (done and done[-1].error):  # a failed measurement is not retried
+                done.append(measure())
+    rows = [median_run(done) for done in runs]
+    for row in rows:
+        print_progress(row)
     return rows
 
 
-def median_run(measure: Callable[[], Row], repeat: int) -> Row:
-    """The run of median time among `repeat` (the slower middle one for an even count; the
-    first failure, if any run fails), with the largest peak RSS of them all: one run on a
-    shared machine can be off by half."""
-    runs = []
-    for _ in range(repeat):
-        row = measure()
-        if row.error:
-            return row
-        runs.append(row)
+def median_run(runs: list[Row]) -> Row:
+    """The run of median time (the slower middle one for an even count; the first failure,
+    if a run failed), with the largest peak RSS of them all."""
+    failed = [row for row in runs if row.error]
+    if failed:
+        return failed[0]
     median = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
     return replace(median, peak_rss_mb=max(r.peak_rss_mb for r in runs))
 
