@@ -51,10 +51,9 @@ from piiscan.filekinds import (
     is_test_code,
     table_delimiter,
 )
-from piiscan import patterncache
 from piiscan.masking import mask_value
 from piiscan.model import NER_PACK, Document, Finding, Rule, Severity, Verdict
-from piiscan.patterncache import PatternCache
+from piiscan.patterncache import PatternCache, cache_file_for, load_patterns
 from piiscan.rulepack import PATTERN_FLAGS
 
 if TYPE_CHECKING:  # imported when NER is on (Engine._build)
@@ -612,18 +611,29 @@ def _pattern_cache(rules: Sequence[Rule], cache_dir: Path | str | None) -> Patte
     fast ones. Without a usable folder, patterns are compiled as rules first fire."""
     if not cache_dir:
         return PatternCache()
-    cache_file = patterncache.cache_file_for(Path(cache_dir), _pattern_sources(rules))
-    patterns = patterncache.load(cache_file)
+    cache_file = cache_file_for(Path(cache_dir), _pattern_sources(rules))
+    patterns = load_patterns(cache_file)
     if not patterns.from_file and writable(cache_file.parent):
         for order, rule in enumerate(rules):
             compile_rule(rule, order, patterns.compile)
-            if rule.context:  # the finders' context check (`context_words`)
+            if rule.context:  # the finders' context check (ContextWords)
                 patterns.compile(_alternation(rule.context), 0)
         patterns.save(cache_file)
     return patterns
 
 
-def test_code_by(globs: Sequence[str]) -> Callable[[Document], bool]:
+def hyperscan_available() -> bool:
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def is_test_code_by(globs: Sequence[str]) -> Callable[[Document], bool]:
     """Whether a document is test code: the user's gitignore-style `globs` decide where one
     matches (a negated one, "!glob", says "not test code"); the naming conventions of
     `is_test_code` decide the rest. The globs see the path --include and --exclude see
@@ -643,17 +653,6 @@ def test_code_by(globs: Sequence[str]) -> Callable[[Document], bool]:
     return check
 
 
-def hyperscan_available() -> bool:
-    try:
-        import hyperscan  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-# --------------------------------------------------------------------------- scoring
-
-
 @dataclass(frozen=True, slots=True)
 class Surroundings:
     """What a document says about every value in it, worked out once per document."""
@@ -667,12 +666,13 @@ class Surroundings:
     column_names: str = ""
 
     @classmethod
-    def of(cls, document: Document, is_test_code: Callable[[Document], bool]) -> Surroundings:
+    def of(cls, document: Document, is_test: Callable[[Document], bool]) -> Surroundings:
+        """`is_test` tells test code (see `is_test_code_by`)."""
         column_of, column_names = table_columns(document)
         return cls(
             column_of=column_of,
             in_code=is_code(document.path),
-            in_test_code=is_test_code(document),
+            in_test_code=is_test(document),
             in_credits_file=is_attribution_file(document.path),
             column_names=column_names,
         )
@@ -920,7 +920,7 @@ class Engine:
             ner_descriptors = tuple(ner_rules(o["ner"].entities))
         self.rules: tuple[Rule, ...] = pattern_rules + ner_descriptors
         self._ner_order = {r.entity: len(pattern_rules) + i for i, r in enumerate(ner_descriptors)}
-        self._is_test_code = test_code_by(o["test_code"])
+        self._is_test_code = is_test_code_by(o["test_code"])
         self.min_confidence: float = o["min_confidence"]
         self.regex_timeout: float = o["regex_timeout"]
         self._fingerprint_key: bytes | None = o["fingerprint_key"]

@@ -73,7 +73,7 @@ def cache_file_for(cache_dir: Path, sources: object) -> Path:
     return cache_dir / f"re-{hashlib.sha256(material).hexdigest()[:32]}.pickle"
 
 
-def load(cache_file: Path) -> PatternCache:
+def load_patterns(cache_file: Path) -> PatternCache:
     """The patterns stored in `cache_file`; an empty cache when it is missing or unreadable."""
     checked = read_checked(cache_file, _MAGIC)
     if checked is None:

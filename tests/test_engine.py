@@ -398,7 +398,7 @@ def test_pattern_cache_entries_rebuild_only_regex_patterns_and_only_their_own(tm
     }
     cache_file = tmp_path / "re-test.pickle"
     write_checked(cache_file, patterncache._MAGIC, marshal.dumps(stored))
-    cache = patterncache.load(cache_file)
+    cache = patterncache.load_patterns(cache_file)
     assert cache.from_file
     assert cache.compile(ssn).search("id 536-22-1234").group() == "536-22-1234"
     assert cache.compile(email).search("mail a@acme.net").group() == "a@acme.net"
@@ -436,7 +436,7 @@ def test_every_built_in_rule_matches_alike_from_the_pattern_cache(tmp_path):
     every = load_rules(packs=builtin_pack_names())
     _pattern_cache(every, tmp_path)  # compiles and writes
     (cache_file,) = tmp_path.glob("re-*.pickle")
-    cached = patterncache.load(cache_file)
+    cached = patterncache.load_patterns(cache_file)
     assert cached.from_file
     fresh = [compile_rule(rule, order) for order, rule in enumerate(every)]
 
