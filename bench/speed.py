@@ -600,10 +600,12 @@ def measure_corpus(corpus: Corpus, setup: Setup) -> list[Row]:
     # Round robin: each round runs every measurement once, so that a slow spell of a shared
     # machine falls on both tools alike instead of on one tool's runs.
     runs: list[list[Row]] = [[] for _ in measurements]
-    for _ in range(setup.repeat):
+    for round_number in range(1, setup.repeat + 1):
         for measure, done in zip(measurements, runs):
             if not (done and done[-1].error):  # a failed measurement is not retried
                 done.append(measure())
+                if setup.repeat > 1:
+                    print(f"  ({round_number}/{setup.repeat}) {format_row(done[-1])}", flush=True)
     rows = [median_run(done) for done in runs]
     for row in rows:
         print_progress(row)

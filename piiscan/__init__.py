@@ -64,9 +64,11 @@ def engine_for(
 
 
 def _strings(values: str | Path | Sequence[str | Path]) -> tuple[str, ...]:
-    # "qa/" is one glob, not three characters.
-    if isinstance(values, (str, Path)):
-        return tuple(part.strip() for part in str(values).split(",") if part.strip())
+    # "qa/" is one glob, not three characters; a Path is one path, commas and all.
+    if isinstance(values, Path):
+        return (str(values),)
+    if isinstance(values, str):
+        return tuple(part.strip() for part in values.split(",") if part.strip())
     return tuple(str(value) for value in values)
 
 

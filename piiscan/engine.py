@@ -903,7 +903,7 @@ class Engine:
             "fingerprint_key": fingerprint_key,
             "cache_dir": default_cache_dir() if cache_dir == "default" else cache_dir,
             "ner": ner,
-            "test_code": tuple(test_code),
+            "test_code": (test_code,) if isinstance(test_code, str) else tuple(test_code),
         }
         self._build()
 

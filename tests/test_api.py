@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 from faker import Faker
 
@@ -34,6 +35,9 @@ def test_a_list_setting_may_be_one_comma_separated_string():
     assert {f.entity for f in piiscan.scan_text(text, only="US_SSN")} == {"US_SSN"}
     (finding,) = piiscan.scan_text('to = "jane.roe@acme-mail.net"', path="qa/flow.py", test_code="qa/")
     assert finding.test_data  # one glob, not the globs "q", "a" and "/"
+    from piiscan import _strings
+
+    assert _strings(Path("/packs/a,b.yaml")) == ("/packs/a,b.yaml",)  # a path is one path
 
 
 def test_engine_is_reused_for_equal_settings():

@@ -140,7 +140,7 @@ def redaction(
 
     def transform(doc: Document) -> tuple[str, Counter, str]:
         def find(text: str) -> list[Finding]:
-            return findings_in(Document(doc.path, text, doc.encoding, doc.bom))
+            return findings_in(Document(doc.path, text, doc.encoding, doc.bom, scope_path=doc.scope_path))
 
         result = redact_text(doc.text, find, options, syntax=_syntax_of(doc.path))
         return result.text, result.replaced, masked_diff(doc.path, doc.text, result.text, result.first)
