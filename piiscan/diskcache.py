@@ -11,7 +11,9 @@ finds it, a compiled regex program goes to `regex`'s C engine, and a parsed pack
 rules run. The checksum catches damage, not forgery. So a folder or a file that another user
 could have written (not owned by this user or root, or writable by group or others) is never
 read or written: everything is then rebuilt in memory, slowly but safely. The folder is
-created private (0700).
+created private (0700); one this user owns that group or others may write (made so by an
+older piiscan under a 002 umask, say) is made private first, and the files others left in
+it stay unread, as they are not this user's.
 
 Every edit of a rule pack makes new cache files, so the folder is bounded: a read marks a
 file used (its mtime), and each write removes the files of its kind (the name's part before
@@ -51,7 +53,7 @@ def default_cache_dir() -> Path | None:
 def read_checked(cache_file: Path, magic: bytes) -> tuple[dict, bytes] | None:
     """(metadata, payload) of a cache file written by `write_checked`, or None."""
     try:
-        if not (_trusted(cache_file.parent) and _trusted(cache_file)):
+        if not (_private_folder(cache_file.parent) and _trusted(cache_file)):
             return None
         blob = cache_file.read_bytes()
     except OSError:
@@ -77,7 +79,7 @@ def writable(folder: Path) -> bool:
     read back: a cache nobody can keep is not worth building ahead of need."""
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return _trusted(folder) and os.access(folder, os.W_OK | os.X_OK)
+        return _private_folder(folder) and os.access(folder, os.W_OK | os.X_OK)
     except OSError:
         return False
 
@@ -100,6 +102,17 @@ def write_checked(cache_file: Path, magic: bytes, payload: bytes, **meta) -> Non
     except OSError:
         return
     _remove_unused(cache_file)
+
+
+def _private_folder(folder: Path) -> bool:
+    """`_trusted(folder)`, after taking group and others' write permission away from a
+    folder of this user's (may raise OSError)."""
+    if hasattr(os, "getuid"):
+        info = os.stat(folder, follow_symlinks=False)
+        loose = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        if loose and stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
+            os.chmod(folder, stat.S_IMODE(info.st_mode) & ~(stat.S_IWGRP | stat.S_IWOTH))
+    return _trusted(folder)
 
 
 def _trusted(path: Path) -> bool:

@@ -89,16 +89,37 @@ def test_a_failed_read_leaves_the_file_unmarked(folder: Path) -> None:
     assert path.stat().st_mtime == before
 
 
-def test_a_folder_others_can_write_is_neither_read_nor_written(folder: Path) -> None:
+def belongs_to_someone_else(path: Path, monkeypatch) -> None:
+    """Make `path` another user's: chown it when running as root, else pretend to be
+    another user (it then stays owned by the real one)."""
+    if os.getuid() == 0:
+        os.chown(path, 4242, -1)
+    else:
+        real = os.getuid()
+        monkeypatch.setattr(diskcache.os, "getuid", lambda: real + 1)
+
+
+def test_a_folder_of_ours_that_others_could_write_is_made_private_first(folder: Path) -> None:
     good = plant(folder, cache_name("hs", 1, ".db"), 0)
+    loose = plant(folder, cache_name("hs", 2, ".db"), 0)
+    loose.chmod(0o666)  # a file others could have rewritten: never read
+    folder.chmod(0o777)  # as an older piiscan under a 002 umask may have left it
     assert read_checked(good, MAGIC) is not None
+    assert folder.stat().st_mode & 0o777 == 0o755
+    assert read_checked(loose, MAGIC) is None
+    folder.chmod(0o775)
+    assert writable(folder) and folder.stat().st_mode & 0o777 == 0o755
+
+
+def test_a_folder_another_user_owns_is_neither_read_nor_written(folder: Path, monkeypatch) -> None:
+    good = plant(folder, cache_name("hs", 1, ".db"), 0)
     folder.chmod(0o777)
+    belongs_to_someone_else(folder, monkeypatch)
     assert read_checked(good, MAGIC) is None
     assert not writable(folder)
     write_checked(folder / cache_name("hs", 2, ".db"), MAGIC, b"payload")
     assert not (folder / cache_name("hs", 2, ".db")).exists()
-    folder.chmod(0o775)  # group-writable: the same
-    assert read_checked(good, MAGIC) is None
+    assert folder.stat().st_mode & 0o777 == 0o777  # not ours to change
 
 
 def test_a_file_another_user_could_have_written_is_not_read(folder: Path, monkeypatch) -> None:
@@ -107,11 +128,7 @@ def test_a_file_another_user_could_have_written_is_not_read(folder: Path, monkey
     assert read_checked(path, MAGIC) is None
     path.chmod(0o600)
     assert read_checked(path, MAGIC) is not None
-    if os.getuid() == 0:
-        os.chown(path, 4242, -1)  # as root: hand it to another user
-    else:
-        real = os.getuid()
-        monkeypatch.setattr(diskcache.os, "getuid", lambda: real + 1)  # we become another user
+    belongs_to_someone_else(path, monkeypatch)
     assert read_checked(path, MAGIC) is None
 
 
