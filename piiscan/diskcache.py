@@ -105,23 +105,30 @@ def write_checked(cache_file: Path, magic: bytes, payload: bytes, **meta) -> Non
 
 
 def _private_folder(folder: Path) -> bool:
-    """`_trusted(folder)`, after taking group and others' write permission away from a
-    folder of this user's (may raise OSError)."""
-    if hasattr(os, "getuid"):
-        info = os.stat(folder, follow_symlinks=False)
-        loose = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-        if loose and stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
-            os.chmod(folder, stat.S_IMODE(info.st_mode) & ~(stat.S_IWGRP | stat.S_IWOTH))
-    return _trusted(folder)
-
-
-def _trusted(path: Path) -> bool:
-    """Whether only this user (or root) could have written `path` (may raise OSError)."""
+    """Whether only this user (or root) could have written in `folder`, after taking group
+    and others' write permission away from a folder of this user's (may raise OSError). A
+    symlinked folder is judged by its target (a cache moved to a bigger disk)."""
     if not hasattr(os, "getuid"):  # Windows: ACLs, not mode bits; the user's profile folder
         return True
-    info = os.stat(path, follow_symlinks=False)
-    if stat.S_ISLNK(info.st_mode):
+    info = os.stat(folder)
+    if not stat.S_ISDIR(info.st_mode):
         return False
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and info.st_uid == os.getuid():
+        os.chmod(folder, stat.S_IMODE(info.st_mode) & ~(stat.S_IWGRP | stat.S_IWOTH))
+        info = os.stat(folder)
+    return _owned_and_private(info)
+
+
+def _trusted(cache_file: Path) -> bool:
+    """Whether only this user (or root) could have written `cache_file`, itself not a
+    symlink (may raise OSError)."""
+    if not hasattr(os, "getuid"):
+        return True
+    info = os.stat(cache_file, follow_symlinks=False)
+    return stat.S_ISREG(info.st_mode) and _owned_and_private(info)
+
+
+def _owned_and_private(info: os.stat_result) -> bool:
     return info.st_uid in (os.getuid(), 0) and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 

@@ -165,3 +165,14 @@ def test_clean_up_copes_with_an_unlistable_folder(folder: Path, monkeypatch) -> 
     target = folder / cache_name("re", 5, ".pickle")
     write_checked(target, MAGIC, b"still written")
     assert read_checked(target, MAGIC)[1] == b"still written"
+
+
+def test_a_symlinked_cache_folder_is_judged_by_its_target(tmp_path: Path) -> None:
+    target = tmp_path / "bigger-disk" / "piiscan"
+    target.mkdir(parents=True, mode=0o700)
+    link = tmp_path / "piiscan"
+    link.symlink_to(target, target_is_directory=True)
+    path = plant(link, cache_name("hs", 1, ".db"), 0)
+    assert read_checked(path, MAGIC) is not None
+    target.chmod(0o777)  # ours: made private again on use
+    assert read_checked(path, MAGIC) is not None and target.stat().st_mode & 0o777 == 0o755
