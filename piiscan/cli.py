@@ -206,6 +206,7 @@ def scan(
         result = scan_inputs(engine, inputs, on_progress, filters_from(settings), jobs_for(settings))
     if not quiet:
         _warn_incomplete(result)
+        _warn_untrusted_cache()
     _write_report(result, settings.format, output, engine.rules, settings.show_values)
     raise typer.Exit(exit_code(result, settings.fail_on))
 
@@ -282,6 +283,19 @@ def _warn_incomplete(result: "ScanResult") -> None:
                 visible(f"piiscan: warning: {skipped.path}: {skipped.reason}{detail}"),
                 file=sys.stderr,
             )
+
+
+def _warn_untrusted_cache() -> None:
+    from piiscan.diskcache import default_cache_dir, untrusted_folder
+    from piiscan.report.table import visible
+
+    folder = default_cache_dir()
+    if untrusted_folder(folder):
+        print(
+            visible(f"piiscan: warning: cache folder {folder} is another user's or open to "
+                    "others: it is not used, so every run compiles the rules again"),
+            file=sys.stderr,
+        )
 
 
 class _progress:

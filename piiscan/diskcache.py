@@ -74,6 +74,19 @@ def read_checked(cache_file: Path, magic: bytes) -> tuple[dict, bytes] | None:
     return meta, payload
 
 
+def untrusted_folder(folder: Path | None) -> bool:
+    """Whether `folder` exists but is another user's (or others may write it and it is
+    not this user's to fix): its files are then never used, and every start is slow."""
+    if folder is None:
+        return False
+    try:
+        return not _private_folder(folder)
+    except FileNotFoundError:
+        return False  # made private when first written
+    except OSError:
+        return True
+
+
 def writable(folder: Path) -> bool:
     """Whether cache files can be written to `folder` (created private if missing), and
     read back: a cache nobody can keep is not worth building ahead of need."""

@@ -321,6 +321,29 @@ def test_test_code_globs_see_paths_relative_to_the_scanned_folder(capsys, tmp_pa
     assert severities("spec/fixtures/made_up.json", project) == {"spec/fixtures/made_up.json": "info"}
 
 
+def test_a_cache_folder_that_cannot_be_trusted_is_reported(capsys, tmp_path, monkeypatch, pack):
+    from piiscan import diskcache
+
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    monkeypatch.delenv("PIISCAN_NO_CACHE", raising=False)
+    monkeypatch.setenv("PIISCAN_CACHE_DIR", str(folder))
+    sample = tmp_path / "notes.txt"
+    sample.write_text("nothing personal\n", encoding="utf-8")
+    code, _, err = scan(capsys, pack, sample)
+    assert code == 0 and "cache folder" not in err
+    folder.chmod(0o777)
+    if os.getuid() == 0:
+        os.chown(folder, 4242, -1)  # another user's
+    else:
+        real = os.getuid()
+        monkeypatch.setattr(diskcache.os, "getuid", lambda: real + 1)
+    code, _, err = scan(capsys, pack, sample)
+    assert code == 0 and f"cache folder {folder} is another user's" in err
+    code, _, err = scan(capsys, pack, sample, "-q")
+    assert code == 0 and err == ""
+
+
 @pytest.mark.parametrize(
     "argv",
     [
