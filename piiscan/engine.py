@@ -637,17 +637,17 @@ def is_test_code_by(globs: Sequence[str]) -> Callable[[Document], bool]:
     """Whether a document is test code: the user's gitignore-style `globs` decide where one
     matches (a negated one, "!glob", says "not test code"); the naming conventions of
     `is_test_code` decide the rest. The globs see the path --include and --exclude see
-    (relative to the folder scanned), the conventions the reported one (a `tests` folder
-    above the scanned one still counts). A glob may mark any file, data files included: the
+    (relative to the folder scanned; see `glob_verdict`), the conventions the reported one
+    (a `tests` folder above the scanned one still counts). A glob may mark any file, data files included: the
     user knows which fixtures are made up."""
     if not globs:
         return lambda document: is_test_code(document.path)
-    from piiscan.sources import user_spec
+    from piiscan.sources import glob_verdict, user_spec
 
     spec = user_spec("test_code", globs)
 
     def check(document: Document) -> bool:
-        verdict = spec.check_file(document.scope_path or document.path).include
+        verdict = glob_verdict(spec, document.path, document.scope_path)
         return is_test_code(document.path) if verdict is None else verdict
 
     return check

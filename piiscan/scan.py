@@ -375,6 +375,7 @@ def _filter(filters: Filters, document: Document, raw: list[Finding]):
         baseline=filters.baseline,
         path=document.path,
         first_line=document.line_base + 1,
+        scope_path=document.scope_path,
     )
 
 

@@ -160,6 +160,18 @@ def spec_from(lines: Sequence[str]) -> GitIgnoreSpec:
     return GitIgnoreSpec.from_lines(lines, backend="simple")
 
 
+def glob_verdict(spec: GitIgnoreSpec, path: str, scope_path: str | None) -> bool | None:
+    """What gitignore-style globs say of a document: matched against the path relative to
+    the scanned folder (`scope_path`, as --include and --exclude are), and where no glob
+    matches that, against the reported path (a glob written with the folder's name in it).
+    True, False for a negated glob, None when no glob matches either."""
+    if scope_path is not None and scope_path != path:
+        verdict = spec.check_file(scope_path).include
+        if verdict is not None:
+            return verdict
+    return spec.check_file(path).include
+
+
 def user_spec(option: str, globs: Sequence[str]) -> GitIgnoreSpec | None:
     """The user's globs for `option` (None when there are none); a bad one is a UsageError
     that names it."""

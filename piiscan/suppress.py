@@ -27,7 +27,7 @@ import regex
 
 from piiscan.errors import ConfigError
 from piiscan.model import Finding
-from piiscan.sources import spec_from
+from piiscan.sources import glob_verdict, spec_from
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
@@ -113,7 +113,7 @@ class Allowlist:
 
     values: frozenset[str] = frozenset()  # exact values, compared after stripping whitespace
     patterns: tuple[regex.Pattern, ...] = ()  # searched in the (unstripped) value
-    paths: tuple[str, ...] = ()  # gitignore-style globs matched against the finding's path
+    paths: tuple[str, ...] = ()  # gitignore-style globs of the finding's file (glob_verdict)
     rules: frozenset[str] = frozenset()  # rule ids or entity names, case-insensitive
     entities: Mapping[str, Allowlist] = field(default_factory=dict)  # entity or rule id -> scoped
     # Derived once, for cheap checks per finding.
@@ -141,22 +141,24 @@ class Allowlist:
             f"paths={len(self.paths)}, rules={sorted(self.rules)}, entities={sorted(self.entities)})"
         )
 
-    def allows(self, finding: Finding) -> bool:
+    def allows(self, finding: Finding, scope_path: str | None = None) -> bool:
+        """Whether the finding is allowed; `scope_path` is its file's path relative to the
+        scanned folder (see `glob_verdict`), for `paths`."""
         if self._rules and not self._rules.isdisjoint(_names_of(finding)):
             return True
-        if self._matches(finding):
+        if self._matches(finding, scope_path):
             return True
         scoped = self._scoped.get(finding.entity.casefold()) or self._scoped.get(
             finding.rule_id.casefold()
         )
-        return scoped is not None and scoped.allows(finding)
+        return scoped is not None and scoped.allows(finding, scope_path)
 
-    def _matches(self, finding: Finding) -> bool:
+    def _matches(self, finding: Finding, scope_path: str | None) -> bool:
         if self._values and finding.value.strip() in self._values:
             return True
         if any(p.search(finding.value) for p in self.patterns):
             return True
-        return self._spec is not None and self._spec.match_file(finding.path)
+        return self._spec is not None and bool(glob_verdict(self._spec, finding.path, scope_path))
 
 
 _TOP_KEYS = ("values", "patterns", "paths", "rules", "entities")
@@ -302,13 +304,15 @@ def filter_findings(
     baseline: Baseline | None = None,
     path: str | None = None,
     first_line: int = 1,
+    scope_path: str | None = None,
 ) -> tuple[list[Finding], Suppressed, list[UnusedIgnore]]:
     """The findings of one document that survive its comments, the allowlist and the baseline.
 
     `text` is the document's decoded text (the findings' offsets index into it). A finding is
     suppressed by a comment on any line its span covers. Order is kept. The unused ignores are
     those of this text that suppressed nothing (none when `ignore_comments` is false); `path`
-    names the document in them (default: the findings' path).
+    names the document in them (default: the findings' path); `scope_path` is the path
+    relative to the scanned folder, which the allowlist's `paths` see first.
     """
     comments = find_ignore_comments(text, first_line) if ignore_comments else {}
     used_names: dict[int, set[str]] = {}  # line -> casefolded names that suppressed something
@@ -317,7 +321,7 @@ def filter_findings(
     for finding in findings:
         if comments and _suppress_by_comment(comments, finding, used_names):
             by_comment += 1
-        elif allowlist is not None and allowlist.allows(finding):
+        elif allowlist is not None and allowlist.allows(finding, scope_path):
             by_allowlist += 1
         elif baseline is not None and finding.fingerprint in baseline:
             by_baseline += 1

@@ -321,6 +321,31 @@ def test_test_code_globs_see_paths_relative_to_the_scanned_folder(capsys, tmp_pa
     assert severities("spec/fixtures/made_up.json", project) == {"spec/fixtures/made_up.json": "info"}
 
 
+def test_allowlist_paths_see_the_path_relative_to_the_scanned_folder(capsys, tmp_path, monkeypatch):
+    """An anchored allowlist glob applies however the folder is named; one written with the
+    folder's own name in it (against the reported path) still applies too."""
+    project = tmp_path / "proj"
+    for rel in ("docs/examples/signup.md", "docs/private/notes.md", "src/app.py"):
+        path = project / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f'contact = "{_fake.user_name()}@acme-mail.net"\n', encoding="utf-8")
+    config = tmp_path / "piiscan.yaml"
+
+    def reported(target: str, cwd: Path, paths: list[str]) -> list[str]:
+        config.write_text(f"allowlist:\n  paths: {json.dumps(paths)}\n", encoding="utf-8")
+        monkeypatch.chdir(cwd)
+        code, out, _ = run(capsys, "scan", target, "--packs", "core", "-f", "json", "--config", config,
+                           "--fail-on", "never")
+        assert code == 0
+        return sorted(f["path"].partition("proj/")[2] or f["path"] for f in json.loads(out)["findings"])
+
+    anchored = ["/docs/examples/"]
+    assert reported(".", project, anchored) == ["docs/private/notes.md", "src/app.py"]
+    assert reported(str(project), tmp_path, anchored) == ["docs/private/notes.md", "src/app.py"]
+    assert reported("proj", tmp_path, anchored) == ["docs/private/notes.md", "src/app.py"]
+    assert reported("proj", tmp_path, ["proj/docs/"]) == ["src/app.py"]  # the reported path
+
+
 def test_a_cache_folder_that_cannot_be_trusted_is_reported(capsys, tmp_path, monkeypatch, pack):
     from piiscan import diskcache
 
