@@ -407,7 +407,7 @@ def test_pattern_cache_entries_rebuild_only_regex_patterns_and_only_their_own(tm
 
 def test_pattern_cache_compiles_ahead_only_where_it_can_keep_the_result(rules, tmp_path, monkeypatch):
     """Compiling every rule ahead pays off only if the file is written; in a folder that
-    cannot hold it, or that others can write (never read back), rules compile as they fire."""
+    cannot hold it, or another user's (never read back), rules compile as they fire."""
     compiled = []
     real_compile_rule = engine_module.compile_rule
     monkeypatch.setattr(engine_module, "compile_rule", lambda *a: compiled.append(a[0].id) or real_compile_rule(*a))
