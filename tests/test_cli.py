@@ -24,6 +24,8 @@ import piiscan
 import piiscan.report
 from piiscan import cli, config
 
+from ownership import hand_to_another_user
+
 # ---------------------------------------------------------------------------- test data
 
 PACK = r"""pack: acme
@@ -347,8 +349,6 @@ def test_allowlist_paths_see_the_path_relative_to_the_scanned_folder(capsys, tmp
 
 
 def test_a_cache_folder_that_cannot_be_trusted_is_reported(capsys, tmp_path, monkeypatch, pack):
-    from piiscan import diskcache
-
     folder = tmp_path / "cache"
     folder.mkdir(mode=0o700)
     monkeypatch.delenv("PIISCAN_NO_CACHE", raising=False)
@@ -358,11 +358,7 @@ def test_a_cache_folder_that_cannot_be_trusted_is_reported(capsys, tmp_path, mon
     code, _, err = scan(capsys, pack, sample)
     assert code == 0 and "cache folder" not in err
     folder.chmod(0o777)
-    if os.getuid() == 0:
-        os.chown(folder, 4242, -1)  # another user's
-    else:
-        real = os.getuid()
-        monkeypatch.setattr(diskcache.os, "getuid", lambda: real + 1)
+    hand_to_another_user(folder, monkeypatch)
     code, _, err = scan(capsys, pack, sample)
     assert code == 0 and f"cache folder {folder} is another user's" in err
     code, _, err = scan(capsys, pack, sample, "-q")

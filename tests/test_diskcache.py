@@ -12,6 +12,8 @@ import pytest
 from piiscan import diskcache
 from piiscan.diskcache import UNUSED_DAYS, read_checked, writable, write_checked
 
+from ownership import hand_to_another_user
+
 MAGIC = b"test-cache/1\n"
 DAY = 86400
 
@@ -89,16 +91,6 @@ def test_a_failed_read_leaves_the_file_unmarked(folder: Path) -> None:
     assert path.stat().st_mtime == before
 
 
-def belongs_to_someone_else(path: Path, monkeypatch) -> None:
-    """Make `path` another user's: chown it when running as root, else pretend to be
-    another user (it then stays owned by the real one)."""
-    if os.getuid() == 0:
-        os.chown(path, 4242, -1)
-    else:
-        real = os.getuid()
-        monkeypatch.setattr(diskcache.os, "getuid", lambda: real + 1)
-
-
 def test_a_folder_of_ours_that_others_could_write_is_made_private_first(folder: Path) -> None:
     good = plant(folder, cache_name("hs", 1, ".db"), 0)
     loose = plant(folder, cache_name("hs", 2, ".db"), 0)
@@ -114,7 +106,7 @@ def test_a_folder_of_ours_that_others_could_write_is_made_private_first(folder: 
 def test_a_folder_another_user_owns_is_neither_read_nor_written(folder: Path, monkeypatch) -> None:
     good = plant(folder, cache_name("hs", 1, ".db"), 0)
     folder.chmod(0o777)
-    belongs_to_someone_else(folder, monkeypatch)
+    hand_to_another_user(folder, monkeypatch)
     assert read_checked(good, MAGIC) is None
     assert not writable(folder)
     write_checked(folder / cache_name("hs", 2, ".db"), MAGIC, b"payload")
@@ -128,7 +120,7 @@ def test_a_file_another_user_could_have_written_is_not_read(folder: Path, monkey
     assert read_checked(path, MAGIC) is None
     path.chmod(0o600)
     assert read_checked(path, MAGIC) is not None
-    belongs_to_someone_else(path, monkeypatch)
+    hand_to_another_user(path, monkeypatch)
     assert read_checked(path, MAGIC) is None
 
 

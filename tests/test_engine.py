@@ -17,6 +17,8 @@ from piiscan.errors import ScanError
 from piiscan.model import Document, Severity
 from piiscan.rulepack import builtin_pack_names, load_rules, parse_pack
 
+from ownership import hand_to_another_user
+
 PACK = r"""
 pack: scratch
 rules:
@@ -420,11 +422,7 @@ def test_pattern_cache_compiles_ahead_only_where_it_can_keep_the_result(rules, t
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o777)
-    if os.getuid() == 0:
-        os.chown(shared, 4242, -1)  # another user's folder: never trusted
-    else:
-        real_uid = os.getuid()
-        monkeypatch.setattr(os, "getuid", lambda: real_uid + 1)
+    hand_to_another_user(shared, monkeypatch)  # another user's folder: never trusted
     for unusable in (blocker / "cache", shared):
         compiled.clear()
         assert Engine(rules, cache_dir=unusable).scan(doc) == expected
