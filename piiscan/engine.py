@@ -35,6 +35,7 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -292,14 +293,15 @@ class RegexFinder:
         self._context_words = ContextWords(rules, compile)
         self._needs_context = {i for i in chosen if _requires_context(rules[i])}
 
-    def windows(self, text: str, column_names: str = "") -> Iterator[tuple[int, Segment]]:
-        """(rule order, segment) for every rule that may match in a segment."""
+    def windows(self, text: str, column_names: str = "") -> Iterator[tuple[int, Segment, None]]:
+        """(rule order, segment, None: every pattern) for every rule that may match in a
+        segment."""
         for segment in split_segments(text, SEGMENT_CHARS):
             for order in self.rules_in(text, segment):
                 if order not in self._needs_context or self._context_words.near(
                     order, text, segment, column_names
                 ):
-                    yield order, segment
+                    yield order, segment, None
 
     def rules_in(self, text: str, segment: Segment) -> list[int]:
         if not self._keyed:
@@ -315,11 +317,12 @@ class HyperscanFinder:
 
     Hyperscan reports where each match *ends*, and every match of a rule's pattern holds an
     end of its own (or of its prefilter's): a rule is tried on the lines that hold one, not
-    on the whole text. One scan per document costs far less than one per line or segment
-    (the Python around each call was most of the time). Every match end calls back into
-    Python, so number-dense text costs more: each end is only appended to its rule's list.
-    A context word's end is kept too, to drop the lines of a rule that requires context where
-    none of its words is within reach.
+    on the whole text, and of its patterns only those with an end there. One scan per
+    document costs far less than one per line or segment (the Python around each call was
+    most of the time). Every match end calls back into Python, so number-dense text costs
+    more: each end is only appended to its expression's list. A context word's end is kept
+    too, to drop the lines of a rule that requires context where none of its words is
+    within reach.
     """
 
     name = "hyperscan"
@@ -342,29 +345,45 @@ class HyperscanFinder:
             order for order, rule in enumerate(rules) if _requires_context(rule)
         } - self._words_scanned - regex_only
         self._context_words = ContextWords(rules, compile)
-        self._ends: dict[int, list[int]] = {}  # owner (rule order, ~order for words): ends
+        # Each rule's expressions with the index of the pattern each stands for, and the
+        # expression of its context words.
+        self._expressions: dict[int, list[tuple[int, int]]] = {}
+        self._words_expression: dict[int, int] = {}
+        for expression, owner in enumerate(self._owners):
+            if owner >= 0:
+                patterns = self._expressions.setdefault(owner, [])
+                patterns.append((expression, len(patterns)))
+            else:
+                self._words_expression[~owner] = expression
+        self._ends: dict[int, list[int]] = {}  # expression: its match ends
         # Hyperscan keeps a raw pointer to the callback: hold a named reference for our life.
         self._on_match = self._note_end
 
     def _note_end(self, expression: int, start: int, end: int, flags: int, context) -> None:
-        owner = self._owners[expression]
-        ends = self._ends.get(owner)
+        ends = self._ends.get(expression)
         if ends is None:
-            self._ends[owner] = [end]
+            self._ends[expression] = [end]
         else:
             ends.append(end)
 
-    def windows(self, text: str, column_names: str = "") -> Iterator[tuple[int, Segment]]:
-        """(rule order, window) for every rule that may match on a line: the line that holds
-        one of its match ends (a piece of it, for a line longer than SEGMENT_CHARS)."""
+    def windows(
+        self, text: str, column_names: str = ""
+    ) -> Iterator[tuple[int, Segment, tuple[int, ...] | None]]:
+        """(rule order, window, the indexes of the patterns to try) for every rule that may
+        match on a line: the line that holds one of its match ends (a piece of it, for a line
+        longer than SEGMENT_CHARS), and the patterns whose own expression ends there."""
         if self._database is not None:
             ends = self._scan(text)
-            in_columns = {~owner for owner in self._scan(column_names) if owner < 0}
-            for order in sorted(owner for owner in ends if owner >= 0):
+            in_header = self._scan(column_names)
+            in_columns = {order for order, e in self._words_expression.items() if e in in_header}
+            for order, expressions in sorted(self._expressions.items()):
+                found = [(ends[e], index) for e, index in expressions if e in ends]
+                if not found:
+                    continue
+                rule_ends = found[0][0] if len(found) == 1 else sorted(chain.from_iterable(e for e, _ in found))
                 words = None  # the ends of its context words, where they decide
-                rule_ends = ends[order]
                 if order in self._words_scanned and order not in in_columns:
-                    words = ends.get(~order, ())
+                    words = ends.get(self._words_expression[order], ())
                     # Number-shaped rules end matches on most lines of a log or a CSV; only
                     # those near a word can pass the check below, so the others are dropped
                     # before any window is built.
@@ -378,12 +397,16 @@ class HyperscanFinder:
                         order, text, window, column_names
                     ):
                         continue
-                    yield order, window
+                    # Every match of a pattern holds an end of its own expression: the
+                    # patterns without one in this window cannot match in it.
+                    tried = tuple(index for pattern_ends, index in found
+                                  if _any_within(pattern_ends, window.start, window.end))
+                    yield order, window, tried
         if self._fallback is not None:
             yield from self._fallback.windows(text, column_names)
 
     def _scan(self, text: str) -> dict[int, list[int]]:
-        """The match ends in `text` by owner, sorted, as character offsets."""
+        """The match ends in `text` by expression, sorted, as character offsets."""
         if not text:
             return {}
         # "replace" keeps the bytes valid UTF-8 (hyperscan's UTF-8 mode requires it); a lone
@@ -996,8 +1019,8 @@ class Engine:
     def _pattern_matches(self, document: Document) -> list[Match]:
         matches: list[Match] = []
         around = Surroundings.of(document, self._is_test_code)
-        for order, window in self._finder.windows(document.text, around.column_names):
-            matches.extend(self._confirm(self._compiled_rule(order), document, window, around))
+        for order, window, tried in self._finder.windows(document.text, around.column_names):
+            matches.extend(self._confirm(self._compiled_rule(order), document, window, around, tried))
         return matches
 
     def _model_matches(self, documents: Sequence[Document]) -> list[list[Match]]:
@@ -1034,10 +1057,14 @@ class Engine:
         document: Document,
         window: Segment,
         around: Surroundings,
+        tried: tuple[int, ...] | None = None,
     ) -> Iterator[Match]:
+        """The rule's scored matches in a window, trying its patterns numbered in `tried`
+        (all of them when None)."""
         text = document.text
         best: dict[tuple[int, int], float] = {}
-        for pattern, score in c.patterns:
+        patterns = c.patterns if tried is None else [c.patterns[i] for i in tried]
+        for pattern, score in patterns:
             try:
                 for start, end in _line_matches(pattern, text, window, self.regex_timeout):
                     if (

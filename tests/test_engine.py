@@ -344,6 +344,36 @@ def test_ends_near_keeps_every_end_even_for_the_farthest_word_the_check_accepts(
                 assert _ends_near([end], [word]) == [end], (len(text), end, word)
 
 
+@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+def test_a_window_tries_every_pattern_that_can_match_in_it():
+    """Hyperscan names, with each window, the patterns whose own expression ends in it: any
+    pattern the regex finds in the window must be among them (multi-pattern core rules:
+    phone numbers, cards, IP addresses, postal codes; several values to a line)."""
+    from piiscan.engine import _line_matches, compile_rule
+
+    core = [r for r in load_rules(packs=["core"]) if len(r.patterns) > 1]
+    engine = Engine(core, backend="hyperscan", cache_dir=None)
+    fake = Faker(["en_US", "en_GB", "de_DE", "fr_FR"])
+    Faker.seed(41)
+    values = [fake.phone_number, fake.ipv4, fake.ipv6, fake.credit_card_number, fake.postcode,
+              fake.ssn if hasattr(fake, "ssn") else fake.msisdn, fake.iban]
+    lines = [" ; ".join(f"tel {rng()}" for rng in random.Random(i).sample(values, 3)) for i in range(300)]
+    text = "\n".join(lines)
+    compiled = [compile_rule(rule, order) for order, rule in enumerate(core)]
+    windows = list(engine._finder.windows(text))
+    assert windows and any(len(tried) < len(core[order].patterns) for order, _, tried in windows)
+    for order, window, tried in windows:
+        for index, (pattern, _) in enumerate(compiled[order].patterns):
+            accepted = [
+                (start, end) for start, end in _line_matches(pattern, text, window, 2.0)
+                if start < window.accept_before and not (window.cut and end >= window.end)
+            ]
+            assert not accepted or index in tried, (core[order].id, index, text[window.start:window.end])
+    assert engine.scan(Document("t.txt", text)) == Engine(core, backend="regex", cache_dir=None).scan(
+        Document("t.txt", text)
+    )
+
+
 def test_engine_survives_pickling(rules):
     engine = Engine(rules, cache_dir=None)
     clone = pickle.loads(pickle.dumps(engine))
