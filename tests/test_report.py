@@ -593,3 +593,63 @@ def _render_json(result) -> str:
     out = io.StringIO()
     render("json", result, out, rules=RULES)
     return out.getvalue()
+
+
+# -- streamed JSON
+
+
+@pytest.mark.parametrize("show_values", [False, True])
+def test_json_reports_are_streamed_with_the_bytes_of_one_dumps(show_values):
+    """The JSON, SARIF and GitLab writers encode findings one at a time as they write
+    (`Lazily`): the text must equal that of the whole document dumped at once, empty
+    arrays included."""
+    from piiscan.report import gitlab as gitlab_report
+    from piiscan.report import json as json_report
+
+    other_rule = dataclasses.replace(ssn_finding("b.csv"), rule_id="ner.person", entity="PERSON")
+    results = [
+        make_result([email_finding(), ssn_finding(), email_finding("src/other.py", 9), other_rule]),
+        make_result([]),
+    ]
+    for result in results:
+        expected = json.dumps(json_report.to_dict(result, show_values=show_values), ensure_ascii=False, indent=2)
+        written = io.StringIO()
+        json_report.write(result, written, show_values=show_values)
+        assert written.getvalue() == expected + "\n"
+
+        expected = json.dumps(sarif_report.to_dict(result, rules=RULES, show_values=show_values),
+                              ensure_ascii=False, indent=2)
+        written = io.StringIO()
+        sarif_report.write(result, written, rules=RULES, show_values=show_values)
+        assert written.getvalue() == expected + "\n"
+
+        written = io.StringIO()
+        gitlab_report.write(result, written, rules=RULES, show_values=show_values)
+        streamed = json.loads(written.getvalue())
+        whole = gitlab_report.to_dict(result, rules=RULES, show_values=show_values)
+        for doc in (streamed, whole):  # the only difference: the clock
+            del doc["scan"]["start_time"], doc["scan"]["end_time"]
+        assert streamed == json.loads(json.dumps(whole))
+        assert len(streamed["vulnerabilities"]) == len(result.findings)
+
+
+def test_lazily_makes_each_item_only_when_the_encoder_reaches_it():
+    from piiscan.report import Lazily, write_json
+
+    made = []
+
+    class Spy(io.StringIO):
+        def write(self, text):
+            made.append(("write", len(text)))
+            return super().write(text)
+
+    def make(i):
+        made.append(("make", i))
+        return {"n": i, "pad": "x" * 40_000}  # two items fill the 64 KB buffer
+
+    out = Spy()
+    write_json({"items": Lazily(range(6), make)}, out)
+    assert json.loads(out.getvalue())["items"][5]["n"] == 5
+    # Writes happen between makes: the whole array was never made before writing began.
+    first_write = next(i for i, event in enumerate(made) if event[0] == "write")
+    assert ("make", 5) in made[first_write:]

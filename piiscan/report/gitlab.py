@@ -27,7 +27,6 @@ written. What the schema asks of a secret-detection report, and the choices made
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Sequence
@@ -38,7 +37,7 @@ from typing import Any, TextIO
 import piiscan
 from piiscan.errors import UsageError
 from piiscan.model import Finding, Rule, ScanResult, Severity
-from piiscan.report import base_folder, relative_inside, sentence
+from piiscan.report import Lazily, base_folder, relative_inside, sentence, write_json
 
 SCHEMA_VERSION = "15.2.1"
 SCHEMA_URL = (
@@ -257,6 +256,19 @@ def to_dict(
     trees: WorkTrees | None = None,
 ) -> dict[str, Any]:
     """The report as a dict. `now` (the end of the scan) and `trees` are for tests."""
+    return _document(result, rules, show_values, base_dir, now, trees, lazily=False)
+
+
+def _document(
+    result: ScanResult,
+    rules: Sequence[Rule],
+    show_values: bool,
+    base_dir: str | None,
+    now: datetime | None,
+    trees: WorkTrees | None,
+    *,
+    lazily: bool,
+) -> dict[str, Any]:
     root = base_folder(base_dir)
     trees = trees if trees is not None else WorkTrees()
     end = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
@@ -264,23 +276,23 @@ def to_dict(
     rule_of = {r.id: r for r in rules}
     primary = [_identifier(r.id) for r in rules]
     listed = set(rule_of)
-    vulnerabilities = []
-    used_ids: set[str] = set()
-    for finding in result.findings:
+    for finding in result.findings:  # the identifiers come before the vulnerabilities
         if finding.rule_id not in listed:  # e.g. an NER finding: its rule ran too
             listed.add(finding.rule_id)
             primary.append(_identifier(finding.rule_id))
+    used_ids: set[str] = set()
+
+    def entry(finding: Finding) -> dict[str, Any]:
+        # Called once per finding, in order (`Lazily` is iterated once, by the encoder).
         vuln_id = vulnerability_id(finding)
         salt = 0
         while vuln_id in used_ids:  # equal fingerprints: keep ids unique, in a stable order
             salt += 1
             vuln_id = vulnerability_id(finding, str(salt))
         used_ids.add(vuln_id)
-        vulnerabilities.append(
-            _vulnerability(
-                finding, vuln_id, rule_of.get(finding.rule_id), trees, root, show_values
-            )
-        )
+        return _vulnerability(finding, vuln_id, rule_of.get(finding.rule_id), trees, root, show_values)
+
+    vulnerabilities = Lazily(result.findings, entry) if lazily else [entry(f) for f in result.findings]
     scan: dict[str, Any] = {
         "analyzer": _component(),
         "scanner": _component(),
@@ -310,6 +322,4 @@ def write(
     show_values: bool = False,
     base_dir: str | None = None,
 ) -> None:
-    report = to_dict(result, rules=rules, show_values=show_values, base_dir=base_dir)
-    stream.write(json.dumps(report, ensure_ascii=False, indent=2))
-    stream.write("\n")
+    write_json(_document(result, rules, show_values, base_dir, None, None, lazily=True), stream)

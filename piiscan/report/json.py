@@ -6,12 +6,12 @@ gives the same bytes, apart from `stats.seconds`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 import piiscan
 from piiscan.model import Finding, Rule, ScanResult, Skipped
+from piiscan.report import Lazily, write_json
 
 
 def finding_to_dict(finding: Finding, *, show_values: bool = False) -> dict[str, Any]:
@@ -49,10 +49,18 @@ def skipped_to_dict(skipped: Skipped) -> dict[str, Any]:
 
 
 def to_dict(result: ScanResult, *, show_values: bool = False) -> dict[str, Any]:
+    return _document(result, show_values, lazily=False)
+
+
+def _document(result: ScanResult, show_values: bool, *, lazily: bool) -> dict[str, Any]:
     stats = result.stats
+
+    def entry(finding: Finding) -> dict[str, Any]:
+        return finding_to_dict(finding, show_values=show_values)
+
     return {
         "version": piiscan.__version__,
-        "findings": [finding_to_dict(f, show_values=show_values) for f in result.findings],
+        "findings": Lazily(result.findings, entry) if lazily else [entry(f) for f in result.findings],
         "skipped": [skipped_to_dict(s) for s in result.skipped],
         "stats": {
             "files_scanned": stats.files_scanned,
@@ -86,5 +94,4 @@ def write(
     # `rules` is accepted for a uniform reporter signature; the JSON contract carries no
     # rule metadata beyond what each finding already holds.
     del rules
-    stream.write(json.dumps(to_dict(result, show_values=show_values), ensure_ascii=False, indent=2))
-    stream.write("\n")
+    write_json(_document(result, show_values, lazily=True), stream)

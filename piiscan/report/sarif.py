@@ -16,7 +16,6 @@ Checked against the OASIS schema and the SARIF multitool's "Sarif" and "Gh" rule
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from urllib.parse import quote
 
 import piiscan
 from piiscan.model import Finding, Rule, ScanResult, Severity, Skipped
-from piiscan.report import base_folder, relative_inside, sentence
+from piiscan.report import Lazily, base_folder, relative_inside, sentence, write_json
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -223,25 +222,32 @@ def to_dict(
     show_values: bool = False,
     base_dir: str | None = None,
 ) -> dict[str, Any]:
+    return _document(result, rules, show_values, base_dir, lazily=False)
+
+
+def _document(
+    result: ScanResult,
+    rules: Sequence[Rule],
+    show_values: bool,
+    base_dir: str | None,
+    *,
+    lazily: bool,
+) -> dict[str, Any]:
     root = base_folder(base_dir)
     descriptors = [_rule_descriptor(r) for r in rules]
     index_of = {r.id: i for i, r in enumerate(rules)}
     name_of = {r.id: r.name for r in rules}
-    results = []
-    for finding in result.findings:
+    for finding in result.findings:  # rules no loaded rule describes come before the results
         if finding.rule_id not in index_of:
             index_of[finding.rule_id] = len(descriptors)
             name_of[finding.rule_id] = finding.entity.replace("_", " ").capitalize()
             descriptors.append(_unknown_rule_descriptor(finding))
-        results.append(
-            _result(
-                finding,
-                index_of[finding.rule_id],
-                name_of[finding.rule_id],
-                root,
-                show_values,
-            )
-        )
+
+    def entry(finding: Finding) -> dict[str, Any]:
+        rule_id = finding.rule_id
+        return _result(finding, index_of[rule_id], name_of[rule_id], root, show_values)
+
+    results = Lazily(result.findings, entry) if lazily else [entry(f) for f in result.findings]
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -280,6 +286,4 @@ def write(
     show_values: bool = False,
     base_dir: str | None = None,
 ) -> None:
-    sarif = to_dict(result, rules=rules, show_values=show_values, base_dir=base_dir)
-    stream.write(json.dumps(sarif, ensure_ascii=False, indent=2))
-    stream.write("\n")
+    write_json(_document(result, rules, show_values, base_dir, lazily=True), stream)
