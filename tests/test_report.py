@@ -557,7 +557,7 @@ def test_piped_table_is_plain_text_equal_to_what_rich_prints():
             plain, through_rich = _table_both_ways(result, show_values)
             assert plain == through_rich
     lines = table_report.report_lines(SAMPLE, False, "utf-8")
-    assert table_report._plain_text(lines) is not None  # the plain path is the usual one
+    assert table_report._is_plain(lines)  # the plain path is the usual one
 
 
 def test_sarif_results_carry_the_label_redaction_as_a_fix():

@@ -18,7 +18,7 @@ import codecs
 import os
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from piiscan.model import Finding, Rule, ScanResult, Severity, Skipped
@@ -188,14 +188,16 @@ def _heading(path: str, commit: str | None, encoding: str) -> _Line:
 BLANK = None
 
 
-def _findings_lines(result: ScanResult, show_values: bool, enc: str) -> list[_Line | None]:
-    rows = {id(f): _finding_cells(f, enc) for f in result.findings}
-    widths = [max(_cell_len(row[i]) for row in rows.values()) for i in range(5)]
-    lines: list[_Line | None] = []
+def _findings_lines(result: ScanResult, show_values: bool, enc: str) -> Iterator[_Line | None]:
+    # The cells are made twice, once for the column widths and once for the lines, so that a
+    # report of 100,000 findings is never held whole.
+    widths = [0] * 5
+    for finding in result.findings:
+        widths = [max(w, _cell_len(cell)) for w, cell in zip(widths, _finding_cells(finding, enc))]
     for (path, commit), findings in _group_by_file(result.findings).items():
-        lines.append(_heading(path, commit, enc))
+        yield _heading(path, commit, enc)
         for finding in findings:
-            location, severity, entity, rule_id, confidence = rows[id(finding)]
+            location, severity, entity, rule_id, confidence = _finding_cells(finding, enc)
             line = _Line("  ")
             line.append(location.ljust(widths[0]), style="green")
             line.append("  ")
@@ -211,9 +213,8 @@ def _findings_lines(result: ScanResult, show_values: bool, enc: str) -> list[_Li
             line.append(visible(snippet.strip(), enc))
             if finding.test_data:
                 line.append("  (test data)", style="dim italic")
-            lines.append(line)
-        lines.append(BLANK)
-    return lines
+            yield line
+        yield BLANK
 
 
 def _skip_line(skipped: Skipped, enc: str) -> _Line:
@@ -285,14 +286,15 @@ def _summary_line(result: ScanResult, separator: str) -> _Line:
     return line
 
 
-def report_lines(result: ScanResult, show_values: bool, encoding: str) -> list[_Line | None]:
-    """Every line of the report, in order (`BLANK` for an empty line)."""
-    lines = _findings_lines(result, show_values, encoding) if result.findings else []
-    lines += _skipped_lines(result.skipped, encoding)
-    lines += _unused_ignore_lines(result.unused_ignores, encoding)
+def report_lines(result: ScanResult, show_values: bool, encoding: str) -> Iterator[_Line | None]:
+    """Every line of the report, in order (`BLANK` for an empty line), made as they are
+    taken."""
+    if result.findings:
+        yield from _findings_lines(result, show_values, encoding)
+    yield from _skipped_lines(result.skipped, encoding)
+    yield from _unused_ignore_lines(result.unused_ignores, encoding)
     separator = " · " if visible("·", encoding) == "·" else " - "
-    lines.append(_summary_line(result, separator))
-    return lines
+    yield _summary_line(result, separator)
 
 
 # What rich would not print as it is: control codes it strips, tabs it expands, line breaks
@@ -300,18 +302,28 @@ def report_lines(result: ScanResult, show_values: bool, encoding: str) -> list[_
 _NOT_PLAIN = re.compile("[\x07\x08\x09\x0a\x0b\x0c\x0d]")
 
 
-def _plain_text(lines: Sequence[_Line | None]) -> str | None:
-    """The report as rich would print it piped without colour, or None where rich might
-    print something else: a line that rich could wrap at `PIPE_WIDTH` cells (a character
-    is at most two cells wide) or that holds a character rich treats specially."""
-    out = []
+def _is_plain(lines: Iterable[_Line | None]) -> bool:
+    """Whether rich would print these lines piped without colour as they are: no line that
+    rich could wrap at `PIPE_WIDTH` cells (a character is at most two cells wide), and none
+    that holds a character rich treats specially."""
     for line in lines:
         text = "" if line is None else line.plain
         if len(text) * 2 > PIPE_WIDTH or _NOT_PLAIN.search(text):
-            return None
-        out.append(text)
-    out.append("")
-    return "\n".join(out)
+            return False
+    return True
+
+
+def _write_plain(lines: Iterable[_Line | None], stream: TextIO) -> None:
+    pending: list[str] = []
+    size = 0
+    for line in lines:
+        text = "" if line is None else line.plain
+        pending.append(text + "\n")
+        size += len(text) + 1
+        if size >= 1 << 16:
+            stream.write("".join(pending))
+            pending, size = [], 0
+    stream.write("".join(pending))
 
 
 def write(
@@ -327,15 +339,16 @@ def write(
     # `rules` is accepted for a uniform reporter signature; each finding carries what the
     # table shows.
     del rules
-    lines = report_lines(result, show_values, _encoding(stream))
+    encoding = _encoding(stream)
     if plain and not _wants_color(stream, color) and not _isatty(stream):
-        text = _plain_text(lines)
-        if text is not None:
-            stream.write(text)
+        # Two passes over the lines (made anew each time): the whole report is plain, or
+        # all of it goes through rich.
+        if _is_plain(report_lines(result, show_values, encoding)):
+            _write_plain(report_lines(result, show_values, encoding), stream)
             stream.flush()  # as rich does after each print
             return
     console = make_console(stream, color)
-    for line in lines:
+    for line in report_lines(result, show_values, encoding):
         if line is None:
             console.print()
         else:
