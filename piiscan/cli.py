@@ -255,7 +255,7 @@ def exit_code(result: "ScanResult", fail_on: str) -> int:
 
 
 def _write_report(result, output_format, output, rules, show_values) -> None:
-    from piiscan.report import render
+    from piiscan.report import render, write_to_file
 
     if output is None:
         try:
@@ -267,8 +267,9 @@ def _write_report(result, output_format, output, rules, show_values) -> None:
             raise PiiscanError("stdout was closed before the report was written") from None
         return
     try:
-        with output.open("w", encoding="utf-8", newline="\n") as handle:
-            render(output_format, result, handle, rules=rules, show_values=show_values, color=False)
+        write_to_file(output, lambda handle: render(
+            output_format, result, handle, rules=rules, show_values=show_values, color=False
+        ))
     except OSError as exc:
         raise UsageError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
 

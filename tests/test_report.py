@@ -653,3 +653,32 @@ def test_lazily_makes_each_item_only_when_the_encoder_reaches_it():
     # Writes happen between makes: the whole array was never made before writing began.
     first_write = next(i for i, event in enumerate(made) if event[0] == "write")
     assert ("make", 5) in made[first_write:]
+
+
+def test_a_report_file_is_written_whole_or_not_at_all(tmp_path):
+    from piiscan.report import write_to_file
+
+    target = tmp_path / "findings.json"
+    target.write_text("the previous report\n", encoding="utf-8")
+    target.chmod(0o640)
+
+    def fails_midway(handle):
+        handle.write("{\n" + "x" * 200_000)  # well past any buffer: bytes reach the disk
+        raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+
+    with pytest.raises(UnicodeEncodeError):
+        write_to_file(target, fails_midway)
+    assert target.read_text(encoding="utf-8") == "the previous report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.json"]  # no leftovers
+
+    write_to_file(target, lambda handle: handle.write("new\n"))
+    assert target.read_text(encoding="utf-8") == "new\n"
+    assert target.stat().st_mode & 0o777 == 0o640  # the mode it had
+
+    fresh = tmp_path / "fresh.sarif"
+    old_mask = os.umask(0o027)
+    try:
+        write_to_file(fresh, lambda handle: handle.write("{}\n"))
+    finally:
+        os.umask(old_mask)
+    assert fresh.stat().st_mode & 0o777 == 0o640  # what the umask gives, not mkstemp's 0600
