@@ -606,11 +606,17 @@ def test_json_reports_are_streamed_with_the_bytes_of_one_dumps(show_values):
     from piiscan.report import gitlab as gitlab_report
     from piiscan.report import json as json_report
 
+    from datetime import datetime, timezone
+
+    from piiscan.report import write_json
+
     other_rule = dataclasses.replace(ssn_finding("b.csv"), rule_id="ner.person", entity="PERSON")
+    twin = email_finding(line=8)  # the same fingerprint as email_finding(): a salted GitLab id
     results = [
-        make_result([email_finding(), ssn_finding(), email_finding("src/other.py", 9), other_rule]),
+        make_result([email_finding(), ssn_finding(), twin, email_finding("src/other.py", 9), other_rule]),
         make_result([]),
     ]
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
     for result in results:
         expected = json.dumps(json_report.to_dict(result, show_values=show_values), ensure_ascii=False, indent=2)
         written = io.StringIO()
@@ -623,14 +629,14 @@ def test_json_reports_are_streamed_with_the_bytes_of_one_dumps(show_values):
         sarif_report.write(result, written, rules=RULES, show_values=show_values)
         assert written.getvalue() == expected + "\n"
 
+        # GitLab's write reads the clock: its document is streamed here with a fixed one.
+        expected = json.dumps(gitlab_report.to_dict(result, rules=RULES, show_values=show_values, now=now),
+                              ensure_ascii=False, indent=2)
         written = io.StringIO()
-        gitlab_report.write(result, written, rules=RULES, show_values=show_values)
-        streamed = json.loads(written.getvalue())
-        whole = gitlab_report.to_dict(result, rules=RULES, show_values=show_values)
-        for doc in (streamed, whole):  # the only difference: the clock
-            del doc["scan"]["start_time"], doc["scan"]["end_time"]
-        assert streamed == json.loads(json.dumps(whole))
-        assert len(streamed["vulnerabilities"]) == len(result.findings)
+        write_json(gitlab_report._document(result, RULES, show_values, None, now, None, lazily=True), written)
+        assert written.getvalue() == expected + "\n"
+        ids = [v["id"] for v in json.loads(written.getvalue())["vulnerabilities"]]
+        assert len(ids) == len(set(ids)) == len(result.findings)
 
 
 def test_lazily_makes_each_item_only_when_the_encoder_reaches_it():

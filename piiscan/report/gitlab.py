@@ -246,6 +246,21 @@ def _messages(result: ScanResult) -> list[dict[str, str]]:
     return messages
 
 
+def _vulnerability_ids(findings: Sequence[Finding]) -> list[str]:
+    """Each finding's id, unique: equal fingerprints get salted ones, in a stable order."""
+    ids: list[str] = []
+    used: set[str] = set()
+    for finding in findings:
+        vuln_id = vulnerability_id(finding)
+        salt = 0
+        while vuln_id in used:
+            salt += 1
+            vuln_id = vulnerability_id(finding, str(salt))
+        used.add(vuln_id)
+        ids.append(vuln_id)
+    return ids
+
+
 def to_dict(
     result: ScanResult,
     *,
@@ -280,19 +295,13 @@ def _document(
         if finding.rule_id not in listed:  # e.g. an NER finding: its rule ran too
             listed.add(finding.rule_id)
             primary.append(_identifier(finding.rule_id))
-    used_ids: set[str] = set()
+    numbered = list(zip(result.findings, _vulnerability_ids(result.findings)))
 
-    def entry(finding: Finding) -> dict[str, Any]:
-        # Called once per finding, in order (`Lazily` is iterated once, by the encoder).
-        vuln_id = vulnerability_id(finding)
-        salt = 0
-        while vuln_id in used_ids:  # equal fingerprints: keep ids unique, in a stable order
-            salt += 1
-            vuln_id = vulnerability_id(finding, str(salt))
-        used_ids.add(vuln_id)
+    def entry(item: tuple[Finding, str]) -> dict[str, Any]:
+        finding, vuln_id = item
         return _vulnerability(finding, vuln_id, rule_of.get(finding.rule_id), trees, root, show_values)
 
-    vulnerabilities = Lazily(result.findings, entry) if lazily else [entry(f) for f in result.findings]
+    vulnerabilities = Lazily(numbered, entry) if lazily else [entry(item) for item in numbered]
     scan: dict[str, Any] = {
         "analyzer": _component(),
         "scanner": _component(),
