@@ -259,7 +259,10 @@ def _write_report(result, output_format, output, rules, show_values) -> None:
 
     if output is None:
         try:
-            render(output_format, result, sys.stdout, rules=rules, show_values=show_values)
+            if output_format == "table" or not hasattr(sys.stdout, "buffer"):
+                render(output_format, result, sys.stdout, rules=rules, show_values=show_values)
+            else:
+                _render_utf8(output_format, result, rules, show_values)
             sys.stdout.flush()
         except BrokenPipeError:
             # Whoever reads stdout went away: the report is lost, so this is no clean exit.
@@ -272,6 +275,23 @@ def _write_report(result, output_format, output, rules, show_values) -> None:
         ))
     except OSError as exc:
         raise UsageError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
+
+
+def _render_utf8(output_format, result, rules, show_values) -> None:
+    """A JSON, SARIF or GitLab report on stdout in UTF-8, as those formats are, whatever the
+    locale's encoding (a Windows console's code page could not encode a path or snippet in
+    another script, and the report stopped halfway)."""
+    import io
+
+    from piiscan.report import render
+
+    sys.stdout.flush()
+    stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n", write_through=True)
+    try:
+        render(output_format, result, stream, rules=rules, show_values=show_values)
+        stream.flush()
+    finally:
+        stream.detach()  # sys.stdout keeps its buffer
 
 
 def _warn_incomplete(result: "ScanResult") -> None:

@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from faker import Faker
@@ -346,6 +347,22 @@ def test_allowlist_paths_see_the_path_relative_to_the_scanned_folder(capsys, tmp
     assert reported(str(project), tmp_path, anchored) == ["docs/private/notes.md", "src/app.py"]
     assert reported("proj", tmp_path, anchored) == ["docs/private/notes.md", "src/app.py"]
     assert reported("proj", tmp_path, ["proj/docs/"]) == ["src/app.py"]  # the reported path
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "gitlab"])
+def test_json_reports_on_stdout_are_utf8_whatever_the_locale_subprocess(tmp_path, fmt):
+    """Under an ASCII (or a Windows code page) stdout, a path or snippet in another script
+    stopped the report halfway; JSON formats are UTF-8, so stdout gets UTF-8."""
+    name = "ファイル_données.py"
+    (tmp_path / name).write_text(f'contact = "{_fake.user_name()}@acme-mail.net"  # 日本\n', encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "piiscan.cli", "scan", ".", "--no-config", "--packs", "core", "-f", fmt],
+        cwd=tmp_path, capture_output=True, timeout=120,
+        env={**subprocess_env(), "PYTHONIOENCODING": "ascii", "PYTHONUTF8": "0"},
+    )
+    assert proc.returncode == 1, proc.stderr
+    text = json.dumps(json.loads(proc.stdout.decode("utf-8")), ensure_ascii=False)
+    assert name in text or quote(name) in text  # SARIF gives the path as a URI
 
 
 def test_a_cache_folder_that_cannot_be_trusted_is_reported(capsys, tmp_path, monkeypatch, pack):
