@@ -637,10 +637,8 @@ def _pattern_cache(rules: Sequence[Rule], cache_dir: Path | str | None) -> Patte
     cache_file = cache_file_for(Path(cache_dir), _pattern_sources(rules))
     patterns = load_patterns(cache_file)
     if not patterns.from_file and writable(cache_file.parent):
-        for order, rule in enumerate(rules):
+        for order, rule in enumerate(rules):  # (ContextWords' patterns are among these)
             compile_rule(rule, order, patterns.compile)
-            if rule.context:  # the finders' context check (ContextWords)
-                patterns.compile(_alternation(rule.context), 0)
         patterns.save(cache_file)
     return patterns
 
