@@ -35,6 +35,11 @@ class Lazily(list):
         return map(self._make, self._items)
 
 
+def json_array(items: Sequence[Any], make: Callable[[Any], Any], *, lazily: bool) -> list:
+    """`make` of each item: made as `write_json` reaches them (`Lazily`), or now."""
+    return Lazily(items, make) if lazily else [make(item) for item in items]
+
+
 def write_json(document: Any, stream: TextIO) -> None:
     """`json.dumps(document, ensure_ascii=False, indent=2)` and a line break, the same bytes,
     written about 64 KB at a time as they are encoded: with its long arrays `Lazily`, a

@@ -37,7 +37,7 @@ from typing import Any, TextIO
 import piiscan
 from piiscan.errors import UsageError
 from piiscan.model import Finding, Rule, ScanResult, Severity
-from piiscan.report import Lazily, base_folder, relative_inside, sentence, write_json
+from piiscan.report import base_folder, json_array, relative_inside, sentence, write_json
 
 SCHEMA_VERSION = "15.2.1"
 SCHEMA_URL = (
@@ -301,7 +301,7 @@ def _document(
         finding, vuln_id = item
         return _vulnerability(finding, vuln_id, rule_of.get(finding.rule_id), trees, root, show_values)
 
-    vulnerabilities = Lazily(numbered, entry) if lazily else [entry(item) for item in numbered]
+    vulnerabilities = json_array(numbered, entry, lazily=lazily)
     scan: dict[str, Any] = {
         "analyzer": _component(),
         "scanner": _component(),

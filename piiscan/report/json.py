@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 import piiscan
 from piiscan.model import Finding, Rule, ScanResult, Skipped
-from piiscan.report import Lazily, write_json
+from piiscan.report import json_array, write_json
 
 
 def finding_to_dict(finding: Finding, *, show_values: bool = False) -> dict[str, Any]:
@@ -60,7 +60,7 @@ def _document(result: ScanResult, show_values: bool, *, lazily: bool) -> dict[st
 
     return {
         "version": piiscan.__version__,
-        "findings": Lazily(result.findings, entry) if lazily else [entry(f) for f in result.findings],
+        "findings": json_array(result.findings, entry, lazily=lazily),
         "skipped": [skipped_to_dict(s) for s in result.skipped],
         "stats": {
             "files_scanned": stats.files_scanned,

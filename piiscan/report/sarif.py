@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import piiscan
 from piiscan.model import Finding, Rule, ScanResult, Severity, Skipped
-from piiscan.report import Lazily, base_folder, relative_inside, sentence, write_json
+from piiscan.report import base_folder, json_array, relative_inside, sentence, write_json
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -247,7 +247,7 @@ def _document(
         rule_id = finding.rule_id
         return _result(finding, index_of[rule_id], name_of[rule_id], root, show_values)
 
-    results = Lazily(result.findings, entry) if lazily else [entry(f) for f in result.findings]
+    results = json_array(result.findings, entry, lazily=lazily)
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
