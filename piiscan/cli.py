@@ -8,6 +8,7 @@ and `--version` stay fast.
 
 # No `from __future__ import annotations` here: Typer reads every command's annotations at
 # each start, and evaluating them from strings costs more than defining them (~4 ms).
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -259,10 +260,8 @@ def _write_report(result, output_format, output, rules, show_values) -> None:
 
     if output is None:
         try:
-            if output_format == "table" or not hasattr(sys.stdout, "buffer"):
-                render(output_format, result, sys.stdout, rules=rules, show_values=show_values)
-            else:
-                _render_utf8(output_format, result, rules, show_values)
+            with _stdout_for(output_format) as stream:
+                render(output_format, result, stream, rules=rules, show_values=show_values)
             sys.stdout.flush()
         except BrokenPipeError:
             # Whoever reads stdout went away: the report is lost, so this is no clean exit.
@@ -277,18 +276,21 @@ def _write_report(result, output_format, output, rules, show_values) -> None:
         raise UsageError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
 
 
-def _render_utf8(output_format, result, rules, show_values) -> None:
-    """A JSON, SARIF or GitLab report on stdout in UTF-8, as those formats are, whatever the
-    locale's encoding (a Windows console's code page could not encode a path or snippet in
-    another script, and the report stopped halfway)."""
+@contextlib.contextmanager
+def _stdout_for(output_format: str):
+    """stdout for a report: the table in the terminal's encoding; JSON, SARIF and GitLab in
+    UTF-8, as those formats are, whatever the locale's encoding (a Windows console's code
+    page could not encode a path or snippet in another script, and the report stopped
+    halfway)."""
+    if output_format == "table" or not hasattr(sys.stdout, "buffer"):
+        yield sys.stdout
+        return
     import io
-
-    from piiscan.report import render
 
     sys.stdout.flush()
     stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n", write_through=True)
     try:
-        render(output_format, result, stream, rules=rules, show_values=show_values)
+        yield stream
         stream.flush()
     finally:
         stream.detach()  # sys.stdout keeps its buffer
