@@ -345,15 +345,17 @@ class HyperscanFinder:
             order for order, rule in enumerate(rules) if _requires_context(rule)
         } - self._words_scanned - regex_only
         self._context_words = ContextWords(rules, compile)
-        # Each rule's expressions with the index of the pattern each stands for, and the
-        # expression of its context words.
-        self._expressions: dict[int, list[tuple[int, int]]] = {}
+        # What each expression stands for: (rule order, index of the pattern) for a pattern,
+        # None for a rule's context words; and each rule's context-words expression.
+        self._pattern_of: list[tuple[int, int] | None] = []
         self._words_expression: dict[int, int] = {}
+        patterns_seen: dict[int, int] = {}
         for expression, owner in enumerate(self._owners):
             if owner >= 0:
-                patterns = self._expressions.setdefault(owner, [])
-                patterns.append((expression, len(patterns)))
+                self._pattern_of.append((owner, patterns_seen.get(owner, 0)))
+                patterns_seen[owner] = patterns_seen.get(owner, 0) + 1
             else:
+                self._pattern_of.append(None)
                 self._words_expression[~owner] = expression
         self._ends: dict[int, list[int]] = {}  # expression: its match ends
         # Hyperscan keeps a raw pointer to the callback: hold a named reference for our life.
@@ -376,11 +378,19 @@ class HyperscanFinder:
             ends = self._scan(text)
             in_header = self._scan(column_names)
             in_columns = {order for order, e in self._words_expression.items() if e in in_header}
-            for order, expressions in sorted(self._expressions.items()):
-                found = [(ends[e], index) for e, index in expressions if e in ends]
-                if not found:
-                    continue
-                rule_ends = found[0][0] if len(found) == 1 else sorted(chain.from_iterable(e for e, _ in found))
+            # Only the rules with an end anywhere: most rules have none in a given file.
+            found_by_rule: dict[int, list[tuple[list[int], int]]] = {}
+            for expression, offsets in ends.items():
+                pattern = self._pattern_of[expression]
+                if pattern is not None:
+                    found_by_rule.setdefault(pattern[0], []).append((offsets, pattern[1]))
+            for order in sorted(found_by_rule):
+                found = found_by_rule[order]
+                if len(found) == 1:
+                    rule_ends = found[0][0]
+                else:
+                    found.sort(key=lambda ends_and_index: ends_and_index[1])
+                    rule_ends = sorted(chain.from_iterable(e for e, _ in found))
                 words = None  # the ends of its context words, where they decide
                 if order in self._words_scanned and order not in in_columns:
                     words = ends.get(self._words_expression[order], ())
