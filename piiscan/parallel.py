@@ -9,6 +9,7 @@ hook's handful of files) never start a pool at all.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -86,16 +87,23 @@ def _pooled(function, items: Iterator, jobs: int, size_of, batching: Batching) -
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_install, initargs=(function,)
-    ) as pool:
-        pending: deque[Future] = deque()
-        for batch in _batches(items, size_of, batching):
-            pending.append(pool.submit(_run_batch, batch))
-            while len(pending) >= jobs * IN_FLIGHT_PER_WORKER:
+    # Forked workers share the parent's objects until they write to their pages: a garbage
+    # collection that walks them in a worker copies those pages (and costs the time to walk
+    # them). Frozen objects are never walked (Python's advice for fork without exec).
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_install, initargs=(function,)
+        ) as pool:
+            pending: deque[Future] = deque()
+            for batch in _batches(items, size_of, batching):
+                pending.append(pool.submit(_run_batch, batch))
+                while len(pending) >= jobs * IN_FLIGHT_PER_WORKER:
+                    yield from pending.popleft().result()
+            while pending:
                 yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
+    finally:
+        gc.unfreeze()
 
 
 def _batches(items: Iterator, size_of, batching: Batching) -> Iterator[list]:

@@ -4,6 +4,7 @@ what a whole, single-process scan finds."""
 from __future__ import annotations
 
 import codecs
+import gc
 import os
 import random
 
@@ -136,6 +137,22 @@ def test_ordered_map_keeps_order_and_runs_in_workers():
                                     batching=batching))
     assert [square for _, square in out] == [i * i for i in range(50)]
     assert os.getpid() not in {pid for pid, _ in out}
+
+
+def test_a_pool_leaves_the_callers_garbage_collector_as_it_was():
+    # The heap is frozen while workers fork from it (see parallel._pooled), and only then:
+    # a library caller's own objects must stay collectable, also when it stops early.
+    batching = parallel.Batching(items=3, inline_items=2)
+    assert gc.get_freeze_count() == 0
+    results = parallel.ordered_map(_pids_and_squares, range(50), jobs=2, size_of=lambda _: 1,
+                                   batching=batching)
+    next(results)
+    assert gc.get_freeze_count() > 0
+    results.close()
+    assert gc.get_freeze_count() == 0
+    assert len(list(parallel.ordered_map(_pids_and_squares, range(50), jobs=2,
+                                         size_of=lambda _: 1, batching=batching))) == 50
+    assert gc.get_freeze_count() == 0
 
 
 def test_small_jobs_stay_in_process():
