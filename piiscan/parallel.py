@@ -89,8 +89,11 @@ def _pooled(function, items: Iterator, jobs: int, size_of, batching: Batching) -
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     # Forked workers share the parent's objects until they write to their pages: a garbage
     # collection that walks them in a worker copies those pages (and costs the time to walk
-    # them). Frozen objects are never walked (Python's advice for fork without exec).
-    gc.freeze()
+    # them). Frozen objects are never walked (Python's advice for fork without exec). A
+    # caller that froze its heap itself keeps it as it is.
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
     try:
         with ProcessPoolExecutor(
             max_workers=jobs, mp_context=context, initializer=_install, initargs=(function,)
@@ -103,7 +106,8 @@ def _pooled(function, items: Iterator, jobs: int, size_of, batching: Batching) -
             while pending:
                 yield from pending.popleft().result()
     finally:
-        gc.unfreeze()
+        if freeze:
+            gc.unfreeze()
 
 
 def _batches(items: Iterator, size_of, batching: Batching) -> Iterator[list]:

@@ -153,6 +153,15 @@ def test_a_pool_leaves_the_callers_garbage_collector_as_it_was():
     assert len(list(parallel.ordered_map(_pids_and_squares, range(50), jobs=2,
                                          size_of=lambda _: 1, batching=batching))) == 50
     assert gc.get_freeze_count() == 0
+    # A caller that froze its own heap (a forking server does) finds it still frozen.
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert len(list(parallel.ordered_map(_pids_and_squares, range(50), jobs=2,
+                                             size_of=lambda _: 1, batching=batching))) == 50
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_small_jobs_stay_in_process():
