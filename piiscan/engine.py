@@ -352,8 +352,9 @@ class HyperscanFinder:
         patterns_seen: dict[int, int] = {}
         for expression, owner in enumerate(self._owners):
             if owner >= 0:
-                self._pattern_of.append((owner, patterns_seen.get(owner, 0)))
-                patterns_seen[owner] = patterns_seen.get(owner, 0) + 1
+                index = patterns_seen.get(owner, 0)
+                self._pattern_of.append((owner, index))
+                patterns_seen[owner] = index + 1
             else:
                 self._pattern_of.append(None)
                 self._words_expression[~owner] = expression
