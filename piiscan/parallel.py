@@ -10,9 +10,11 @@ hook's handful of files) never start a pool at all.
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -87,27 +89,39 @@ def _pooled(function, items: Iterator, jobs: int, size_of, batching: Batching) -
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    # Forked workers share the parent's objects until they write to their pages: a garbage
-    # collection that walks them in a worker copies those pages (and costs the time to walk
-    # them). Frozen objects are never walked (Python's advice for fork without exec). A
-    # caller that froze its heap itself keeps it as it is.
-    freeze = gc.get_freeze_count() == 0
-    if freeze:
-        gc.freeze()
-    try:
-        with ProcessPoolExecutor(
-            max_workers=jobs, mp_context=context, initializer=_install, initargs=(function,)
-        ) as pool:
-            pending: deque[Future] = deque()
-            for batch in _batches(items, size_of, batching):
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_install, initargs=(function,)
+    ) as pool:
+        pending: deque[Future] = deque()
+        batches = _batches(items, size_of, batching)
+        # The workers start as the first batches are submitted (all at the first one with
+        # "fork" since Python 3.11, one per submit before).
+        with _frozen_while_forking(context.get_start_method() == "fork"):
+            for batch in itertools.islice(batches, jobs):
                 pending.append(pool.submit(_run_batch, batch))
-                while len(pending) >= jobs * IN_FLIGHT_PER_WORKER:
-                    yield from pending.popleft().result()
-            while pending:
+        for batch in batches:
+            pending.append(pool.submit(_run_batch, batch))
+            while len(pending) >= jobs * IN_FLIGHT_PER_WORKER:
                 yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+@contextmanager
+def _frozen_while_forking(forking: bool) -> Iterator[None]:
+    """Forked workers share the parent's objects until they write to their pages, and a
+    garbage collection in a worker that walks them copies those pages (and takes the time to
+    walk them). Objects frozen at the fork are never walked in the workers (Python's advice
+    for fork without exec). The parent's heap is frozen for the forks only; a caller that
+    froze it itself keeps it as it is."""
+    if not forking or gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
     finally:
-        if freeze:
-            gc.unfreeze()
+        gc.unfreeze()
 
 
 def _batches(items: Iterator, size_of, batching: Batching) -> Iterator[list]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import gc
+import multiprocessing
 import os
 import random
 
@@ -139,29 +140,39 @@ def test_ordered_map_keeps_order_and_runs_in_workers():
     assert os.getpid() not in {pid for pid, _ in out}
 
 
-def test_a_pool_leaves_the_callers_garbage_collector_as_it_was():
-    # The heap is frozen while workers fork from it (see parallel._pooled), and only then:
-    # a library caller's own objects must stay collectable, also when it stops early.
+FORKING = "fork" in multiprocessing.get_all_start_methods()
+
+
+def test_workers_inherit_a_frozen_heap_and_the_caller_keeps_its_own():
+    # Frozen at the fork, the inherited objects are never walked by a worker's garbage
+    # collector (see parallel._frozen_while_forking); the caller's heap is frozen only then.
     batching = parallel.Batching(items=3, inline_items=2)
     assert gc.get_freeze_count() == 0
-    results = parallel.ordered_map(_pids_and_squares, range(50), jobs=2, size_of=lambda _: 1,
+    results = parallel.ordered_map(_freeze_counts, range(50), jobs=2, size_of=lambda _: 1,
                                    batching=batching)
-    next(results)
-    assert gc.get_freeze_count() > 0
-    results.close()
-    assert gc.get_freeze_count() == 0
-    assert len(list(parallel.ordered_map(_pids_and_squares, range(50), jobs=2,
-                                         size_of=lambda _: 1, batching=batching))) == 50
-    assert gc.get_freeze_count() == 0
-    # A caller that froze its own heap (a forking server does) finds it still frozen.
-    gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
-        assert len(list(parallel.ordered_map(_pids_and_squares, range(50), jobs=2,
+        in_worker = next(results)
+        assert gc.get_freeze_count() == 0  # not while the caller iterates
+        assert (in_worker > 0) == FORKING
+        assert all((count > 0) == FORKING for count in results)
+    finally:
+        results.close()
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_heap_the_caller_froze_stays_frozen():
+    batching = parallel.Batching(items=3, inline_items=2)
+    gc.freeze()  # as a forking server does before it forks
+    try:
+        assert len(list(parallel.ordered_map(_freeze_counts, range(50), jobs=2,
                                              size_of=lambda _: 1, batching=batching))) == 50
-        assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def _freeze_counts(batch: list[int]) -> list[int]:
+    return [gc.get_freeze_count() for _ in batch]
 
 
 def test_small_jobs_stay_in_process():
