@@ -560,28 +560,45 @@ def _context_pattern(rule: Rule) -> str | None:
     return "|".join(alternatives)
 
 
+# `regex`'s fuzzy matching, `(?:kappa){e<=1}`: hyperscan reads the braces as literal text
+# and would never end a match where `regex` finds one. Any unescaped brace pair holding a
+# lone e, i, d or s counts (a literal one only costs the rule the database's speed).
+_FUZZY_CONSTRAINT = re.compile(r"(?<!\\)\{[^{}]*(?<![A-Za-z])[eids](?![A-Za-z])[^{}]*\}")
+
+
 def _classify_patterns(hs, rules: Sequence[Rule]):
     """Compile each pattern alone first: a multi-pattern compile error names no culprit.
 
     Returns the expressions, their flags, the owner of each (a rule's order, or `~order` for
-    the rule's context words) and the rules left to the regex fallback. Expression ids are
-    their positions: hyperscan ran a third slower with ids shared by a rule's patterns."""
+    the rule's context words) and the rules left to the regex fallback: those with a pattern
+    hyperscan cannot take even in prefilter mode, or would read otherwise than `regex` does.
+    Such a rule is tried whole by the fallback, none of its patterns in the database.
+    Expression ids are their positions: hyperscan ran a third slower with ids shared by a
+    rule's patterns."""
     expressions, owners, flags, regex_only = [], [], [], set()
     for order, rule in enumerate(rules):
+        compiled = []  # (expression, flags) of each of the rule's patterns
         for pattern in rule.patterns:
             expression = (pattern.prefilter or pattern.regex).encode("utf-8")
+            if _FUZZY_CONSTRAINT.search(pattern.prefilter or pattern.regex):
+                break
             for prefilter in (False, True):
                 candidate_flags = _hyperscan_flags(hs, prefilter)
                 try:
                     hs.Database().compile(expressions=[expression], flags=[candidate_flags])
                 except hs.error:
                     continue
-                expressions.append(expression)
-                owners.append(order)
-                flags.append(candidate_flags)
+                compiled.append((expression, candidate_flags))
                 break
             else:
-                regex_only.add(order)
+                break
+        if len(compiled) < len(rule.patterns):
+            regex_only.add(order)
+            continue
+        for expression, expression_flags in compiled:
+            expressions.append(expression)
+            owners.append(order)
+            flags.append(expression_flags)
     for order, rule in enumerate(rules):
         words = _context_pattern(rule)
         if words is not None and order not in regex_only:
@@ -591,7 +608,7 @@ def _classify_patterns(hs, rules: Sequence[Rule]):
     return expressions, owners, flags, regex_only
 
 
-_CACHE_MAGIC = b"piiscan-hyperscan-cache/3\n"  # 3: prefilters and context words
+_CACHE_MAGIC = b"piiscan-hyperscan-cache/4\n"  # 4: a fallback rule has no expressions
 
 
 def _load_or_build_database(rules: Sequence[Rule], cache_dir: Path | None):

@@ -254,6 +254,59 @@ def test_a_match_across_a_line_break_hides_nothing_on_the_lines_it_crosses(backe
 # -- backends, pickling, cache
 
 
+HYPERSCAN_READS_OTHERWISE = r"""
+pack: other-syntax
+rules:
+  - id: t.code-word
+    entity: CODE_WORD
+    name: Code word
+    description: A code word, one typo allowed (regex's fuzzy matching).
+    category: quasi
+    severity: low
+    patterns:
+      - regex: '\b(?:kappa){e<=1}\b'
+        score: 0.9
+    tests: {match: ['say kapa now'], no_match: ['say lambda now']}
+  - id: t.ticket
+    entity: TICKET
+    name: Ticket
+    description: A ticket number, the prefix kept out of the match (\K), or a bare one.
+    category: quasi
+    severity: low
+    patterns:
+      - regex: 'ticket #\K[0-9]{6}\b'
+        score: 0.9
+      - regex: '\bT-[0-9]{6}\b'
+        score: 0.9
+    tests: {match: ['ticket #123456', 'T-123456'], no_match: ['ticket 12']}
+  - id: t.plain
+    entity: PLAIN
+    name: Plain
+    description: A plain code hyperscan reads as regex does.
+    category: quasi
+    severity: low
+    patterns:
+      - regex: '\bP-[0-9]{4}\b'
+        score: 0.9
+    tests: {match: ['P-1234'], no_match: ['P-12']}
+"""
+
+
+@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+def test_a_rule_hyperscan_would_read_otherwise_is_left_whole_to_regex():
+    r"""Hyperscan takes `{e<=1}` for literal text (it would never end a fuzzy match), and
+    refuses `\K` even as a prefilter: both rules are tried by the regex fallback, and the
+    ticket rule's other pattern is not in the database either (its windows would name the
+    wrong pattern). The plain rule stays in the database."""
+    rules = parse_pack(HYPERSCAN_READS_OTHERWISE, "other.yaml").rules
+    text = "say kapa now\nticket #123456 and T-654321\nplain P-1234\n"
+    by_regex = Engine(rules, backend="regex", cache_dir=None).scan(Document("o.txt", text))
+    engine = Engine(rules, backend="hyperscan", cache_dir=None)
+    assert spans(engine.scan(Document("o.txt", text))) == spans(by_regex)
+    assert sorted(f.value for f in by_regex) == ["123456", "P-1234", "T-654321", "kapa"]
+    assert set(engine._finder._owners) == {2}  # t.plain's order
+
+
 @pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
 def test_backends_agree_on_generated_text(rules):
     fake = Faker(["en_US", "en_GB", "de_DE"])
