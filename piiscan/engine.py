@@ -560,10 +560,13 @@ def _context_pattern(rule: Rule) -> str | None:
     return "|".join(alternatives)
 
 
-# `regex`'s fuzzy matching, `(?:kappa){e<=1}`: hyperscan reads the braces as literal text
-# and would never end a match where `regex` finds one. Any unescaped brace pair holding a
-# lone e, i, d or s counts (a literal one only costs the rule the database's speed).
-_FUZZY_CONSTRAINT = re.compile(r"(?<!\\)\{[^{}]*(?<![A-Za-z])[eids](?![A-Za-z])[^{}]*\}")
+# What hyperscan reads as literal text where `regex` does not: fuzzy matching,
+# `(?:kappa){e<=1}` (any unescaped brace pair holding a lone e, i, d or s), and a quantifier
+# without its minimum, `{,3}`. A rule with either would never see a hyperscan match end where
+# `regex` finds one; a brace pair that is meant literally only costs its rule some speed.
+_READ_AS_LITERAL_BY_HYPERSCAN = re.compile(
+    r"(?<!\\)\{(?:[^{}]*(?<![A-Za-z])[eids](?![A-Za-z])[^{}]*|,[0-9]*)\}"
+)
 
 
 def _classify_patterns(hs, rules: Sequence[Rule]):
@@ -571,7 +574,7 @@ def _classify_patterns(hs, rules: Sequence[Rule]):
 
     Returns the expressions, their flags, the owner of each (a rule's order, or `~order` for
     the rule's context words) and the rules left to the regex fallback: those with a pattern
-    hyperscan cannot take even in prefilter mode, or would read otherwise than `regex` does.
+    hyperscan cannot take even in prefilter mode, or would read as literal text.
     Such a rule is tried whole by the fallback, none of its patterns in the database.
     Expression ids are their positions: hyperscan ran a third slower with ids shared by a
     rule's patterns."""
@@ -580,7 +583,7 @@ def _classify_patterns(hs, rules: Sequence[Rule]):
         compiled = []  # (expression, flags) of each of the rule's patterns
         for pattern in rule.patterns:
             expression = (pattern.prefilter or pattern.regex).encode("utf-8")
-            if _FUZZY_CONSTRAINT.search(pattern.prefilter or pattern.regex):
+            if _READ_AS_LITERAL_BY_HYPERSCAN.search(pattern.prefilter or pattern.regex):
                 break
             for prefilter in (False, True):
                 candidate_flags = _hyperscan_flags(hs, prefilter)

@@ -279,6 +279,16 @@ rules:
       - regex: '\bT-[0-9]{6}\b'
         score: 0.9
     tests: {match: ['ticket #123456', 'T-123456'], no_match: ['ticket 12']}
+  - id: t.short
+    entity: SHORT
+    name: Short code
+    description: Up to three digits after S- (a quantifier without its minimum).
+    category: quasi
+    severity: low
+    patterns:
+      - regex: '\bS-[0-9]{,3}\b'
+        score: 0.9
+    tests: {match: ['S-12'], no_match: ['S-1234']}
   - id: t.plain
     entity: PLAIN
     name: Plain
@@ -294,17 +304,17 @@ rules:
 
 @pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
 def test_a_rule_hyperscan_would_read_otherwise_is_left_whole_to_regex():
-    r"""Hyperscan takes `{e<=1}` for literal text (it would never end a fuzzy match), and
-    refuses `\K` even as a prefilter: both rules are tried by the regex fallback, and the
-    ticket rule's other pattern is not in the database either (its windows would name the
-    wrong pattern). The plain rule stays in the database."""
+    r"""Hyperscan takes `{e<=1}` and `{,3}` for literal text (it would never end such a
+    match), and refuses `\K` even as a prefilter: those rules are tried by the regex
+    fallback, and the ticket rule's other pattern is not in the database either (its windows
+    would name the wrong pattern). The plain rule stays in the database."""
     rules = parse_pack(HYPERSCAN_READS_OTHERWISE, "other.yaml").rules
-    text = "say kapa now\nticket #123456 and T-654321\nplain P-1234\n"
+    text = "say kapa now\nticket #123456 and T-654321\nplain P-1234, short S-12\n"
     by_regex = Engine(rules, backend="regex", cache_dir=None).scan(Document("o.txt", text))
     engine = Engine(rules, backend="hyperscan", cache_dir=None)
     assert spans(engine.scan(Document("o.txt", text))) == spans(by_regex)
-    assert sorted(f.value for f in by_regex) == ["123456", "P-1234", "T-654321", "kapa"]
-    assert set(engine._finder._owners) == {2}  # t.plain's order
+    assert sorted(f.value for f in by_regex) == ["123456", "P-1234", "S-12", "T-654321", "kapa"]
+    assert set(engine._finder._owners) == {3}  # t.plain's order
 
 
 @pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
