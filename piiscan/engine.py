@@ -574,8 +574,9 @@ def _classify_patterns(hs, rules: Sequence[Rule]):
 
     Returns the expressions, their flags, the owner of each (a rule's order, or `~order` for
     the rule's context words) and the rules left to the regex fallback: those with a pattern
-    hyperscan cannot take even in prefilter mode, or would read as literal text.
-    Such a rule is tried whole by the fallback, none of its patterns in the database.
+    hyperscan cannot take even in prefilter mode, or would read in part as literal text
+    (`_READ_AS_LITERAL_BY_HYPERSCAN`). Such a rule is tried whole by the fallback, none of
+    its patterns in the database.
     Expression ids are their positions: hyperscan ran a third slower with ids shared by a
     rule's patterns."""
     expressions, owners, flags, regex_only = [], [], [], set()
