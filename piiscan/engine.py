@@ -719,9 +719,15 @@ class Surroundings:
     column_names: str = ""
 
     @classmethod
-    def of(cls, document: Document, is_test: Callable[[Document], bool]) -> Surroundings:
-        """`is_test` tells test code (see `is_test_code_by`)."""
-        column_of, column_names = table_columns(document)
+    def of(
+        cls,
+        document: Document,
+        is_test: Callable[[Document], bool],
+        columns: tuple[Callable[[int], str] | None, str] | None = None,
+    ) -> Surroundings:
+        """`is_test` tells test code (see `is_test_code_by`); `columns` are the document's
+        `table_columns`, when they are known already."""
+        column_of, column_names = table_columns(document) if columns is None else columns
         return cls(
             column_of=column_of,
             in_code=is_code(document.path),
@@ -1048,8 +1054,11 @@ class Engine:
 
     def _pattern_matches(self, document: Document) -> list[Match]:
         matches: list[Match] = []
-        around = Surroundings.of(document, self._is_test_code)
-        for order, window, tried in self._finder.windows(document.text, around.column_names):
+        columns = table_columns(document)
+        around: Surroundings | None = None  # worked out at the first window: most files have none
+        for order, window, tried in self._finder.windows(document.text, columns[1]):
+            if around is None:
+                around = Surroundings.of(document, self._is_test_code, columns)
             matches.extend(self._confirm(self._compiled_rule(order), document, window, around, tried))
         return matches
 
