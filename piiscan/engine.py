@@ -1050,7 +1050,7 @@ class Engine:
     def _kept(self, document: Document, model_matches: list[Match]) -> list[Match]:
         """The pattern rules' matches and the model's, overlaps resolved."""
         matches = self._pattern_matches(document) + model_matches
-        return resolve_overlaps(_dedupe(matches), self.rules)
+        return resolve_overlaps(_dedupe(matches), self.rules) if matches else []
 
     def _pattern_matches(self, document: Document) -> list[Match]:
         matches: list[Match] = []
