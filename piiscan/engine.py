@@ -583,9 +583,10 @@ def _classify_patterns(hs, rules: Sequence[Rule]):
     for order, rule in enumerate(rules):
         compiled = []  # (expression, flags) of each of the rule's patterns
         for pattern in rule.patterns:
-            expression = (pattern.prefilter or pattern.regex).encode("utf-8")
-            if _READ_AS_LITERAL_BY_HYPERSCAN.search(pattern.prefilter or pattern.regex):
+            source = pattern.prefilter or pattern.regex
+            if _READ_AS_LITERAL_BY_HYPERSCAN.search(source):
                 break
+            expression = source.encode("utf-8")
             for prefilter in (False, True):
                 candidate_flags = _hyperscan_flags(hs, prefilter)
                 try:
