@@ -309,46 +309,11 @@ def read_baseline(path: str | os.PathLike[str]) -> Baseline:
 
 
 def write_baseline(baseline: Baseline, path: str | os.PathLike[str]) -> None:
-    """Write atomically: a temp file in the same folder, fsync, then `os.replace`.
+    """Write it whole or not at all, synced to disk (see `wholefile.write_whole`). An
+    existing file keeps its mode; a new one is 0644 (it is meant to be committed)."""
+    from piiscan.wholefile import write_whole
 
-    An existing file keeps its mode; a new one is 0644 (it is meant to be committed).
-    """
-    path = Path(path)
-    folder = path.parent
     try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o644
-    import tempfile  # only when writing one: a scan against a baseline never needs it
-
-    data = dumps(baseline).encode("utf-8")
-    tmp_name = None
-    replaced = False
-    try:
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
-        replaced = True
-        _fsync_folder(folder)
+        write_whole(path, lambda handle: handle.write(dumps(baseline)), new_mode=0o644, durable=True)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot write baseline: {exc.strerror or exc}") from None
-    finally:
-        if tmp_name is not None and not replaced:
-            try:
-                os.unlink(tmp_name)
-            except FileNotFoundError:
-                pass
-
-
-def _fsync_folder(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -256,7 +256,8 @@ def exit_code(result: "ScanResult", fail_on: str) -> int:
 
 
 def _write_report(result, output_format, output, rules, show_values) -> None:
-    from piiscan.report import render, write_to_file
+    from piiscan.report import render
+    from piiscan.wholefile import write_whole
 
     if output is None:
         try:
@@ -269,7 +270,7 @@ def _write_report(result, output_format, output, rules, show_values) -> None:
             raise PiiscanError("stdout was closed before the report was written") from None
         return
     try:
-        write_to_file(output, lambda handle: render(
+        write_whole(output, lambda handle: render(
             output_format, result, handle, rules=rules, show_values=show_values, color=False
         ))
     except OSError as exc:

@@ -662,7 +662,7 @@ def test_lazily_makes_each_item_only_when_the_encoder_reaches_it():
 
 
 def test_a_report_file_is_written_whole_or_not_at_all(tmp_path):
-    from piiscan.report import write_to_file
+    from piiscan.wholefile import write_whole as write_to_file
 
     target = tmp_path / "findings.json"
     target.write_text("the previous report\n", encoding="utf-8")
@@ -688,3 +688,23 @@ def test_a_report_file_is_written_whole_or_not_at_all(tmp_path):
     finally:
         os.umask(old_mask)
     assert fresh.stat().st_mode & 0o777 == 0o640  # what the umask gives, not mkstemp's 0600
+
+
+def test_a_report_or_baseline_written_to_a_symlink_goes_to_its_target(tmp_path):
+    from piiscan.baseline import Baseline, read_baseline, write_baseline
+    from piiscan.wholefile import write_whole
+
+    (tmp_path / "reports").mkdir()
+    real = tmp_path / "reports" / "latest.json"
+    real.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "findings.json"
+    link.symlink_to(real)
+    write_whole(link, lambda handle: handle.write("new\n"))
+    assert link.is_symlink() and real.read_text(encoding="utf-8") == "new\n"
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["latest.json"]
+
+    kept = tmp_path / "reports" / "baseline.json"
+    (tmp_path / ".piiscan-baseline.json").symlink_to(kept)
+    write_baseline(Baseline(), tmp_path / ".piiscan-baseline.json")
+    assert (tmp_path / ".piiscan-baseline.json").is_symlink()
+    assert read_baseline(kept) == Baseline()

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from piiscan.errors import RedactionError
 from piiscan.sources import file_kind
+from piiscan.wholefile import fsync_folder
 
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -217,18 +218,6 @@ def _copy_xattrs(fd: int, path: str) -> None:
                 ) from None
 
 
-def _fsync_folder(folder: str) -> None:
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _O_EXTRA)
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        # Some file systems cannot fsync a directory; the rename is done either way.
-        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
-
-
 def _folder_of(path: str) -> str:
     return os.path.dirname(path) or os.curdir
 
@@ -267,7 +256,7 @@ def _replace_via_temp(
         before_rename()
         os.replace(temp_path, path)
         renamed = True
-        _fsync_folder(folder)
+        fsync_folder(folder)
     except OSError as exc:
         if renamed:
             raise RedactionError(

@@ -8,9 +8,7 @@ when the caller passes `show_values=True`.
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
 from piiscan.errors import UsageError
@@ -57,40 +55,6 @@ def write_json(document: Any, stream: TextIO) -> None:
             pending, size = [], 0
     pending.append("\n")
     stream.write("".join(pending))
-
-
-def write_to_file(path: Path, write: Callable[[TextIO], None]) -> None:
-    """Write a report to `path` whole or not at all: into a temporary file beside it,
-    renamed over it once complete, so a failure midway (a full disk, an error while the
-    findings are encoded) leaves an earlier report as it was. A path that is not a regular
-    file (/dev/stdout, a FIFO) is written directly. Raises OSError."""
-    try:
-        existing = os.stat(path)
-    except FileNotFoundError:
-        existing = None
-    if existing is not None and not stat.S_ISREG(existing.st_mode):
-        with open(path, "w", encoding="utf-8", newline="\n") as handle:
-            write(handle)
-        return
-    import tempfile
-
-    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
-                                     prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            write(handle)
-        # mkstemp makes it private; a report gets the mode it had, or what the umask gives.
-        os.chmod(temporary, stat.S_IMODE(existing.st_mode) if existing else 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def sentence(text: str) -> str:
