@@ -67,8 +67,8 @@ class PatternCache:
 
 
 def cache_file_for(cache_dir: Path, sources: object) -> Path:
-    """The cache file of a set of rules, named by everything their patterns are built from
-    (`sources`: JSON-able) and the `regex` and Python versions that compiled them."""
+    """The cache file of a set of rules, named by the patterns compiled for them (`sources`:
+    JSON-able) and the `regex` and Python versions that compiled them."""
     material = json.dumps([_MAGIC.decode(), regex.__version__, sys.version, sources]).encode()
     return cache_dir / f"re-{hashlib.sha256(material).hexdigest()[:32]}.pickle"
 

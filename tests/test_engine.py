@@ -523,6 +523,18 @@ def test_pattern_cache_compiles_ahead_only_where_it_can_keep_the_result(rules, t
     assert not list(shared.iterdir())
 
 
+def test_a_change_to_how_patterns_are_built_gets_a_new_pattern_cache_file(rules, tmp_path, monkeypatch):
+    """The file is named by the compiled sources, not only by the rules: after an upgrade
+    that builds the context words differently, the old file (never rewritten while it is
+    found) would have every process compile them again."""
+    engine_module._pattern_cache(rules, tmp_path)
+    built = engine_module._alternation
+    monkeypatch.setattr(engine_module, "_alternation", lambda words: built(words) + "(?:)")
+    rebuilt = engine_module._pattern_cache(rules, tmp_path)
+    assert len(list(tmp_path.glob("re-*.pickle"))) == 2
+    assert not rebuilt.from_file  # compiled anew, and written for the next process
+
+
 def test_every_built_in_rule_matches_alike_from_the_pattern_cache(tmp_path):
     """Patterns rebuilt from the cache file find what freshly compiled ones find, on every
     built-in rule's own examples (patterns, context words, exclusions, test values)."""
