@@ -616,7 +616,7 @@ def rules_list(
     from piiscan.rulepack import load_rules
 
     pack_names = _split([packs])
-    loaded = load_rules(_split(rules), packs=None if pack_names == ("all",) else pack_names)
+    loaded = load_rules(_split(rules), packs=pack_names)
     rows = [
         {
             "id": r.id,

@@ -535,8 +535,9 @@ def load_rules(
     *,
     packs: Sequence[str] | None = DEFAULT_PACKS,
 ) -> list[Rule]:
-    """Built-in packs named in `packs` (all of them if None), then every pack under `extra`."""
-    names = builtin_pack_names() if packs is None else list(packs)
+    """Built-in packs named in `packs` (all of them if None or "all"), then every pack under
+    `extra`."""
+    names = builtin_pack_names() if packs is None or tuple(packs) == ("all",) else list(packs)
     rules = [rule for name in names for rule in load_builtin_pack(name).rules]
     for location in extra:
         for file in pack_files(location):

@@ -67,7 +67,7 @@ class EngineOptions:
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineOptions:
         return cls(
-            packs=None if settings.packs == ("all",) else settings.packs,
+            packs=settings.packs,
             rule_paths=settings.rules,
             only=settings.only,
             disable=settings.disable,

@@ -29,6 +29,14 @@ def test_scan_text_settings_select_rules():
     assert "US_SSN" not in {f.entity for f in without_ssn}
 
 
+def test_all_packs_is_spelled_as_in_a_config_file():
+    from piiscan.rulepack import builtin_pack_names
+
+    every = {rule.pack for rule in piiscan.engine_for(packs="all").rules}
+    assert every == set(builtin_pack_names())
+    assert piiscan.engine_for(packs=["all"]).rules == piiscan.engine_for(packs=None).rules
+
+
 def test_a_list_setting_may_be_one_comma_separated_string():
     text = "mail jane.roe@acme-mail.net ssn 536-22-1234"
     assert piiscan.engine_for(only="US_SSN, core.email") is piiscan.engine_for(only=["US_SSN", "core.email"])
