@@ -93,6 +93,8 @@ REGEX_TIMEOUT = typer.Option(None, "--regex-timeout", help="Seconds a rule may s
 JOBS = typer.Option(None, "--jobs", "-j", help="Worker processes (default: one per core).")
 NER = typer.Option(None, "--ner/--no-ner", help="Also find names and places with spaCy (piiscan[ner]).")
 NER_MODEL = typer.Option(None, "--ner-model", help="Installed spaCy pipeline (default en_core_web_sm).")
+# `scan` only: test code decides how a finding is labelled (test data, at info), not whether
+# it is found, and `redact` rewrites test data as well.
 TEST_CODE = typer.Option(
     None, "--test-code",
     help="Glob of test code, besides the naming conventions; '!glob' for not test code (repeatable).",
