@@ -8,7 +8,8 @@ when the caller passes `show_values=True`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 from typing import Any, TextIO
 
 from piiscan.errors import UsageError
@@ -40,20 +41,26 @@ def json_array(items: Sequence[Any], make: Callable[[Any], Any], *, lazily: bool
 
 def write_json(document: Any, stream: TextIO) -> None:
     """`json.dumps(document, ensure_ascii=False, indent=2)` and a line break, the same bytes,
-    written about 64 KB at a time as they are encoded: with its long arrays `Lazily`, a
-    report of 100,000 findings is never whole in memory, neither as dicts nor as text (it
-    doubled the peak memory of a 2 GB log's scan)."""
+    written as they are encoded: with its long arrays `Lazily`, a report of 100,000
+    findings is never whole in memory, neither as dicts nor as text (it doubled the peak
+    memory of a 2 GB log's scan)."""
     import json
 
+    encoded = json.JSONEncoder(ensure_ascii=False, indent=2).iterencode(document)
+    write_in_chunks(chain(encoded, ("\n",)), stream)
+
+
+def write_in_chunks(pieces: Iterable[str], stream: TextIO) -> None:
+    """Write the pieces about 64 KB at a time (one write per piece is slow, one for the
+    whole text holds it all)."""
     pending: list[str] = []
     size = 0
-    for chunk in json.JSONEncoder(ensure_ascii=False, indent=2).iterencode(document):
-        pending.append(chunk)
-        size += len(chunk)
+    for piece in pieces:
+        pending.append(piece)
+        size += len(piece)
         if size >= 1 << 16:
             stream.write("".join(pending))
             pending, size = [], 0
-    pending.append("\n")
     stream.write("".join(pending))
 
 

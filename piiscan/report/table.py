@@ -188,12 +188,18 @@ def _heading(path: str, commit: str | None, encoding: str) -> _Line:
 BLANK = None
 
 
-def _findings_lines(result: ScanResult, show_values: bool, enc: str) -> Iterator[_Line | None]:
-    # The cells are made twice, once for the column widths and once for the lines, so that a
-    # report of 100,000 findings is never held whole.
+def column_widths(findings: Sequence[Finding], enc: str) -> list[int]:
+    """The widths of the finding table's columns. Its cells are made again for the lines,
+    so that a report of 100,000 findings is never held whole."""
     widths = [0] * 5
-    for finding in result.findings:
+    for finding in findings:
         widths = [max(w, _cell_len(cell)) for w, cell in zip(widths, _finding_cells(finding, enc))]
+    return widths
+
+
+def _findings_lines(
+    result: ScanResult, show_values: bool, enc: str, widths: list[int]
+) -> Iterator[_Line | None]:
     for (path, commit), findings in _group_by_file(result.findings).items():
         yield _heading(path, commit, enc)
         for finding in findings:
@@ -286,11 +292,15 @@ def _summary_line(result: ScanResult, separator: str) -> _Line:
     return line
 
 
-def report_lines(result: ScanResult, show_values: bool, encoding: str) -> Iterator[_Line | None]:
+def report_lines(
+    result: ScanResult, show_values: bool, encoding: str, widths: list[int] | None = None
+) -> Iterator[_Line | None]:
     """Every line of the report, in order (`BLANK` for an empty line), made as they are
-    taken."""
+    taken. `widths` are the `column_widths` of its findings, when known already."""
     if result.findings:
-        yield from _findings_lines(result, show_values, encoding)
+        if widths is None:
+            widths = column_widths(result.findings, encoding)
+        yield from _findings_lines(result, show_values, encoding, widths)
     yield from _skipped_lines(result.skipped, encoding)
     yield from _unused_ignore_lines(result.unused_ignores, encoding)
     separator = " · " if visible("·", encoding) == "·" else " - "
@@ -314,16 +324,9 @@ def _is_plain(lines: Iterable[_Line | None]) -> bool:
 
 
 def _write_plain(lines: Iterable[_Line | None], stream: TextIO) -> None:
-    pending: list[str] = []
-    size = 0
-    for line in lines:
-        text = "" if line is None else line.plain
-        pending.append(text + "\n")
-        size += len(text) + 1
-        if size >= 1 << 16:
-            stream.write("".join(pending))
-            pending, size = [], 0
-    stream.write("".join(pending))
+    from piiscan.report import write_in_chunks
+
+    write_in_chunks((("" if line is None else line.plain) + "\n" for line in lines), stream)
 
 
 def write(
@@ -340,15 +343,16 @@ def write(
     # table shows.
     del rules
     encoding = _encoding(stream)
+    widths = column_widths(result.findings, encoding)
     if plain and not _wants_color(stream, color) and not _isatty(stream):
         # Two passes over the lines (made anew each time): the whole report is plain, or
         # all of it goes through rich.
-        if _is_plain(report_lines(result, show_values, encoding)):
-            _write_plain(report_lines(result, show_values, encoding), stream)
+        if _is_plain(report_lines(result, show_values, encoding, widths)):
+            _write_plain(report_lines(result, show_values, encoding, widths), stream)
             stream.flush()  # as rich does after each print
             return
     console = make_console(stream, color)
-    for line in report_lines(result, show_values, encoding):
+    for line in report_lines(result, show_values, encoding, widths):
         if line is None:
             console.print()
         else:
