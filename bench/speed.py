@@ -606,9 +606,12 @@ def measure_corpus(corpus: Corpus, setup: Setup) -> list[Row]:
                 done.append(measure())
                 if setup.repeat > 1:
                     print(f"  ({round_number}/{setup.repeat}) {format_row(done[-1])}", flush=True)
+                else:  # one run each (full sizes: minutes apiece): shown as it finishes
+                    print_progress(done[-1])
     rows = [median_run(done) for done in runs]
-    for row in rows:
-        print_progress(row)
+    if setup.repeat > 1:
+        for row in rows:
+            print_progress(row)
     return rows
 
 
