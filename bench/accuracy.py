@@ -42,7 +42,7 @@ from piiscan import engine_for  # noqa: E402
 from piiscan.errors import PiiscanError  # noqa: E402
 from piiscan.masking import mask_value  # noqa: E402
 from piiscan.model import Document, Finding, Severity  # noqa: E402
-from piiscan.ner import NER_PACK  # noqa: E402
+from piiscan.model import NER_PACK  # noqa: E402
 from piiscan.rulepack import builtin_pack_names, load_builtin_pack  # noqa: E402
 from piiscan.sources import decode_bytes  # noqa: E402
 

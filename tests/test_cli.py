@@ -890,7 +890,7 @@ def test_internal_error_subprocess_has_no_traceback(tmp_path, pack, tree):
 # pool (one small file never starts one), TOML (no pyproject.toml is read with --no-config),
 # tempfile (only cache and baseline writes need it).
 HEAVY_AT_START = ("pydantic", "pathspec", "phonenumbers", "stdnum", "spacy", "yaml", "rich",
-                  "multiprocessing", "concurrent.futures", "tomllib", "piiscan.regions",
+                  "multiprocessing", "concurrent.futures", "tomllib", "piiscan.regions", "piiscan.ner",
                   "tempfile")
 
 
