@@ -72,7 +72,7 @@ def _stdnum_validator(name: str) -> Validator | None:
     if not re.fullmatch(r"stdnum(?:\.[a-z_][a-z0-9_]*){1,2}", name):
         return None
     try:
-        module = importlib.import_module(name)
+        module = stdnum_module(name.removeprefix(STDNUM_PREFIX))
     except ImportError:
         return None
     is_valid = getattr(module, "is_valid", None)
