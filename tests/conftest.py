@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 
@@ -14,10 +12,6 @@ def private_cache_folder(tmp_path_factory):
     filled nor cleaned up by the suite. Tests that need their own folder set it themselves."""
     folder = tmp_path_factory.mktemp("piiscan-cache")
     folder.chmod(0o700)
-    saved = os.environ.get("PIISCAN_CACHE_DIR")
-    os.environ["PIISCAN_CACHE_DIR"] = str(folder)
-    yield folder
-    if saved is None:
-        os.environ.pop("PIISCAN_CACHE_DIR", None)
-    else:
-        os.environ["PIISCAN_CACHE_DIR"] = saved
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PIISCAN_CACHE_DIR", str(folder))
+        yield folder

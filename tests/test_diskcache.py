@@ -107,6 +107,7 @@ def test_a_folder_another_user_owns_is_neither_read_nor_written(folder: Path, mo
     good = plant(folder, cache_name("hs", 1, ".db"), 0)
     folder.chmod(0o777)
     hand_to_another_user(folder, monkeypatch)
+    assert diskcache.untrusted_folder(folder)  # the folder itself decides, whatever its files
     assert read_checked(good, MAGIC) is None
     assert not writable(folder)
     write_checked(folder / cache_name("hs", 2, ".db"), MAGIC, b"payload")
@@ -124,7 +125,7 @@ def test_a_file_another_user_could_have_written_is_not_read(folder: Path, monkey
     assert read_checked(path, MAGIC) is None
 
 
-def test_a_symlinked_cache_file_is_not_read(folder: Path, tmp_path: Path) -> None:
+def test_a_symlinked_cache_file_is_not_read(folder: Path) -> None:
     real = plant(folder, cache_name("hs", 1, ".db"), 0)
     link = folder / cache_name("hs", 2, ".db")
     link.symlink_to(real)
@@ -147,15 +148,18 @@ def test_a_folder_that_cannot_exist_is_not_writable(tmp_path: Path) -> None:
 
 def test_clean_up_copes_with_an_unlistable_folder(folder: Path, monkeypatch) -> None:
     real_scandir = os.scandir
+    refused = []
 
     def refuse(path):
         if Path(path) == folder:
+            refused.append(path)
             raise PermissionError("no listing")
         return real_scandir(path)
 
     monkeypatch.setattr(diskcache.os, "scandir", refuse)
     target = folder / cache_name("re", 5, ".pickle")
     write_checked(target, MAGIC, b"still written")
+    assert refused  # the clean-up did try to list the folder
     assert read_checked(target, MAGIC)[1] == b"still written"
 
 
