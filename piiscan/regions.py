@@ -275,7 +275,7 @@ class _Syntax:
     doubled_quote_escape: bool = False  # SQL: '' inside '...'
     template_interpolation: bool = False  # JS `${...}`, Python f-strings are separate
 
-    @functools.cache  # a few syntaxes, asked for each string scanned
+    @functools.cache  # a few syntaxes; asked by every _scan_code call (one per TOML array line)
     def starter(self) -> re.Pattern[str]:
         options: list[str] = []
         for q in self.triple_quotes:
