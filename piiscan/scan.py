@@ -39,7 +39,7 @@ from piiscan.sources import (
     load_file,
     read_stream,
 )
-from piiscan.suppress import Allowlist, Suppressed, UnusedIgnore, filter_findings, parse_allowlist
+from piiscan.suppress import Allowlist, UnusedIgnore, filter_findings, parse_allowlist
 
 if TYPE_CHECKING:  # imported when NER is on
     from piiscan.ner import NerOptions
@@ -332,8 +332,7 @@ class _LargeFile:
         kept, counts, unused_here = _filter(self.filters, window.document, raw)
         self.findings.extend(kept)
         self.suppressed += counts.total
-        if self.filters.report_unused:
-            self.unused.extend(u for u in unused_here if _reports_line(window.document, u.line))
+        self.unused.extend(u for u in unused_here if _reports_line(window.document, u.line))
 
     def outcome(self) -> Outcome:
         if self.skipped is not None:
@@ -348,7 +347,7 @@ def _outcome(filters: Filters, document: Document, raw: list[Finding]) -> Outcom
         document.path,
         findings=tuple(kept),
         suppressed=counts.total,
-        unused=tuple(unused) if filters.report_unused else (),
+        unused=tuple(unused),
         size=document.size or len(document.text),
     )
 
@@ -365,8 +364,6 @@ def _scan_streamed(engine: Engine, filters: Filters, streamed: StreamedFile) -> 
 
 
 def _filter(filters: Filters, document: Document, raw: list[Finding]):
-    if not raw and not filters.report_unused:
-        return [], Suppressed(), []  # nothing to filter: its ignore comments are not read
     return filter_findings(
         document.text,
         raw,
@@ -376,6 +373,7 @@ def _filter(filters: Filters, document: Document, raw: list[Finding]):
         path=document.path,
         first_line=document.line_base + 1,
         scope_path=document.scope_path,
+        report_unused=filters.report_unused,
     )
 
 

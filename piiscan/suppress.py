@@ -305,15 +305,19 @@ def filter_findings(
     path: str | None = None,
     first_line: int = 1,
     scope_path: str | None = None,
+    report_unused: bool = True,
 ) -> tuple[list[Finding], Suppressed, list[UnusedIgnore]]:
     """The findings of one document that survive its comments, the allowlist and the baseline.
 
     `text` is the document's decoded text (the findings' offsets index into it). A finding is
     suppressed by a comment on any line its span covers. Order is kept. The unused ignores are
-    those of this text that suppressed nothing (none when `ignore_comments` is false); `path`
-    names the document in them (default: the findings' path); `scope_path` is the path
+    those of this text that suppressed nothing (none when `ignore_comments` is false, or
+    `report_unused` is: then a text without findings is not even searched for comments);
+    `path` names the document in them (default: the findings' path); `scope_path` is the path
     relative to the scanned folder, which the allowlist's `paths` see first.
     """
+    if not findings and not report_unused:
+        return [], Suppressed(), []
     comments = find_ignore_comments(text, first_line) if ignore_comments else {}
     used_names: dict[int, set[str]] = {}  # line -> casefolded names that suppressed something
     kept: list[Finding] = []
@@ -328,6 +332,8 @@ def filter_findings(
         else:
             kept.append(finding)
 
+    if not report_unused:
+        return kept, Suppressed(by_comment, by_allowlist, by_baseline), []
     where = path if path is not None else (findings[0].path if findings else "")
     unused = []
     for line, comment in sorted(comments.items()):

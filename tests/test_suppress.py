@@ -214,6 +214,19 @@ def test_unused_ignores_name_the_given_path_even_without_findings():
     assert unused == [UnusedIgnore("docs/readme.md", 1, None)]
 
 
+def test_without_unused_reports_a_text_without_findings_is_not_searched(monkeypatch):
+    from piiscan import suppress
+
+    text = f"ssn {fake_ssn()}  # piiscan: ignore\nfree  # piiscan: ignore\n"
+    findings = scan(text)
+    kept, suppressed, unused = filter_findings(text, findings, report_unused=False)
+    assert kept == [] and suppressed == Suppressed(by_comment=1) and unused == []
+    searched = []
+    monkeypatch.setattr(suppress, "find_ignore_comments", lambda *a: searched.append(a) or {})
+    assert filter_findings(text, [], report_unused=False) == ([], Suppressed(), [])
+    assert searched == []
+
+
 def test_without_ignore_comments_everything_is_kept_and_nothing_is_unused():
     text = f"ssn {fake_ssn()}  # piiscan: ignore\nfree  # piiscan: ignore\n"
     findings = scan(text)

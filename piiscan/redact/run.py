@@ -135,7 +135,7 @@ def redaction(
     def findings_in(doc: Document) -> list[Finding]:
         kept, _, _ = filter_findings(
             doc.text, engine.scan(doc), allowlist=allowlist, ignore_comments=ignore_comments,
-            scope_path=doc.scope_path,
+            scope_path=doc.scope_path, report_unused=False,
         )
         return kept
 
