@@ -323,8 +323,9 @@ class RegexFinder:
 
 
 class HyperscanFinder:
-    """All rule patterns (or their prefilters) in one hyperscan database, run once over the
-    whole text, with the context words of the rules that require them.
+    """All rule patterns (or their prefilters) in hyperscan databases, with the context words
+    of the rules that require them: one database run once over the whole text, and one for
+    the patterns of rules whose words are in the first, run only where those words were found.
 
     Hyperscan reports where each match *ends*, and every match of a rule's pattern holds an
     end of its own (or of its prefilter's): a rule is tried on the lines that hold one, not
@@ -334,6 +335,11 @@ class HyperscanFinder:
     more: each end is only appended to its expression's list. A context word's end is kept
     too, to drop the lines of a rule that requires context where none of its words is
     within reach.
+
+    The patterns of such a rule (ID numbers, record numbers: digit runs) end a match on
+    most lines of a log or a CSV, and only the ends within reach of a word count. They are
+    in a database of their own ("gated"), scanned over the stretches of text around the
+    words found, or over the whole text when a table's header holds one.
     """
 
     name = "hyperscan"
@@ -344,7 +350,9 @@ class HyperscanFinder:
         cache_dir: Path | None,
         compile: Callable[[str, int], regex.Pattern] = regex.compile,
     ) -> None:
-        self._database, self._owners, regex_only = _load_or_build_database(rules, cache_dir)
+        self._database, self._gated, self._owners, regex_only = _load_or_build_database(
+            rules, cache_dir
+        )
         # Rules hyperscan cannot compile even in prefilter mode fall back to keywords.
         self._fallback = RegexFinder(rules, regex_only, compile) if regex_only else None
         # (A rule left to the fallback is tried there whole, context check included.)
@@ -369,6 +377,8 @@ class HyperscanFinder:
             else:
                 self._pattern_of.append(None)
                 self._words_expression[~owner] = expression
+        # The rules whose patterns are in the gated database: those with words in the first.
+        self._gated_rules = sorted(self._words_scanned) if self._gated is not None else []
         self._ends: dict[int, list[int]] = {}  # expression: its match ends
         # Hyperscan keeps a raw pointer to the callback: hold a named reference for our life.
         self._on_match = self._note_end
@@ -387,9 +397,11 @@ class HyperscanFinder:
         match on a line: the line that holds one of its match ends (a piece of it, for a line
         longer than SEGMENT_CHARS), and the patterns whose own expression ends there."""
         if self._database is not None:
-            ends = self._scan(text)
-            in_header = self._scan(column_names)
+            ends = self._scan(text, self._database)
+            in_header = self._scan(column_names, self._database)
             in_columns = {order for order, e in self._words_expression.items() if e in in_header}
+            if self._gated is not None:
+                self._add_gated_ends(text, ends, in_columns)
             # Only the rules with an end anywhere: most rules have none in a given file.
             found_by_rule: dict[int, list[tuple[list[int], int]]] = {}
             for expression, offsets in ends.items():
@@ -427,8 +439,26 @@ class HyperscanFinder:
         if self._fallback is not None:
             yield from self._fallback.windows(text, column_names)
 
-    def _scan(self, text: str) -> dict[int, list[int]]:
-        """The match ends in `text` by expression, sorted, as character offsets."""
+    def _add_gated_ends(self, text: str, ends: dict[int, list[int]], in_columns: set[int]) -> None:
+        """The gated patterns' match ends, added to `ends`: all of them when a table's header
+        holds one of their rules' words (the rule counts on every row), else those in the
+        stretches around the words found. `_ends_near` then keeps, rule by rule, the ends
+        near its own words, as it would with ends from the whole text."""
+        if any(order in in_columns for order in self._gated_rules):
+            ends.update(self._scan(text, self._gated))
+            return
+        found = [ends[e] for e in map(self._words_expression.get, self._gated_rules) if e in ends]
+        if not found:
+            return
+        words = found[0] if len(found) == 1 else sorted(chain.from_iterable(found))
+        for start, stop in _stretches_around(words, len(text)):
+            # Stretches are apart and in order: each expression's ends stay sorted.
+            for expression, offsets in self._scan(text[start:stop], self._gated).items():
+                ends.setdefault(expression, []).extend(offset + start for offset in offsets)
+
+    def _scan(self, text: str, database) -> dict[int, list[int]]:
+        """The match ends of `database` in `text` by expression, sorted, as character
+        offsets."""
         if not text:
             return {}
         # "replace" keeps the bytes valid UTF-8 (hyperscan's UTF-8 mode requires it); a lone
@@ -436,7 +466,7 @@ class HyperscanFinder:
         data = text.encode("utf-8", "replace")
         self._ends = {}
         try:
-            self._database.scan(data, match_event_handler=self._on_match)
+            database.scan(data, match_event_handler=self._on_match)
             found = self._ends
         finally:
             self._ends = {}
@@ -502,14 +532,42 @@ def _to_character_offsets(data: bytes, found: dict[int, list[int]]) -> None:
         values[:] = [char_at[offset] for offset in values]
 
 
+def _word_reach() -> int:
+    """How far from a context word's end a match end may be for the word to count for the
+    match's window: that window spans at most SEGMENT_CHARS plus MAX_MATCH_CHARS on either
+    side of the match end, and a word counts up to CONTEXT_BEFORE before a window and
+    CONTEXT_AFTER after it."""
+    return SEGMENT_CHARS + MAX_MATCH_CHARS + max(CONTEXT_BEFORE, CONTEXT_AFTER) + 1
+
+
+# Characters scanned beyond what a match needs, so that hyperscan sees the text around the
+# matches at a stretch's edges (\b, ^) as it would in the whole text.
+STRETCH_EDGE = 16
+
+
+def _stretches_around(words: Sequence[int], length: int) -> list[tuple[int, int]]:
+    """(start, stop) of the stretches of a text of `length` characters that hold every whole
+    match ending within `_word_reach()` of one of these word ends (sorted), with STRETCH_EDGE
+    characters to spare on either side; overlapping ones joined."""
+    stretches: list[tuple[int, int]] = []
+    reach = _word_reach()
+    before = reach + MAX_MATCH_CHARS + STRETCH_EDGE
+    after = reach + STRETCH_EDGE
+    for word in words:
+        start, stop = max(0, word - before), min(length, word + after)
+        if stretches and start <= stretches[-1][1]:
+            stretches[-1] = (stretches[-1][0], stop)
+        else:
+            stretches.append((start, stop))
+    return stretches
+
+
 def _ends_near(ends: list[int], words: Sequence[int]) -> list[int]:
     """The match `ends` (sorted) that a context word ending at one of `words` (sorted) may be
-    within reach of: the window holding a match end spans at most SEGMENT_CHARS plus
-    MAX_MATCH_CHARS on either side of it, and a word counts up to CONTEXT_BEFORE before a
-    window and CONTEXT_AFTER after it. A superset of what `_any_within` then accepts."""
+    within reach of (`_word_reach`). A superset of what `_any_within` then accepts."""
     if not words:
         return []
-    reach = SEGMENT_CHARS + MAX_MATCH_CHARS + max(CONTEXT_BEFORE, CONTEXT_AFTER) + 1
+    reach = _word_reach()
     kept: list[int] = []
     taken_to = 0  # ends[:taken_to] were looked at already
     for word in words:
@@ -624,7 +682,7 @@ def _classify_patterns(hs, rules: Sequence[Rule]):
     return expressions, owners, flags, regex_only
 
 
-_CACHE_MAGIC = b"piiscan-hyperscan-cache/4\n"  # 4: a fallback rule has no expressions
+_CACHE_MAGIC = b"piiscan-hyperscan-cache/5\n"  # 5: gated patterns in a database of their own
 
 
 def _load_or_build_database(rules: Sequence[Rule], cache_dir: Path | None):
@@ -645,12 +703,25 @@ def _load_or_build_database(rules: Sequence[Rule], cache_dir: Path | None):
 
     expressions, owners, flags, regex_only = _classify_patterns(hs, rules)
     if not expressions:  # every rule needs the regex fallback
-        return None, [], regex_only
-    database = hs.Database(mode=hs.HS_MODE_BLOCK)
-    database.compile(expressions=expressions, ids=list(range(len(expressions))), flags=flags)
+        return None, None, [], regex_only
+    # A rule's patterns are gated when its context words are in the database (see
+    # HyperscanFinder); ids stay the positions in `expressions` in both databases.
+    with_words = {~owner for owner in owners if owner < 0}
+    gated = [i for i, owner in enumerate(owners) if owner in with_words]
+    first = [i for i, owner in enumerate(owners) if owner not in with_words]
+    database = _compiled(hs, expressions, flags, first)
+    gated_database = _compiled(hs, expressions, flags, gated) if gated else None
     if cache_file is not None:
-        _write_cache(hs, cache_file, database, owners, regex_only)
-    return database, owners, regex_only
+        _write_cache(hs, cache_file, database, gated_database, owners, regex_only)
+    return database, gated_database, owners, regex_only
+
+
+def _compiled(hs, expressions: list[bytes], flags: list[int], chosen: list[int]):
+    database = hs.Database(mode=hs.HS_MODE_BLOCK)
+    database.compile(
+        expressions=[expressions[i] for i in chosen], ids=chosen, flags=[flags[i] for i in chosen]
+    )
+    return database
 
 
 def _read_cache(hs, cache_file: Path):
@@ -659,16 +730,28 @@ def _read_cache(hs, cache_file: Path):
         return None
     meta, payload = checked
     try:
-        database = hs.loadb(payload, hs.HS_MODE_BLOCK)
-        database.scratch = hs.Scratch(database)  # a loaded database comes without one
-        return database, list(meta["owners"]), set(meta["regex_only"])
+        split = meta["first_size"]
+        database = _loaded(hs, payload[:split])
+        gated_database = _loaded(hs, payload[split:]) if len(payload) > split else None
+        return database, gated_database, list(meta["owners"]), set(meta["regex_only"])
     except (KeyError, TypeError, hs.error):
         return None
 
 
-def _write_cache(hs, cache_file: Path, database, owners: list[int], regex_only: set[int]) -> None:
+def _loaded(hs, serialized: bytes):
+    database = hs.loadb(serialized, hs.HS_MODE_BLOCK)
+    database.scratch = hs.Scratch(database)  # a loaded database comes without one
+    return database
+
+
+def _write_cache(
+    hs, cache_file: Path, database, gated_database, owners: list[int], regex_only: set[int]
+) -> None:
+    first = hs.dumpb(database)
+    gated = hs.dumpb(gated_database) if gated_database is not None else b""
     write_checked(
-        cache_file, _CACHE_MAGIC, hs.dumpb(database), owners=owners, regex_only=sorted(regex_only)
+        cache_file, _CACHE_MAGIC, first + gated,
+        first_size=len(first), owners=owners, regex_only=sorted(regex_only),
     )
 
 

@@ -407,6 +407,56 @@ def test_ends_near_keeps_every_end_even_for_the_farthest_word_the_check_accepts(
                 assert _ends_near([end], [word]) == [end], (len(text), end, word)
 
 
+@pytest.mark.parametrize("segment_chars", [64, 1024])
+def test_stretches_around_words_hold_every_match_the_word_may_count_for(monkeypatch, segment_chars):
+    """The gated patterns (rules that require context) are scanned only in the stretches
+    around their words: every match that ends within reach of a word must lie in one
+    whole, with STRETCH_EDGE characters around it for hyperscan's \\b and ^; stretches are
+    in order and apart."""
+    from piiscan.engine import MAX_MATCH_CHARS, STRETCH_EDGE, _stretches_around, _word_reach
+
+    monkeypatch.setattr(engine_module, "SEGMENT_CHARS", segment_chars)
+    reach = _word_reach()
+    rng = random.Random(segment_chars)
+    for _ in range(200):
+        length = rng.randint(1, 12 * reach)
+        words = sorted(rng.randint(1, length) for _ in range(rng.randint(1, 8)))
+        stretches = _stretches_around(words, length)
+        assert all(a < b for a, b in stretches)
+        assert all(b1 < a2 for (_, b1), (a2, _) in zip(stretches, stretches[1:]))
+        for word in words:
+            for end in {max(1, word - reach), word, min(length, word + reach), rng.randint(1, length)}:
+                if abs(end - word) > reach:
+                    continue
+                start = max(0, end - MAX_MATCH_CHARS)
+                low, high = max(0, start - STRETCH_EDGE), min(length, end + STRETCH_EDGE)
+                assert any(a <= low and high <= b for a, b in stretches), (length, word, end)
+
+
+@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_backends_agree_on_context_rules_near_and_far_from_their_words(rules, monkeypatch, seed):
+    """Hyperscan looks for a context-requiring rule's patterns only around its words (or
+    everywhere, when a table header holds one); the regex backend looks everywhere and
+    checks each window. Values at every distance from the words, on short lines and on long
+    lines cut into pieces, must give the same findings, some found and some too far."""
+    monkeypatch.setattr(engine_module, "SEGMENT_CHARS", 64)
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(150):
+        parts = []
+        for _ in range(rng.choice([1, 1, 2, 6, 30])):
+            parts.append(rng.choice(["zip", "ZIP code", "postal code", str(rng.randint(10000, 99999)),
+                                     "x" * rng.randint(1, 90), "536-22-1234"]))
+        lines.append(" ".join(parts) if rng.random() < 0.8 else "")
+    text = "\n".join(lines)
+    hyperscan_found = scan(rules, text, "hyperscan")
+    zips = [f for f in hyperscan_found if f.rule_id == "t.zip"]
+    everywhere = regex.findall(r"\b\d{5}\b", text)
+    assert zips and len(zips) < len(everywhere)  # near words found, far ones left
+    assert hyperscan_found == scan(rules, text, "regex")
+
+
 @pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
 def test_a_window_tries_every_pattern_that_can_match_in_it():
     """Hyperscan names, with each window, the patterns whose own expression ends in it: any
