@@ -357,13 +357,8 @@ class HyperscanFinder:
         self._fallback = RegexFinder(rules, regex_only, compile) if regex_only else None
         # (A rule left to the fallback is tried there whole, context check included.)
         self._words_scanned = {
-            order for order, rule in enumerate(rules) if _context_pattern(rule) is not None
-        } - regex_only
-        # Context words hyperscan cannot match as `regex` does (other scripts' case rules).
-        self._words_by_regex = {
             order for order, rule in enumerate(rules) if _requires_context(rule)
-        } - self._words_scanned - regex_only
-        self._context_words = ContextWords(rules, compile)
+        } - regex_only
         # What each expression stands for: (rule order, index of the pattern) for a pattern,
         # None for a rule's context words; and each rule's context-words expression.
         self._pattern_of: list[tuple[int, int] | None] = []
@@ -427,10 +422,6 @@ class HyperscanFinder:
                         words, window.start - CONTEXT_BEFORE, window.end + CONTEXT_AFTER
                     ):
                         continue
-                    if order in self._words_by_regex and not self._context_words.near(
-                        order, text, window, column_names
-                    ):
-                        continue
                     # Every match of a pattern holds an end of its own expression: the
                     # patterns without one in this window cannot match in it.
                     tried = tuple(index for pattern_ends, index in found
@@ -451,7 +442,7 @@ class HyperscanFinder:
         if not found:
             return
         words = found[0] if len(found) == 1 else sorted(chain.from_iterable(found))
-        for start, stop in _stretches_around(words, len(text)):
+        for start, stop in _stretches_around(text, words):
             # Stretches are apart and in order: each expression's ends stay sorted.
             for expression, offsets in self._scan(text[start:stop], self._gated).items():
                 ends.setdefault(expression, []).extend(offset + start for offset in offsets)
@@ -540,21 +531,29 @@ def _word_reach() -> int:
     return SEGMENT_CHARS + MAX_MATCH_CHARS + max(CONTEXT_BEFORE, CONTEXT_AFTER) + 1
 
 
-# Characters scanned beyond what a match needs, so that hyperscan sees the text around the
-# matches at a stretch's edges (\b, ^) as it would in the whole text.
+# Characters scanned beyond what a match needs where a stretch starts or stops inside a line,
+# so that hyperscan sees the text around the matches at its edges (\b) as in the whole text.
 STRETCH_EDGE = 16
 
 
-def _stretches_around(words: Sequence[int], length: int) -> list[tuple[int, int]]:
-    """(start, stop) of the stretches of a text of `length` characters that hold every whole
-    match ending within `_word_reach()` of one of these word ends (sorted), with STRETCH_EDGE
-    characters to spare on either side; overlapping ones joined."""
+def _stretches_around(text: str, words: Sequence[int]) -> list[tuple[int, int]]:
+    """(start, stop) of the stretches of `text` that hold every whole match in a window a
+    word ending at one of `words` (sorted) counts for; overlapping ones joined.
+
+    A word counts for the windows that reach from CONTEXT_AFTER before it to CONTEXT_BEFORE
+    after it: the lines there, whole, and a long line that ends up to MAX_MATCH_CHARS before
+    (its pieces overlap the next piece by that much, past the line's end). Matches lie within
+    lines. On a long line, no more than `_word_reach()` either side of the word (the bound
+    `_ends_near` keeps), with room for a match before that and STRETCH_EDGE characters to
+    spare."""
     stretches: list[tuple[int, int]] = []
     reach = _word_reach()
-    before = reach + MAX_MATCH_CHARS + STRETCH_EDGE
-    after = reach + STRETCH_EDGE
     for word in words:
-        start, stop = max(0, word - before), min(length, word + after)
+        first = max(0, word - CONTEXT_AFTER - MAX_MATCH_CHARS - 1)
+        line_start = text.rfind("\n", 0, first) + 1
+        line_end = text.find("\n", min(len(text), word + CONTEXT_BEFORE)) + 1 or len(text)
+        start = max(line_start, word - reach - MAX_MATCH_CHARS - STRETCH_EDGE)
+        stop = min(line_end, word + reach + STRETCH_EDGE)
         if stretches and start <= stretches[-1][1]:
             stretches[-1] = (stretches[-1][0], stop)
         else:
@@ -591,29 +590,40 @@ def _hyperscan_flags(hs, prefilter: bool) -> int:
 
 
 # The non-ASCII letters that `regex`'s case-insensitive matching takes for ASCII ones: dotted
-# capital I (U+0130) for i, the Kelvin sign (U+212A) for k, long s (U+017F) for s. Hyperscan's
-# caseless mode misses the first, so all three are spelled out.
-_CASE_FOLDED_INTO = {"i": "[iI\u0130]", "k": "[kK\u212a]", "s": "[sS\u017f]"}
+# capital I (U+0130) for i, the Kelvin sign (U+212A) for k, long s (U+017F) for s; and the
+# other way round, dotless i (U+0131) for I. Hyperscan's caseless mode misses them, so they
+# are spelled out (a test checks every code point against `regex`).
+_CASE_FOLDED_INTO = {"i": "[iI\u0130\u0131]", "k": "[kK\u212a]", "s": "[sS\u017f]"}
+_FOLDS_INTO_ASCII = {"\u0130": "iI", "\u0131": "iI", "\u017f": "sS", "\u212a": "kK"}
+
+
+def _hyperscan_letter(ch: str) -> str:
+    """One character of a context word, for hyperscan's caseless mode: an ASCII letter or
+    digit as itself (or with the non-ASCII letters `regex` takes for it), other ASCII
+    escaped, and any other character as any non-ASCII one (hyperscan does not know other
+    scripts' case rules: "é" stands for "É" too), a superset."""
+    if ch.isascii():
+        return _CASE_FOLDED_INTO.get(ch.lower()) or (ch if ch.isalnum() else "\\x%02x" % ord(ch))
+    folds = _FOLDS_INTO_ASCII.get(ch, "")
+    return f"(?:[^\\x00-\\x7f]|[{folds}])" if folds else "[^\\x00-\\x7f]"
 
 
 def _context_pattern(rule: Rule) -> str | None:
     """A rule's context words as one hyperscan pattern (caseless) that ends wherever one of
-    them ends as scoring finds it (`_bounded_alternation`); None where hyperscan cannot match
-    them alike (words in other scripts, whose case rules hyperscan does not know).
+    them ends as scoring finds it (`_bounded_alternation`); None for a rule that does not
+    require context.
 
     A word starts after a non-alphanumeric (the one character is part of the match: the
-    match's end is the word's) or at the start of a line, or at a camelCase hump: an
-    upper-case first letter after a lower-case letter or digit. What follows a word is not
-    checked (a superset), so "ein" still ends in "Einheit", but no longer in "being".
+    match's end is the word's) or at the start of a line, or, for a Latin word, at a
+    camelCase hump: an upper-case first letter after a lower-case letter or digit. What
+    follows a word is not checked (a superset), so "ein" still ends in "Einheit", but no
+    longer in "being".
     """
-    if not _requires_context(rule) or not all(word.isascii() for word in rule.context):
+    if not _requires_context(rule):
         return None
 
     def literal(part: str) -> str:
-        return "".join(
-            _CASE_FOLDED_INTO.get(ch.lower()) or (ch if ch.isalnum() else "\\x%02x" % ord(ch))
-            for ch in part
-        )
+        return "".join(map(_hyperscan_letter, part))
 
     def phrase(parts: list[str]) -> str:
         # Between a phrase's words `regex` takes any of [\s_-]+ (Unicode spaces too): any
@@ -624,7 +634,7 @@ def _context_pattern(rule: Rule) -> str | None:
     for word in rule.context:
         head, *tail = word.split()
         alternatives.append("(?:^|[^A-Za-z0-9])" + phrase([head, *tail]))
-        if head[0].isalpha():  # customerZip: an upper-case first letter, the rest any case
+        if word.isascii() and head[0].isalpha():  # customerZip: an upper-case first letter
             alternatives.append(f"[a-z0-9](?-i:{head[0].upper()})" + phrase([head[1:], *tail]))
     return "|".join(alternatives)
 

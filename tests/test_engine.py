@@ -408,29 +408,37 @@ def test_ends_near_keeps_every_end_even_for_the_farthest_word_the_check_accepts(
 
 
 @pytest.mark.parametrize("segment_chars", [64, 1024])
-def test_stretches_around_words_hold_every_match_the_word_may_count_for(monkeypatch, segment_chars):
+def test_stretches_around_words_hold_every_match_a_word_counts_for(monkeypatch, segment_chars):
     """The gated patterns (rules that require context) are scanned only in the stretches
-    around their words: every match that ends within reach of a word must lie in one
-    whole, with STRETCH_EDGE characters around it for hyperscan's \\b and ^; stretches are
-    in order and apart."""
-    from piiscan.engine import MAX_MATCH_CHARS, STRETCH_EDGE, _stretches_around, _word_reach
+    around their words. Every window the word check accepts (a short line, a piece of a long
+    one) may hold a match ending anywhere in it: that match must lie in one stretch whole,
+    with STRETCH_EDGE characters either side for hyperscan's \\b unless its line ends
+    first. Stretches are in order and apart."""
+    from piiscan.engine import (
+        CONTEXT_AFTER, CONTEXT_BEFORE, MAX_MATCH_CHARS, STRETCH_EDGE, _any_within, _stretches_around,
+        _windows_holding,
+    )
 
     monkeypatch.setattr(engine_module, "SEGMENT_CHARS", segment_chars)
-    reach = _word_reach()
     rng = random.Random(segment_chars)
-    for _ in range(200):
-        length = rng.randint(1, 12 * reach)
-        words = sorted(rng.randint(1, length) for _ in range(rng.randint(1, 8)))
-        stretches = _stretches_around(words, length)
+    for _ in range(40):
+        lengths = [rng.choice([0, 3, 40, 200, segment_chars - 1, segment_chars * 3, 3000])
+                   for _ in range(rng.randint(1, 25))]
+        text = "\n".join("x" * n for n in lengths)
+        words = sorted(rng.sample(range(1, len(text) + 1), min(len(text), rng.randint(1, 5))))
+        stretches = _stretches_around(text, words)
         assert all(a < b for a, b in stretches)
         assert all(b1 < a2 for (_, b1), (a2, _) in zip(stretches, stretches[1:]))
-        for word in words:
-            for end in {max(1, word - reach), word, min(length, word + reach), rng.randint(1, length)}:
-                if abs(end - word) > reach:
-                    continue
-                start = max(0, end - MAX_MATCH_CHARS)
-                low, high = max(0, start - STRETCH_EDGE), min(length, end + STRETCH_EDGE)
-                assert any(a <= low and high <= b for a, b in stretches), (length, word, end)
+        for end in range(1, len(text) + 1, 3):
+            accepted = [w for w in _windows_holding(text, [end])
+                        if _any_within(words, w.start - CONTEXT_BEFORE, w.end + CONTEXT_AFTER)]
+            if not accepted:
+                continue
+            line_start = text.rfind("\n", 0, end - 1) + 1
+            line_end = text.find("\n", end - 1) + 1 or len(text)
+            need_start = max(line_start, end - MAX_MATCH_CHARS - STRETCH_EDGE)
+            need_stop = min(line_end, end + STRETCH_EDGE)
+            assert any(a <= need_start and need_stop <= b for a, b in stretches), (lengths, words, end)
 
 
 @pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
@@ -961,12 +969,16 @@ def random_context_texts(words: list[str], count: int, seed: int) -> list[str]:
             word = "".join(ch.upper() if rng.random() < 0.3 else ch for ch in word)
             if rng.random() < 0.1:  # letters that fold into ASCII ones
                 word = word.replace("s", "\u017f").replace("k", "\u212a").replace("i", "\u0130")
+                word = word.replace("I", "\u0131")
             parts.append("".join(rng.choice(pieces) for _ in range(rng.randint(0, 3))) + word)
         texts.append("".join(parts))
     return texts
 
 
 WORDS = ["zip", "postal code", "date of birth", "dob", "kin", "sSn", "birthDate", "e-mail", "id", "ein", "e mail"]
+# Words with letters of other scripts, as the regional packs have them.
+OTHER_WORDS = ["né le", "fødselsnummer", "numéro d’assurance", "n° passeport", "Kimlik numarası",
+               "ID numarası", "आधार संख्या", "マイナンバー", "ת.ז", "Steuer-ID"]
 
 
 def test_context_pattern_finds_exactly_what_the_bounded_regex_finds():
@@ -983,15 +995,17 @@ def test_context_pattern_finds_exactly_what_the_bounded_regex_finds():
 
 
 @pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
-def test_hyperscan_finds_context_words_wherever_the_regex_does():
+@pytest.mark.parametrize("words", [WORDS, WORDS + OTHER_WORDS], ids=["latin", "other-scripts"])
+def test_hyperscan_finds_context_words_wherever_the_regex_does(words):
     """The hyperscan form of a rule's context words drops lines: it must end a match
-    wherever scoring's bounded regex ends one (long s, Kelvin sign, dotted I and camelCase
-    humps included), and it no longer ends one inside other words."""
+    wherever scoring's bounded regex ends one (long s, Kelvin sign, dotted and dotless I,
+    camelCase humps, and words of other scripts in any case included), and it no longer
+    ends one inside other words."""
     import hyperscan
 
     from piiscan.engine import _bounded_alternation, _context_pattern, _hyperscan_flags
 
-    rule = parse_pack(PACK.replace("context: [zip, postal code]", f"context: {WORDS}"), "w.yaml").rules[3]
+    rule = parse_pack(PACK.replace("context: [zip, postal code]", f"context: {words}"), "w.yaml").rules[3]
     database = hyperscan.Database()
     flags = _hyperscan_flags(hyperscan, False) | hyperscan.HS_FLAG_CASELESS
     database.compile(expressions=[_context_pattern(rule).encode()], flags=[flags])
@@ -1002,7 +1016,7 @@ def test_hyperscan_finds_context_words_wherever_the_regex_does():
         database.scan(text.encode(), match_event_handler=lambda _id, _from, end, _flags, _ctx: ends.add(end))
         return ends
 
-    for text in random_context_texts(WORDS, 3000, seed=6):
+    for text in random_context_texts(words, 3000, seed=6):
         ends = hyperscan_ends(text)
         for m in bounded.finditer(text, overlapped=True):
             assert len(text[: m.end()].encode()) in ends, (text, m.group())
@@ -1011,9 +1025,12 @@ def test_hyperscan_finds_context_words_wherever_the_regex_does():
 
 @pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
 def test_every_letter_regex_folds_into_an_ascii_one_is_spelled_out_for_hyperscan():
+    """Both ways: the non-ASCII letters an ASCII letter of a context word matches (in either
+    case: `regex` takes dotless i for I, not for i), and the ASCII letters a non-ASCII letter
+    of a word matches."""
     import string
 
-    from piiscan.engine import _CASE_FOLDED_INTO
+    from piiscan.engine import _CASE_FOLDED_INTO, _FOLDS_INTO_ASCII
 
     # Every code point whose case mappings involve an ASCII letter (the only ones that can).
     candidates = [
@@ -1022,9 +1039,13 @@ def test_every_letter_regex_folds_into_an_ascii_one_is_spelled_out_for_hyperscan
         and any(c in string.ascii_letters for c in chr(x).lower() + chr(x).upper() + chr(x).casefold())
     ]
     for letter in string.ascii_lowercase:
-        folded = {x for x in candidates if regex.fullmatch(f"(?i:{letter})", x)}
+        folded = {x for x in candidates for case in (letter, letter.upper()) if regex.fullmatch(f"(?i:{case})", x)}
         spelled = set(_CASE_FOLDED_INTO.get(letter, "")) - set(string.ascii_letters + "[]")
         assert folded == spelled, letter
+    for x in candidates:
+        matched = {a for a in string.ascii_letters if regex.fullmatch(f"(?i:{regex.escape(x)})", a)}
+        assert matched <= set(_FOLDS_INTO_ASCII.get(x, "")), hex(ord(x))
+    assert set(_FOLDS_INTO_ASCII) == {x for letters in _CASE_FOLDED_INTO.values() for x in letters if not x.isascii()}
 
 
 @pytest.mark.parametrize("backend", ["regex", "auto"])
