@@ -3,9 +3,10 @@
 How a document is scanned, in one pass:
 
 1. A *finder* says which rules may match where. The hyperscan finder scans the whole text
-   once against one database of every rule pattern (or the pattern's cheaper `prefilter`)
-   and of the context words of rules that require context, and names the lines that hold
-   a match end of a rule (a line longer than `SEGMENT_CHARS` is cut into pieces that
+   once against a database of the rule patterns (or their cheaper `prefilter`s) and of the
+   context words of rules that require context, then the lines around the words found
+   against a second database of those rules' patterns, and names the lines that hold a
+   match end of a rule (a line longer than `SEGMENT_CHARS` is cut into pieces that
    overlap by `MAX_MATCH_CHARS`; a piece is named where a match may start). The pure-regex
    finder, used where hyperscan is missing, cuts the text into *segments* of about
    `SEGMENT_CHARS` characters that end at line breaks and asks each rule's keywords per
@@ -432,13 +433,15 @@ class HyperscanFinder:
 
     def _add_gated_ends(self, text: str, ends: dict[int, list[int]], in_columns: set[int]) -> None:
         """The gated patterns' match ends, added to `ends`: all of them when a table's header
-        holds one of their rules' words (the rule counts on every row), else those in the
-        stretches around the words found. `_ends_near` then keeps, rule by rule, the ends
-        near its own words, as it would with ends from the whole text."""
-        if any(order in in_columns for order in self._gated_rules):
+        holds one of their rules' words (the rule counts on every row) or words are
+        everywhere, else those in the stretches around the words found. `_ends_near` then
+        keeps, rule by rule, the ends near its own words, as it would with ends from the
+        whole text."""
+        found = [ends[e] for e in map(self._words_expression.get, self._gated_rules) if e in ends]
+        words_everywhere = sum(map(len, found)) * WORDS_EVERYWHERE > len(text)
+        if words_everywhere or any(order in in_columns for order in self._gated_rules):
             ends.update(self._scan(text, self._gated))
             return
-        found = [ends[e] for e in map(self._words_expression.get, self._gated_rules) if e in ends]
         if not found:
             return
         words = found[0] if len(found) == 1 else sorted(chain.from_iterable(found))
@@ -531,9 +534,12 @@ def _word_reach() -> int:
     return SEGMENT_CHARS + MAX_MATCH_CHARS + max(CONTEXT_BEFORE, CONTEXT_AFTER) + 1
 
 
-# Characters scanned beyond what a match needs where a stretch starts or stops inside a line,
-# so that hyperscan sees the text around the matches at its edges (\b) as in the whole text.
+# Characters scanned beyond what a match needs where a stretch starts or stops inside a long
+# line (a margin: \b looks one character out).
 STRETCH_EDGE = 16
+# A text with a context word every this many characters or fewer is scanned whole for the
+# gated patterns: the stretches would cover most of it, at a cost per word.
+WORDS_EVERYWHERE = 2048
 
 
 def _stretches_around(text: str, words: Sequence[int]) -> list[tuple[int, int]]:
@@ -549,13 +555,23 @@ def _stretches_around(text: str, words: Sequence[int]) -> list[tuple[int, int]]:
     stretches: list[tuple[int, int]] = []
     reach = _word_reach()
     for word in words:
-        first = max(0, word - CONTEXT_AFTER - MAX_MATCH_CHARS - 1)
-        line_start = text.rfind("\n", 0, first) + 1
-        line_end = text.find("\n", min(len(text), word + CONTEXT_BEFORE)) + 1 or len(text)
-        start = max(line_start, word - reach - MAX_MATCH_CHARS - STRETCH_EDGE)
-        stop = min(line_end, word + reach + STRETCH_EDGE)
+        # The bounds on a long line; the line breaks are looked for within them only, or
+        # a line of many words would be searched end to end for each.
+        low = max(0, word - reach - MAX_MATCH_CHARS - STRETCH_EDGE)
+        high = min(len(text), word + reach + STRETCH_EDGE)
+        first = max(low, word - CONTEXT_AFTER - MAX_MATCH_CHARS - 1)
+        last = min(high, word + CONTEXT_BEFORE)
+        if stretches and first <= stretches[-1][1]:
+            # Joins the last stretch, whose stop is the line break after it or its bound:
+            # no line break lies between there and that stop.
+            joined, previous_stop = stretches[-1]
+            stop = text.find("\n", max(last, previous_stop - 1), high) + 1 or high
+            stretches[-1] = (joined, stop)
+            continue
+        start = text.rfind("\n", low, first) + 1 or low
+        stop = text.find("\n", last, high) + 1 or high
         if stretches and start <= stretches[-1][1]:
-            stretches[-1] = (stretches[-1][0], stop)
+            stretches[-1] = (stretches[-1][0], max(stop, stretches[-1][1]))
         else:
             stretches.append((start, stop))
     return stretches
@@ -591,21 +607,40 @@ def _hyperscan_flags(hs, prefilter: bool) -> int:
 
 # The non-ASCII letters that `regex`'s case-insensitive matching takes for ASCII ones: dotted
 # capital I (U+0130) for i, the Kelvin sign (U+212A) for k, long s (U+017F) for s; and the
-# other way round, dotless i (U+0131) for I. Hyperscan's caseless mode misses them, so they
-# are spelled out (a test checks every code point against `regex`).
+# other way round, dotless i (U+0131) for I. Hyperscan's caseless mode misses the two i's;
+# all are spelled out (a test checks every code point against `regex`).
 _CASE_FOLDED_INTO = {"i": "[iI\u0130\u0131]", "k": "[kK\u212a]", "s": "[sS\u017f]"}
 _FOLDS_INTO_ASCII = {"\u0130": "iI", "\u0131": "iI", "\u017f": "sS", "\u212a": "kK"}
 
+# Hyperscan's caseless mode knows the case pairs of its Unicode tables, older than `regex`'s:
+# these letters (first and last code point of each run) have partners it does not know
+# (Cyrillic в also matches ᲀ for `regex`; Georgian, Cherokee, Osage and others have gained
+# capitals). A test compares the two on every letter with case and checks this list.
+_HYPERSCAN_CASE_GAPS = (
+    (0x026A, 0x026A), (0x0282, 0x0282), (0x029D, 0x029D), (0x0390, 0x0390), (0x03B0, 0x03B0),
+    (0x0412, 0x0414), (0x041E, 0x041E), (0x0421, 0x0422), (0x042A, 0x042A), (0x0432, 0x0434),
+    (0x043E, 0x043E), (0x0441, 0x0442), (0x044A, 0x044A), (0x0462, 0x0463), (0x10D0, 0x10FF),
+    (0x13A0, 0x13FD), (0x1C80, 0x1C88), (0x1C90, 0x1CBF), (0x1D8E, 0x1D8E), (0x1FD3, 0x1FD3),
+    (0x1FE3, 0x1FE3), (0x2C2F, 0x2C2F), (0x2C5F, 0x2C5F), (0xA64A, 0xA64B), (0xA794, 0xA794),
+    (0xA7AE, 0xA7AE), (0xA7B2, 0xA7CA), (0xA7D0, 0xA7D9), (0xA7F5, 0xA7F6), (0xAB53, 0xAB53),
+    (0xAB70, 0xABBF), (0xFB05, 0xFB06), (0x104B0, 0x104FB), (0x10570, 0x105BC),
+    (0x10C80, 0x10CF2), (0x16E40, 0x16E7F), (0x1E900, 0x1E943),
+)
+
 
 def _hyperscan_letter(ch: str) -> str:
-    """One character of a context word, for hyperscan's caseless mode: an ASCII letter or
-    digit as itself (or with the non-ASCII letters `regex` takes for it), other ASCII
-    escaped, and any other character as any non-ASCII one (hyperscan does not know other
-    scripts' case rules: "é" stands for "É" too), a superset."""
+    """One character of a context word, for hyperscan's caseless mode: itself (hyperscan
+    folds "É" into "é", "Σ" into "ς"), ASCII punctuation escaped, with the letters `regex`
+    folds into ASCII ones or ASCII ones into them spelled out, and a letter whose case
+    partners hyperscan does not all know as any non-ASCII character (a superset)."""
     if ch.isascii():
         return _CASE_FOLDED_INTO.get(ch.lower()) or (ch if ch.isalnum() else "\\x%02x" % ord(ch))
-    folds = _FOLDS_INTO_ASCII.get(ch, "")
-    return f"(?:[^\\x00-\\x7f]|[{folds}])" if folds else "[^\\x00-\\x7f]"
+    if ch in _FOLDS_INTO_ASCII:
+        return f"(?:{ch}|[{_FOLDS_INTO_ASCII[ch]}])"
+    code = ord(ch)
+    if any(low <= code <= high for low, high in _HYPERSCAN_CASE_GAPS):
+        return "[^\\x00-\\x7f]"
+    return ch
 
 
 def _context_pattern(rule: Rule) -> str | None:
@@ -614,10 +649,11 @@ def _context_pattern(rule: Rule) -> str | None:
     require context.
 
     A word starts after a non-alphanumeric (the one character is part of the match: the
-    match's end is the word's) or at the start of a line, or, for a Latin word, at a
-    camelCase hump: an upper-case first letter after a lower-case letter or digit. What
-    follows a word is not checked (a superset), so "ein" still ends in "Einheit", but no
-    longer in "being".
+    match's end is the word's; matched case-sensitively, since hyperscan's caseless mode
+    takes the Kelvin sign and long s for letters) or at the start of a line, or, for a Latin
+    word, at a camelCase hump: an upper-case first letter after a lower-case letter or
+    digit. What follows a word is not checked (a superset), so "ein" still ends in
+    "Einheit", but no longer in "being".
     """
     if not _requires_context(rule):
         return None
@@ -633,7 +669,7 @@ def _context_pattern(rule: Rule) -> str | None:
     alternatives = []
     for word in rule.context:
         head, *tail = word.split()
-        alternatives.append("(?:^|[^A-Za-z0-9])" + phrase([head, *tail]))
+        alternatives.append("(?:^|(?-i:[^A-Za-z0-9]))" + phrase([head, *tail]))
         if word.isascii() and head[0].isalpha():  # customerZip: an upper-case first letter
             alternatives.append(f"[a-z0-9](?-i:{head[0].upper()})" + phrase([head[1:], *tail]))
     return "|".join(alternatives)

@@ -425,7 +425,7 @@ def test_stretches_around_words_hold_every_match_a_word_counts_for(monkeypatch, 
         lengths = [rng.choice([0, 3, 40, 200, segment_chars - 1, segment_chars * 3, 3000])
                    for _ in range(rng.randint(1, 25))]
         text = "\n".join("x" * n for n in lengths)
-        words = sorted(rng.sample(range(1, len(text) + 1), min(len(text), rng.randint(1, 5))))
+        words = sorted(rng.sample(range(1, len(text) + 1), min(len(text), rng.choice([1, 2, 5, 60]))))
         stretches = _stretches_around(text, words)
         assert all(a < b for a, b in stretches)
         assert all(b1 < a2 for (_, b1), (a2, _) in zip(stretches, stretches[1:]))
@@ -441,28 +441,65 @@ def test_stretches_around_words_hold_every_match_a_word_counts_for(monkeypatch, 
             assert any(a <= need_start and need_stop <= b for a, b in stretches), (lengths, words, end)
 
 
+MEMBER_RULE = """
+  - id: t.member
+    entity: MEMBER_NUMBER
+    name: Member number
+    description: Seven digits next to a word of its own.
+    category: quasi
+    severity: low
+    patterns:
+      - regex: '\\b\\d{7}\\b'
+        score: 0.4
+    context: [member number, mitgliedsnummer, номер члена]
+    context_required: true
+    tests: {match: ['member number 4821937'], no_match: ['order 4821937']}
+"""
+
+
 @pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_backends_agree_on_context_rules_near_and_far_from_their_words(rules, monkeypatch, seed):
-    """Hyperscan looks for a context-requiring rule's patterns only around its words (or
-    everywhere, when a table header holds one); the regex backend looks everywhere and
-    checks each window. Values at every distance from the words, on short lines and on long
-    lines cut into pieces, must give the same findings, some found and some too far."""
+@pytest.mark.parametrize("path", ["t.txt", "t.csv"])
+@pytest.mark.parametrize("word_rate", [0.03, 0.4])
+def test_backends_agree_on_context_rules_near_and_far_from_their_words(monkeypatch, seed, path, word_rate):
+    """Hyperscan looks for a context-requiring rule's patterns only around the words of such
+    rules (or everywhere, when a table header holds one); the regex backend looks everywhere
+    and checks each window. Two such rules with words of their own, values at every distance
+    from them, multi-byte text, short lines and long ones cut into pieces, and (as a CSV) a
+    header that holds a word or not, words rare (stretches apart) or everywhere (the text
+    scanned whole): the findings must be the same, some found and, where words are rare,
+    some too far from any word."""
     monkeypatch.setattr(engine_module, "SEGMENT_CHARS", 64)
+    if word_rate < 0.1:  # this short text would count as words everywhere: stretches still
+        monkeypatch.setattr(engine_module, "WORDS_EVERYWHERE", 1)
+    rules = parse_pack(PACK + MEMBER_RULE, "scratch.yaml").rules
     rng = random.Random(seed)
-    lines = []
-    for _ in range(150):
+    lines = [rng.choice(["id,zip,note", "id,note,value", "номер члена;x"])] if path.endswith(".csv") else []
+    words = ["zip", "ZIP code", "postal code", "Mitgliedsnummer", "НОМЕР ЧЛЕНА"]
+    for _ in range(300):
         parts = []
         for _ in range(rng.choice([1, 1, 2, 6, 30])):
-            parts.append(rng.choice(["zip", "ZIP code", "postal code", str(rng.randint(10000, 99999)),
-                                     "x" * rng.randint(1, 90), "536-22-1234"]))
+            if rng.random() < word_rate:
+                parts.append(rng.choice(words))
+                continue
+            parts.append(rng.choice([
+                str(rng.randint(10000, 99999)), str(rng.randint(1000000, 9999999)), "x" * rng.randint(1, 90),
+                "ü" * rng.randint(1, 40), "🙂", "536-22-1234",
+            ]))
         lines.append(" ".join(parts) if rng.random() < 0.8 else "")
     text = "\n".join(lines)
-    hyperscan_found = scan(rules, text, "hyperscan")
-    zips = [f for f in hyperscan_found if f.rule_id == "t.zip"]
-    everywhere = regex.findall(r"\b\d{5}\b", text)
-    assert zips and len(zips) < len(everywhere)  # near words found, far ones left
-    assert hyperscan_found == scan(rules, text, "regex")
+
+    def found(backend: str):
+        return Engine(rules, backend=backend, cache_dir=None).scan(Document(path, text))
+
+    hyperscan_found = found("hyperscan")
+    for rule_id, shape in (("t.zip", r"\b\d{5}\b"), ("t.member", r"\b\d{7}\b")):
+        kept = [f for f in hyperscan_found if f.rule_id == rule_id]
+        assert kept and len(kept) <= len(regex.findall(shape, text)), rule_id
+    if word_rate < 0.1 and "zip" not in lines[0] and "члена" not in lines[0]:
+        zips = [f for f in hyperscan_found if f.rule_id == "t.zip"]
+        assert len(zips) < len(regex.findall(r"\b\d{5}\b", text))  # far ones left
+    assert hyperscan_found == found("regex")
 
 
 @pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
@@ -959,7 +996,7 @@ def random_context_texts(words: list[str], count: int, seed: int) -> list[str]:
     snake_case, camelCase, glued to other words, with unusual spaces and look-alike letters."""
     rng = random.Random(seed)
     joins = [" ", "_", "-", "  ", "\u00a0", "\t", ""]
-    pieces = ["x", "9", "A", " ", ".", ":", "=", '"', "\n", "un", "Customer", "é"]
+    pieces = ["x", "9", "A", " ", ".", ":", "=", '"', "\n", "un", "Customer", "é", "\u017f", "\u212a", "ж"]
     texts = []
     for _ in range(count):
         parts = []
@@ -978,7 +1015,8 @@ def random_context_texts(words: list[str], count: int, seed: int) -> list[str]:
 WORDS = ["zip", "postal code", "date of birth", "dob", "kin", "sSn", "birthDate", "e-mail", "id", "ein", "e mail"]
 # Words with letters of other scripts, as the regional packs have them.
 OTHER_WORDS = ["né le", "fødselsnummer", "numéro d’assurance", "n° passeport", "Kimlik numarası",
-               "ID numarası", "आधार संख्या", "マイナンバー", "ת.ז", "Steuer-ID"]
+               "ID numarası", "आधार संख्या", "マイナンバー", "ת.ז", "Steuer-ID", "номер паспорта",
+               "αριθμός ταυτότητας", "პირადი ნომერი"]
 
 
 def test_context_pattern_finds_exactly_what_the_bounded_regex_finds():
@@ -1022,6 +1060,62 @@ def test_hyperscan_finds_context_words_wherever_the_regex_does(words):
             assert len(text[: m.end()].encode()) in ends, (text, m.group())
     assert hyperscan_ends("being gzip unzipped") == set()
     assert hyperscan_ends("ein\ncustomerZip ZIP") == {3, 15, 19}
+
+@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+def test_hyperscan_context_words_of_other_scripts_do_not_end_in_other_text_of_that_script():
+    """Words of other scripts are matched letter by letter, not as "any non-ASCII letter":
+    ordinary text in those scripts holds none of them."""
+    import hyperscan
+
+    from piiscan.engine import _context_pattern, _hyperscan_flags
+
+    words = ["マイナンバー", "आधार", "תעודת זהות", "номер паспорта", "αριθμός ταυτότητας"]
+    rule = parse_pack(PACK.replace("context: [zip, postal code]", f"context: {words}"), "w.yaml").rules[3]
+    database = hyperscan.Database()
+    database.compile(expressions=[_context_pattern(rule).encode()],
+                     flags=[_hyperscan_flags(hyperscan, False) | hyperscan.HS_FLAG_CASELESS])
+    ends: list[int] = []
+
+    def note(_id, _from, end, _flags, _context):
+        ends.append(end)
+
+    text = ("Привет, как дела? Это просто текст о погоде. 今日は良い天気です。 नमस्ते दुनिया "
+            "שלום עולם Καλημέρα κόσμε ")
+    database.scan(text.encode(), match_event_handler=note)
+    assert ends == []
+    database.scan("НОМЕР ПАСПОРТА".encode(), match_event_handler=note)
+    assert ends == [len("НОМЕР ПАСПОРТА".encode())]
+
+
+@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+def test_hyperscan_knows_every_case_partner_regex_knows_but_the_listed_gaps():
+    """Every letter with case, as a caseless hyperscan literal, must match whatever `regex`'s
+    case-insensitive matching takes for it, unless `_HYPERSCAN_CASE_GAPS` lists it (the
+    letter then stands for any non-ASCII one)."""
+    import hyperscan
+
+    from piiscan.engine import _HYPERSCAN_CASE_GAPS, _hyperscan_flags
+
+    cased = [chr(x) for x in range(0x80, 0x110000) if not 0xD800 <= x < 0xE000
+             and len({chr(x), chr(x).lower(), chr(x).upper(), chr(x).casefold(), chr(x).title()}) > 1]
+    everything = "".join(cased)
+    database = hyperscan.Database()
+    database.compile(expressions=[c.encode() for c in cased], ids=list(range(len(cased))),
+                     flags=[_hyperscan_flags(hyperscan, False) | hyperscan.HS_FLAG_CASELESS] * len(cased))
+    letter_ending_at, offset = {}, 0
+    for c in cased:
+        offset += len(c.encode())
+        letter_ending_at[offset] = c
+    matched: dict[str, set[str]] = {c: set() for c in cased}
+
+    def note(expression, _from, end, _flags, _context):
+        matched[cased[expression]].add(letter_ending_at.get(end, ""))
+
+    database.scan(everything.encode(), match_event_handler=note)
+    gaps = {c for c in cased if set(regex.findall(f"(?i:{regex.escape(c)})", everything)) - matched[c]}
+    listed = {c for c in gaps if any(low <= ord(c) <= high for low, high in _HYPERSCAN_CASE_GAPS)}
+    assert gaps and gaps == listed, sorted(hex(ord(c)) for c in gaps - listed)
+
 
 @pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
 def test_every_letter_regex_folds_into_an_ascii_one_is_spelled_out_for_hyperscan():
