@@ -610,7 +610,13 @@ def _hyperscan_flags(hs, prefilter: bool) -> int:
 # other way round, dotless i (U+0131) for I. Hyperscan's caseless mode misses the two i's;
 # all are spelled out (a test checks every code point against `regex`).
 _CASE_FOLDED_INTO = {"i": "[iI\u0130\u0131]", "k": "[kK\u212a]", "s": "[sS\u017f]"}
-_FOLDS_INTO_ASCII = {"\u0130": "iI", "\u0131": "iI", "\u017f": "sS", "\u212a": "kK"}
+# The same pairs the other way round: each of those letters, and the ASCII letter it is for.
+_FOLDS_INTO_ASCII = {
+    letter: ascii + ascii.upper()
+    for ascii, spelled in _CASE_FOLDED_INTO.items()
+    for letter in spelled
+    if not letter.isascii() and letter not in "[]"
+}
 
 # Hyperscan's caseless mode knows the case pairs of its Unicode tables, older than `regex`'s:
 # these letters (first and last code point of each run) have partners it does not know
