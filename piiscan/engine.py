@@ -356,10 +356,6 @@ class HyperscanFinder:
         )
         # Rules hyperscan cannot compile even in prefilter mode fall back to keywords.
         self._fallback = RegexFinder(rules, regex_only, compile) if regex_only else None
-        # (A rule left to the fallback is tried there whole, context check included.)
-        self._words_scanned = {
-            order for order, rule in enumerate(rules) if _requires_context(rule)
-        } - regex_only
         # What each expression stands for: (rule order, index of the pattern) for a pattern,
         # None for a rule's context words; and each rule's context-words expression.
         self._pattern_of: list[tuple[int, int] | None] = []
@@ -373,6 +369,9 @@ class HyperscanFinder:
             else:
                 self._pattern_of.append(None)
                 self._words_expression[~owner] = expression
+        # The rules that require context and whose words are in the database (the database
+        # decided it: a rule left to the fallback is tried there whole, context included).
+        self._words_scanned = set(self._words_expression)
         # The rules whose patterns are in the gated database: those with words in the first.
         self._gated_rules = sorted(self._words_scanned) if self._gated is not None else []
         self._ends: dict[int, list[int]] = {}  # expression: its match ends
