@@ -177,12 +177,16 @@ def user_spec(option: str, globs: Sequence[str]) -> GitIgnoreSpec | None:
     that names it."""
     if not globs:
         return None
+    try:
+        return spec_from(list(globs))
+    except ValueError as exc:
+        error = exc
     for glob in globs:  # one at a time, so that the error names the culprit
         try:
             spec_from([glob])
         except ValueError as exc:
             raise UsageError(f"invalid {option} pattern {glob!r}: {exc}") from None
-    return spec_from(list(globs))
+    raise UsageError(f"invalid {option} patterns: {error}")
 
 
 # --- gitignore ----------------------------------------------------------------------------
