@@ -4,10 +4,8 @@ country's code uses, and each must count as context where such code writes it.""
 
 from __future__ import annotations
 
-from piiscan.engine import Engine, hyperscan_available
+from piiscan.engine import Engine
 from piiscan.model import Document, Rule
-
-BACKENDS = ["regex"] + (["hyperscan"] if hyperscan_available() else [])
 
 
 def assert_key_is_context(rule: Rule, key: str, value: str, backend: str, min_confidence: float) -> None:

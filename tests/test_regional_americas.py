@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from stdnum.mx import rfc as stdnum_mx_rfc
 
+from backends import BACKENDS
 from piiscan import engine_for
-from piiscan.engine import hyperscan_available
 from piiscan.model import Document, Verdict
 from piiscan.regional.americas import mx_rfc, us_aba_routing
 from piiscan.rulepack import builtin_pack_names
@@ -119,8 +119,6 @@ def test_pack_is_built_in_and_its_validators_resolve():
     for rule in rules:
         assert rule.validator is None or find_validator(rule.validator) is not None, rule.id
 
-
-BACKENDS = ["regex"] + (["hyperscan"] if hyperscan_available() else [])
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -30,7 +30,8 @@ from piiscan.regional.apac import sg_nric_check_letter
 from piiscan.rulepack import builtin_packs
 from piiscan.validators import VALIDATORS, find_validator
 
-from context_keys import BACKENDS, assert_key_is_context
+from backends import BACKENDS
+from context_keys import assert_key_is_context
 
 VALID, INVALID = Verdict.VALID, Verdict.INVALID
 rng = random.Random(20240611)

@@ -12,7 +12,8 @@ from piiscan.regional import eu
 from piiscan.rulepack import builtin_packs
 from piiscan.validators import find_validator
 
-from context_keys import BACKENDS, assert_key_is_context
+from backends import BACKENDS
+from context_keys import assert_key_is_context
 
 VALID, INVALID, UNKNOWN = Verdict.VALID, Verdict.INVALID, Verdict.UNKNOWN
 

@@ -8,14 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backends import BACKENDS
 from piiscan.engine import Engine, hyperscan_available
 from piiscan.model import Document
 from piiscan.rulepack import builtin_pack_names, builtin_packs, parse_pack
 from piiscan.ruletest import run_rule_tests
 
 BUILTIN_RULES = [rule for pack in builtin_packs().values() for rule in pack.rules]
-BACKENDS = ["regex"] + (["hyperscan"] if hyperscan_available() else [])
-
 
 def test_core_pack_is_shipped_and_has_the_core_entities():
     entities = {r.entity for r in builtin_packs()["core"].rules}
