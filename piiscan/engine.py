@@ -369,11 +369,9 @@ class HyperscanFinder:
             else:
                 self._pattern_of.append(None)
                 self._words_expression[~owner] = expression
-        # The rules that require context and whose words are in the database (the database
-        # decided it: a rule left to the fallback is tried there whole, context included).
-        self._words_scanned = set(self._words_expression)
-        # The rules whose patterns are in the gated database: those with words in the first.
-        self._gated_rules = sorted(self._words_scanned) if self._gated is not None else []
+        # A rule that requires context has its words in the first database and its patterns
+        # in the gated one (unless it was left to the fallback, which tries it whole).
+        self._gated_rules = sorted(self._words_expression) if self._gated is not None else []
         self._ends: dict[int, list[int]] = {}  # expression: its match ends
         # Hyperscan keeps a raw pointer to the callback: hold a named reference for our life.
         self._on_match = self._note_end
@@ -411,7 +409,7 @@ class HyperscanFinder:
                     found.sort(key=lambda ends_and_index: ends_and_index[1])
                     rule_ends = sorted(chain.from_iterable(e for e, _ in found))
                 words = None  # the ends of its context words, where they decide
-                if order in self._words_scanned and order not in in_columns:
+                if order in self._words_expression and order not in in_columns:
                     words = ends.get(self._words_expression[order], ())
                     # Number-shaped rules end matches on most lines of a log or a CSV; only
                     # those near a word can pass the check below, so the others are dropped
