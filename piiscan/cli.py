@@ -653,17 +653,19 @@ def rules_list(
 
 @rules_app.command("test")
 def rules_test(
-    paths: Optional[list[str]] = typer.Argument(
-        None, help="Pack files or folders to test (default: every built-in pack)."
+    packs: Optional[list[str]] = typer.Argument(
+        None,
+        help="Built-in pack names, or pack files or folders, to test (default: every built-in pack).",
+        metavar="[PACK]...",
     ),
     backend: str = typer.Option("auto", "--backend", help="auto, hyperscan or regex."),
 ) -> None:
     """Run every rule's embedded match / no_match examples; exit 1 on any failure."""
-    from piiscan.rulepack import builtin_packs, load_pack_file, pack_files
+    from piiscan.rulepack import builtin_packs, rules_to_test
     from piiscan.ruletest import run_rule_tests
 
-    if paths:
-        loaded = [r for p in paths for f in pack_files(p) for r in load_pack_file(f).rules]
+    if packs:
+        loaded = rules_to_test(packs)
     else:
         loaded = [r for pack in builtin_packs().values() for r in pack.rules]
     failures = run_rule_tests(loaded, backend=backend)

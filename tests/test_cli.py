@@ -824,6 +824,34 @@ def test_rules_test_wrong_example_exits_1_and_names_it(capsys, tmp_path):
     assert "acme.ssn" not in err
 
 
+def test_rules_test_takes_built_in_pack_names_and_files_together(capsys, pack, tmp_path, monkeypatch):
+    from piiscan.rulepack import builtin_packs
+
+    monkeypatch.chdir(tmp_path)  # no folder named like a pack here
+    mea = builtin_packs()["mea"].rules
+    mea_examples = sum(len(r.tests.match) + len(r.tests.no_match) for r in mea)
+    code, out, err = run(capsys, "rules", "test", "mea", str(pack))
+    assert code == 0, err
+    assert f"{len(mea) + 2} rules, {mea_examples + 4} examples, 0 failed" in out
+
+
+def test_rules_test_prefers_a_folder_named_like_a_built_in_pack(capsys, pack, tmp_path, monkeypatch):
+    (tmp_path / "core").mkdir()
+    (tmp_path / "core" / "mine.yaml").write_text(pack.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "rules", "test", "core")
+    assert code == 0
+    assert "2 rules, 4 examples, 0 failed" in out
+
+
+def test_rules_test_on_an_unknown_pack_names_it_and_the_built_in_ones(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "rules", "test", "nordics")
+    assert code == 2
+    assert "nordics: no such rule pack file or folder" in err
+    assert "built-in packs: americas, apac, core, eu, mea" in err
+
+
 def test_rules_test_on_a_bad_pack_exits_2(capsys, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(PACK.replace("validator: email", "validator: emial"), encoding="utf-8")
