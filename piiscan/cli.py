@@ -429,11 +429,19 @@ def redact(
                           ignore_comments=filters.ignore_comments)
     # Binary files are never rewritten, whether walked, named or --text.
     inputs = iter_inputs(targets, settings, named_binary=False) if targets else ()
-    summary = run_over(inputs, transform, Target(dry_run=dry_run, output_dir=output_dir))
+    summary = run_over(inputs, transform, Target(dry_run=dry_run, output_dir=output_dir),
+                       named=() if staged else _named(targets))
     for diff in summary.diffs:
         sys.stdout.write(diff)
     _finish(summary, "redacted" if not dry_run else "would redact", quiet,
             changed_is_failure=staged)
+
+
+def _named(targets: list[str]) -> set[str]:
+    """The reported paths of the files and folders named on the command line."""
+    from piiscan.sources import named_path
+
+    return {named_path(target) for target in targets}
 
 
 def _staged_paths() -> list[str]:
@@ -483,7 +491,7 @@ def restore(
     keyring = load_keyring(key_file)
     transform = restoration(keyring, entities=_split(entity), scope=settings.scope)
     inputs = iter_inputs(targets, settings, named_binary=False)
-    summary = run_over(inputs, transform, Target(dry_run, output_dir))
+    summary = run_over(inputs, transform, Target(dry_run, output_dir), named=_named(targets))
     _finish(summary, "restored" if not dry_run else "would restore", quiet)
 
 
@@ -526,7 +534,7 @@ def rekey(
     settings = _settings({}, targets, config, no_config).settings
     transform = rekeying(load_keyring(key_file), scope=settings.scope)
     inputs = iter_inputs(targets, settings, named_binary=False)
-    summary = run_over(inputs, transform, Target(dry_run=dry_run))
+    summary = run_over(inputs, transform, Target(dry_run=dry_run), named=_named(targets))
     _finish(summary, "re-keyed" if not dry_run else "would re-key", quiet)
 
 

@@ -113,6 +113,12 @@ def _display_root(given: str) -> str:
     return "/" + joined if absolute else joined
 
 
+def named_path(given: str) -> str:
+    """How a path named on the command line is reported (the path of its Document or
+    Skipped)."""
+    return _join_display(_display_root(given), "")
+
+
 def _join_display(prefix: str, rel: str) -> str:
     if not prefix:
         return rel or "."
@@ -583,7 +589,7 @@ def _iter_all(
 def _iter_one(
     given: str, options: _Options
 ) -> Iterator[Document | StreamedFile | Skipped | FileToRead]:
-    shown = _join_display(_display_root(given), "")
+    shown = named_path(given)
     try:
         st = os.lstat(given)
     except FileNotFoundError:

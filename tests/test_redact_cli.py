@@ -242,8 +242,29 @@ def test_a_binary_file_named_explicitly_is_never_touched(piiscan_cli, tmp_path):
     blob = tmp_path / "blob.bin"
     blob.write_bytes(b"\x00\x01BIN mail " + email.encode() + b"\n\x00")
     before = snapshot(blob)
-    piiscan_cli("redact", "--no-config", "blob.bin")
+    run = piiscan_cli("redact", "--no-config", "blob.bin")
     assert snapshot(blob) == before  # issue 4.5: binary files are never touched
+    # ... and refusing one the user named is an error, not a quiet success.
+    assert run.code == 2
+    assert "piiscan: error: blob.bin: binary (NUL byte at offset 0); not rewritten" in run.err
+
+
+def test_a_special_or_too_large_file_named_explicitly_is_an_error(piiscan_cli, tmp_path):
+    email = fake_email()
+    piiscan_cli.forbid(email)
+    os.mkfifo(tmp_path / "pipe")
+    big = tmp_path / "big.txt"
+    big.write_text(f"mail {email}\n" + "filler line\n" * 200)
+    small = tmp_path / "small.txt"
+    small.write_text(f"mail {email}\n")
+    before = snapshot(big)
+    run = piiscan_cli("redact", "--no-config", "--max-file-size", "1k", "pipe", "big.txt", "small.txt")
+    assert run.code == 2
+    assert "piiscan: error: pipe: not a regular file (named pipe (FIFO)); not rewritten" in run.err
+    assert "piiscan: error: big.txt: too large" in run.err and "not rewritten" in run.err
+    assert snapshot(big) == before
+    assert "redacted 1 file: 1 EMAIL_ADDRESS" in run.err  # the others still are
+    assert email not in small.read_text()
 
 
 def test_a_file_changed_after_the_scan_is_refused(piiscan_cli, tmp_path, monkeypatch):

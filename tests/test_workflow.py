@@ -176,3 +176,14 @@ def test_redact_staged_rewrites_working_copies_and_exits_1(git_repo, capsys):
     assert SSN in git(git_repo, "show", ":b.txt")  # nothing was re-staged: the user reviews
     code, _, _ = run(capsys, "redact", "--staged")  # the working copy is clean now
     assert code == 0
+
+
+def test_redact_staged_passes_over_a_staged_binary_file(git_repo, capsys):
+    # Git lists it like any staged file, but the user named no file: as in a walk, a binary
+    # file is left alone without an error, and the text files are still redacted.
+    (git_repo / "logo.bin").write_bytes(b"\x89PNG\x00\x00 ssn: " + SSN.encode() + b"\n")
+    (git_repo / "b.txt").write_text(f"ssn: {SSN}\n")
+    git(git_repo, "add", "logo.bin", "b.txt")
+    code, _, err = run(capsys, "redact", "--staged")
+    assert code == 1 and "redacted 1 file" in err and "error" not in err
+    assert SSN.encode() in (git_repo / "logo.bin").read_bytes()

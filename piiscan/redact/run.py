@@ -18,7 +18,7 @@ from pathlib import Path, PurePath
 
 from piiscan.engine import Engine
 from piiscan.errors import PiiscanError, RedactionError
-from piiscan.model import Document, Finding, Skipped, StreamedFile
+from piiscan.model import Document, Finding, SkipReason, Skipped, StreamedFile
 from piiscan.redact.keys import Keyring
 from piiscan.redact.redactor import (
     MAX_REDACTION_ROUNDS,
@@ -101,9 +101,19 @@ def _relative(path: str) -> PurePath:
     return PurePath(*[p for p in PurePath(path).parts if p not in ("/", "..") and not p.endswith(":\\")])
 
 
+# Files a walk passes over by policy, but that a user who names one asked to have rewritten:
+# refusing it must not look like success.
+_REFUSED_WHEN_NAMED = frozenset({SkipReason.BINARY, SkipReason.SPECIAL_FILE, SkipReason.TOO_LARGE})
+
+
 def run_over(
-    inputs: Iterable[Document | Skipped], transform: Transform, target: Target
+    inputs: Iterable[Document | Skipped],
+    transform: Transform,
+    target: Target,
+    named: Collection[str] = (),
 ) -> Summary:
+    """Rewrite every input. `named`: the reported paths of files the user named one by one
+    (not found in a walk, nor listed by git): one of those that is skipped is an error."""
     summary = Summary()
     for item in inputs:
         if isinstance(item, StreamedFile):
@@ -115,6 +125,9 @@ def run_over(
             summary.skipped.append(item)
             if item.is_error:
                 summary.errors.append((item.path, f"{item.path}: {item.reason} ({item.detail})"))
+            elif item.reason in _REFUSED_WHEN_NAMED and item.path in named:
+                detail = f" ({item.detail})" if item.detail else ""
+                summary.errors.append((item.path, f"{item.path}: {item.reason}{detail}; not rewritten"))
             continue
         rewrite_document(item, transform, target, summary)
     return summary
