@@ -19,8 +19,9 @@ entries change different lines: git merges them without a conflict. Like any lin
 changes to the same or to neighbouring entries (with no unchanged entry between them) still
 conflict; adding the new last entry also edits the line before it (its comma).
 
-Fingerprints made with a project key differ from unkeyed ones: configuring or changing the key
-makes every baselined finding new until the baseline is recreated.
+Fingerprints made with a project key differ from unkeyed ones. A baseline made with a key
+names it in its first line (`"fingerprint_key": "<key id>"`: the id, never the key), and a
+scan with another key, or none, refuses it instead of reporting every entry as new.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "BaselineEntry",
     "Baseline",
     "baseline_from_findings",
+    "check_fingerprint_key",
     "update_baseline",
     "accept",
     "dumps",
@@ -50,6 +52,8 @@ __all__ = [
 
 FORMAT_VERSION = 1
 _HEADER = '{"piiscan_baseline": 1, "entries": ['
+_KEYED_HEADER = '{{"piiscan_baseline": 1, "fingerprint_key": "{key_id}", "entries": ['
+_KEY_ID = re.compile(r"[0-9a-f]{8}")
 _FOOTER = "]}"
 _ENTRY_KEYS = ("fingerprint", "rule_id", "path", "reason")
 # Engine fingerprints are 32 lowercase hex digits; a range leaves room for a longer hash
@@ -74,9 +78,11 @@ class BaselineEntry:
 
 @dataclass(frozen=True, slots=True)
 class Baseline:
-    """Accepted findings, sorted by (path, rule_id, fingerprint); one entry per fingerprint."""
+    """Accepted findings, sorted by (path, rule_id, fingerprint); one entry per fingerprint.
+    `key_id`: the project key the fingerprints are keyed with (None: unkeyed)."""
 
     entries: tuple[BaselineEntry, ...] = ()
+    key_id: str | None = None
     _by_fingerprint: dict[str, BaselineEntry] = field(
         init=False, repr=False, compare=False, default=None
     )
@@ -106,13 +112,33 @@ def _entry_of(finding: Finding) -> BaselineEntry:
     return BaselineEntry(finding.fingerprint, finding.rule_id, finding.path)
 
 
-def baseline_from_findings(findings: Iterable[Finding]) -> Baseline:
-    """A baseline of these findings. The same finding seen twice (in two commits of a history
-    scan, say) is recorded once."""
+def baseline_from_findings(findings: Iterable[Finding], key_id: str | None = None) -> Baseline:
+    """A baseline of these findings (fingerprinted with the key `key_id`, if any). The same
+    finding seen twice (in two commits of a history scan, say) is recorded once."""
     entries: dict[str, BaselineEntry] = {}
     for finding in findings:
         entries.setdefault(finding.fingerprint, _entry_of(finding))
-    return Baseline(tuple(entries.values()))
+    return Baseline(tuple(entries.values()), key_id)
+
+
+def check_fingerprint_key(baseline: Baseline, key_id: str | None, source: str) -> None:
+    """Refuse a baseline whose fingerprints were made with another key than this scan's (or
+    with one, or without): none of its entries could match, and all would look new."""
+    if baseline.key_id == key_id:
+        return
+    if baseline.key_id is None:
+        raise UsageError(
+            f"{source}: the baseline's fingerprints are unkeyed, but this scan keys them with "
+            f"project key {key_id}",
+            "recreate it with the key (`piiscan baseline create`), or unset PIISCAN_KEY_FILE "
+            "and PIISCAN_KEY (and drop --key-file) to use it as it is",
+        )
+    raise UsageError(
+        f"{source}: the baseline's fingerprints are keyed with project key {baseline.key_id}, "
+        + (f"this scan's with {key_id}" if key_id else "and this scan has no key"),
+        "use the key the baseline was made with (PIISCAN_KEY_FILE, PIISCAN_KEY or --key-file), "
+        "or recreate it with `piiscan baseline create`",
+    )
 
 
 def update_baseline(
@@ -139,7 +165,7 @@ def update_baseline(
     ]
     if add_new:
         kept.extend(_entry_of(f) for fp, f in current.items() if fp not in old)
-    return Baseline(tuple(kept))
+    return Baseline(tuple(kept), old.key_id)
 
 
 def accept(baseline: Baseline, fingerprint: str, reason: str) -> Baseline:
@@ -149,7 +175,7 @@ def accept(baseline: Baseline, fingerprint: str, reason: str) -> Baseline:
     """
     entry = _find(baseline, fingerprint.strip().lower())
     updated = replace(entry, reason=" ".join(reason.split()))
-    return Baseline(tuple(updated if e is entry else e for e in baseline.entries))
+    return replace(baseline, entries=tuple(updated if e is entry else e for e in baseline.entries))
 
 
 def _find(baseline: Baseline, fingerprint: str) -> BaselineEntry:
@@ -189,7 +215,7 @@ def _raise_unknown(baseline: Baseline, fingerprint: str, hint: str) -> BaselineE
 
 def dumps(baseline: Baseline) -> str:
     """The file's text: deterministic for equal baselines, one entry per line."""
-    lines = [_HEADER]
+    lines = [_HEADER if baseline.key_id is None else _KEYED_HEADER.format(key_id=baseline.key_id)]
     last = len(baseline.entries) - 1
     for i, entry in enumerate(baseline.entries):
         lines.append(_entry_json(entry) + ("," if i < last else ""))
@@ -224,7 +250,7 @@ def loads(text: str, source: str) -> Baseline:
         raise ConfigError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}", hint) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a JSON object", "is it a piiscan baseline?")
-    _check_keys(data, ("piiscan_baseline", "entries"), source, "")
+    _check_keys(data, ("piiscan_baseline", "fingerprint_key", "entries"), source, "")
     version = data.get("piiscan_baseline")
     if version is None:
         raise ConfigError(f"{source}: missing 'piiscan_baseline'", "is it a piiscan baseline?")
@@ -232,6 +258,11 @@ def loads(text: str, source: str) -> Baseline:
         raise ConfigError(
             f"{source}: unsupported baseline format {version!r}",
             f"this piiscan reads format {FORMAT_VERSION}; a newer piiscan may have written it",
+        )
+    key_id = data.get("fingerprint_key")
+    if key_id is not None and not (isinstance(key_id, str) and _KEY_ID.fullmatch(key_id)):
+        raise ConfigError(
+            f"{source}: fingerprint_key: not a key id", "expected 8 lowercase hex digits"
         )
     raw_entries = data.get("entries")
     if not isinstance(raw_entries, list):
@@ -265,7 +296,7 @@ def loads(text: str, source: str) -> Baseline:
             )
         first_index[fingerprint] = i
         entries.append(BaselineEntry(fingerprint, raw["rule_id"], raw["path"], raw.get("reason", "")))
-    return Baseline(tuple(entries))
+    return Baseline(tuple(entries), key_id)
 
 
 class _DuplicateKey(Exception):

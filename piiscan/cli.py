@@ -173,6 +173,7 @@ def scan(
     ner: Optional[bool] = NER,
     ner_model: Optional[str] = NER_MODEL,
     test_code: Optional[list[str]] = TEST_CODE,
+    key_file: Optional[str] = KEY_FILE,
 ) -> None:
     """Scan files, folders or stdin for personal data and report what is found."""
     from piiscan.scan import (
@@ -200,18 +201,30 @@ def scan(
         raise UsageError("--staged cannot be combined with --since or --history")
     targets = paths or ["."]
     settings = _settings(flags, targets, config, no_config).settings
-    engine = build_engine(settings)
+    key_id, fingerprint_key = _fingerprint_key(key_file)
+    engine = build_engine(settings, fingerprint_key)
     if from_git:
         inputs = git_inputs(settings, staged=staged, since=since, history=history)
     else:
         inputs = iter_inputs(targets, settings, defer_reading=True)
     with _progress(enabled=not quiet) as on_progress:
-        result = scan_inputs(engine, inputs, on_progress, filters_from(settings), jobs_for(settings))
+        result = scan_inputs(engine, inputs, on_progress, filters_from(settings, key_id=key_id),
+                             jobs_for(settings))
     if not quiet:
         _warn_incomplete(result)
         _warn_untrusted_cache()
     _write_report(result, settings.format, output, engine.rules, settings.show_values)
     raise typer.Exit(exit_code(result, settings.fail_on))
+
+
+def _fingerprint_key(key_file: Optional[str]) -> tuple[Optional[str], Optional[bytes]]:
+    """(key id, key) that fingerprints are keyed with when a project key is configured (see
+    Fingerprints in the README), else (None, None)."""
+    from piiscan.redact.keys import fingerprint_key, key_configured, load_keyring
+
+    if not key_configured(key_file):
+        return None, None
+    return fingerprint_key(load_keyring(key_file))
 
 
 def _settings(flags: dict, targets: list[str], config: Optional[Path], no_config: bool):
@@ -541,13 +554,18 @@ def rekey(
 DEFAULT_BASELINE = ".piiscan-baseline.json"
 
 
-def _baseline_scan(paths: Optional[list[str]], config: Optional[Path], no_config: bool, quiet: bool):
-    """Scan as `scan` would (ignores and allowlist applied), but without any baseline."""
+def _baseline_scan(
+    paths: Optional[list[str]], config: Optional[Path], no_config: bool, quiet: bool,
+    key_file: Optional[str],
+):
+    """Scan as `scan` would (ignores and allowlist applied), but without any baseline; the
+    key id its fingerprints are keyed with comes back too."""
     from piiscan.scan import build_engine, filters_from, iter_inputs, scan_inputs
 
     targets = paths or ["."]
     settings = _settings({}, targets, config, no_config).settings
-    engine = build_engine(settings)
+    key_id, fingerprint_key = _fingerprint_key(key_file)
+    engine = build_engine(settings, fingerprint_key)
     result = scan_inputs(engine, iter_inputs(targets, settings, defer_reading=True), None,
                          filters_from(settings, use_baseline=False))
     if result.incomplete:
@@ -557,7 +575,7 @@ def _baseline_scan(paths: Optional[list[str]], config: Optional[Path], no_config
             "the scan was incomplete, so the baseline was not written",
             "an unreadable file would look fixed: fix the errors above first",
         )
-    return targets, settings, result
+    return targets, settings, result, key_id
 
 
 @baseline_app.command("create")
@@ -567,12 +585,13 @@ def baseline_create(
     config: Optional[Path] = CONFIG,
     no_config: bool = NO_CONFIG,
     quiet: bool = QUIET,
+    key_file: Optional[str] = KEY_FILE,
 ) -> None:
     """Record every current finding (by fingerprint, never the value) in a baseline file."""
     from piiscan.baseline import baseline_from_findings, write_baseline
 
-    _, _, result = _baseline_scan(paths, config, no_config, quiet)
-    baseline = baseline_from_findings(result.findings)
+    _, _, result, key_id = _baseline_scan(paths, config, no_config, quiet, key_file)
+    baseline = baseline_from_findings(result.findings, key_id)
     write_baseline(baseline, output)
     typer.echo(f"piiscan: recorded {len(baseline)} findings in {output}", err=True)
 
@@ -585,13 +604,15 @@ def baseline_update(
     config: Optional[Path] = CONFIG,
     no_config: bool = NO_CONFIG,
     quiet: bool = QUIET,
+    key_file: Optional[str] = KEY_FILE,
 ) -> None:
     """Drop fixed findings from the baseline (keeping reasons); --add-new records new ones."""
-    from piiscan.baseline import read_baseline, update_baseline, write_baseline
+    from piiscan.baseline import check_fingerprint_key, read_baseline, update_baseline, write_baseline
 
-    targets, settings, result = _baseline_scan(paths, config, no_config, quiet)
+    targets, settings, result, key_id = _baseline_scan(paths, config, no_config, quiet, key_file)
     path = baseline_file or Path(settings.baseline or DEFAULT_BASELINE)
     old = read_baseline(path)
+    check_fingerprint_key(old, key_id, str(path))
     roots = [t.rstrip("/") for t in targets if t not in (".", "./")]
 
     def in_scope(entry_path: str) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from piiscan.baseline import Baseline, read_baseline
+from piiscan.baseline import Baseline, check_fingerprint_key, read_baseline
 from piiscan.config import DEFAULT_NER_ENTITIES, DEFAULT_NER_MODEL, Settings
 from piiscan.engine import Engine
 from piiscan.errors import ScanError
@@ -63,9 +63,10 @@ class EngineOptions:
     regex_timeout: float
     ner: NerOptions | None = None
     test_code: tuple[str, ...] = ()
+    fingerprint_key: bytes | None = None  # from the project key, never from settings
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> EngineOptions:
+    def from_settings(cls, settings: Settings, fingerprint_key: bytes | None = None) -> EngineOptions:
         return cls(
             packs=settings.packs,
             rule_paths=settings.rules,
@@ -76,6 +77,7 @@ class EngineOptions:
             regex_timeout=settings.regex_timeout,
             ner=ner_options(settings.ner, settings.ner_model, settings.ner_entities),
             test_code=settings.test_code,
+            fingerprint_key=fingerprint_key,
         )
 
 
@@ -113,8 +115,9 @@ def ner_options(
     )
 
 
-def build_engine(settings: Settings | EngineOptions) -> Engine:
-    options = settings if isinstance(settings, EngineOptions) else EngineOptions.from_settings(settings)
+def build_engine(settings: Settings | EngineOptions, fingerprint_key: bytes | None = None) -> Engine:
+    options = (settings if isinstance(settings, EngineOptions)
+               else EngineOptions.from_settings(settings, fingerprint_key))
     rules = load_rules(options.rule_paths, packs=options.packs)
     rules = select_rules(rules, options.only, options.disable)
     return Engine(
@@ -124,14 +127,23 @@ def build_engine(settings: Settings | EngineOptions) -> Engine:
         regex_timeout=options.regex_timeout,
         ner=options.ner,
         test_code=options.test_code,
+        fingerprint_key=options.fingerprint_key,
     )
 
 
-def filters_from(settings: Settings, *, use_baseline: bool = True) -> Filters:
+def filters_from(
+    settings: Settings, *, use_baseline: bool = True, key_id: str | None = None
+) -> Filters:
+    """The filters of these settings; `key_id`: the project key the engine's fingerprints
+    are keyed with, which the baseline's must be too."""
+    baseline = None
+    if settings.baseline and use_baseline:
+        baseline = read_baseline(settings.baseline)
+        check_fingerprint_key(baseline, key_id, settings.baseline)
     return Filters(
         ignore_comments=settings.ignore_comments,
         allowlist=parse_allowlist(settings.allowlist, "allowlist") if settings.allowlist else None,
-        baseline=read_baseline(settings.baseline) if settings.baseline and use_baseline else None,
+        baseline=baseline,
         report_unused=settings.report_unused_ignores,
     )
 

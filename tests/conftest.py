@@ -1,4 +1,5 @@
-"""Suite-wide setup: the tests never touch the user's own piiscan cache folder."""
+"""Suite-wide setup: the tests never touch the user's own piiscan cache folder, nor use a
+project key from the user's environment (tests that need a key set one)."""
 
 from __future__ import annotations
 
@@ -14,4 +15,6 @@ def private_cache_folder(tmp_path_factory):
     folder.chmod(0o700)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PIISCAN_CACHE_DIR", str(folder))
+        for name in ("PIISCAN_KEY", "PIISCAN_KEY_FILE"):  # a key changes every fingerprint
+            patch.delenv(name, raising=False)
         yield folder

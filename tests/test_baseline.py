@@ -19,6 +19,7 @@ from piiscan.baseline import (
     BaselineEntry,
     accept,
     baseline_from_findings,
+    check_fingerprint_key,
     dumps,
     loads,
     read_baseline,
@@ -86,6 +87,23 @@ def test_round_trip_through_text_and_disk(tmp_path, project):
     assert read_baseline(target) == baseline
     assert target.read_text(encoding="utf-8") == dumps(baseline)
     assert all(f.fingerprint in baseline for f in findings)
+
+
+def test_a_keyed_baseline_names_its_key_id_and_keeps_it_through_every_change(project):
+    findings = scan_project(project)
+    keyed = baseline_from_findings(findings, key_id="3fa9c1e2")
+    text = dumps(keyed)
+    assert text.splitlines()[0] == '{"piiscan_baseline": 1, "fingerprint_key": "3fa9c1e2", "entries": ['
+    assert loads(text, "b.json") == keyed and loads(text, "b.json").key_id == "3fa9c1e2"
+    assert update_baseline(keyed, findings[1:]).key_id == "3fa9c1e2"
+    assert accept(keyed, findings[0].fingerprint, "made up").key_id == "3fa9c1e2"
+    unkeyed = baseline_from_findings(findings)
+    assert dumps(unkeyed).splitlines()[0] == '{"piiscan_baseline": 1, "entries": ['
+    check_fingerprint_key(keyed, "3fa9c1e2", "b.json")
+    check_fingerprint_key(unkeyed, None, "b.json")
+    for baseline, key_id in ((keyed, None), (keyed, "0b9f0000"), (unkeyed, "3fa9c1e2")):
+        with pytest.raises(UsageError, match="^b.json: the baseline's fingerprints are"):
+            check_fingerprint_key(baseline, key_id, "b.json")
 
 
 def test_the_file_is_one_sorted_entry_per_line_with_no_values_or_positions(project):
@@ -266,6 +284,10 @@ def wrap(*lines: str) -> str:
             "remove one",
         ),
         (wrap(entry_line()[:-1] + ', "path": "b.txt"}'), "b.json: duplicate key 'path'", ""),
+        ('{"piiscan_baseline": 1, "fingerprint_key": "3FA9C1E2", "entries": []}',
+         "b.json: fingerprint_key: not a key id", "8 lowercase hex"),
+        ('{"piiscan_baseline": 1, "fingerprint_key": 7, "entries": []}',
+         "b.json: fingerprint_key: not a key id", ""),
     ],
 )
 def test_loading_is_strict_and_names_the_file_and_entry(text, message, hint):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -83,6 +84,62 @@ def test_baseline_lifecycle(repo, capsys):
     assert code == 0 and "1 -> 1 findings" in err
     updated = (repo / ".piiscan-baseline.json").read_text(encoding="utf-8")
     assert fingerprint not in updated and "reason" not in updated
+
+
+def test_a_project_key_keys_fingerprints_by_value_and_the_baseline_names_it(repo, capsys, monkeypatch):
+    from piiscan.redact import keys
+
+    keyring = keys.generate_keyring()
+    keys.write_keyring(keyring, repo / "project.key")
+    secret = keyring.primary_key
+
+    def fingerprints(*argv: str) -> list[str]:
+        code, out, err = run(capsys, "scan", "-f", "json", "-q", *argv)
+        assert code == 1, err
+        for text in (out, err):  # the key is never printed, in any encoding
+            assert secret.hex() not in text and base64.b64encode(secret).decode() not in text
+        return [f["fingerprint"] for f in json.loads(out)["findings"]]
+
+    unkeyed = fingerprints()
+    keyed = fingerprints("--key-file", "project.key")
+    monkeypatch.setenv("PIISCAN_KEY_FILE", "project.key")
+    assert fingerprints() == keyed != unkeyed  # the flag and the environment: the same key
+    # Keyed, the fingerprint follows the value: a baselined line whose value changes is new.
+    code, _, _ = run(capsys, "baseline", "create")
+    assert code == 0
+    header = (repo / ".piiscan-baseline.json").read_text(encoding="utf-8").splitlines()[0]
+    assert json.loads(header + "]}")["fingerprint_key"] == keyring.primary
+    code, _, _ = run(capsys, "scan", "-q", "--baseline", ".piiscan-baseline.json")
+    assert code == 0
+    original = (repo / "app.py").read_text(encoding="utf-8")
+    (repo / "app.py").write_text(original.replace(SSN, OTHER_SSN), encoding="utf-8")
+    code, out, _ = run(capsys, "scan", "-f", "json", "-q", "--baseline", ".piiscan-baseline.json")
+    assert code == 1 and findings(out) == [("app.py", 1, "us.ssn")]
+
+    # A baseline keyed otherwise (or not at all) is refused, not read as all new.
+    monkeypatch.delenv("PIISCAN_KEY_FILE")
+    code, _, err = run(capsys, "scan", "-q", "--baseline", ".piiscan-baseline.json")
+    assert code == 2
+    assert f"keyed with project key {keyring.primary}, and this scan has no key" in err
+    code, _, err = run(capsys, "baseline", "update")
+    assert code == 2 and "this scan has no key" in err
+    (repo / "app.py").write_text(original, encoding="utf-8")
+    run(capsys, "baseline", "create")
+    code, _, err = run(capsys, "scan", "-q", "--baseline", ".piiscan-baseline.json",
+                       "--key-file", "project.key")
+    assert code == 2
+    assert f"fingerprints are unkeyed, but this scan keys them with project key {keyring.primary}" in err
+
+
+def test_an_unkeyed_fingerprint_does_not_follow_the_value(repo, capsys):
+    # Without a key a fingerprint holds nothing of the value (see Fingerprints in the README):
+    # the same line with another value in it is the same finding.
+    code, out, _ = run(capsys, "scan", "-f", "json", "-q")
+    before = [f["fingerprint"] for f in json.loads(out)["findings"]]
+    text = (repo / "app.py").read_text(encoding="utf-8")
+    (repo / "app.py").write_text(text.replace(SSN, OTHER_SSN), encoding="utf-8")
+    code, out, _ = run(capsys, "scan", "-f", "json", "-q")
+    assert [f["fingerprint"] for f in json.loads(out)["findings"]] == before
 
 
 def test_baseline_from_config_and_refusal_of_incomplete_scans(repo, capsys, monkeypatch):

@@ -25,15 +25,11 @@ import binascii
 import json
 import os
 import re
-import secrets
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from piiscan.errors import KeyMaterialError
 
@@ -54,6 +50,10 @@ _BASE64_KEY = re.compile(r"[A-Za-z0-9+/_-]{43}={0,2}")
 
 def derive_key(master: bytes, purpose: str, length: int = 32) -> bytes:
     """A key for one purpose: HKDF-SHA256(master, info="piiscan/v1/" + purpose)."""
+    # Imported here: a scan loads this module to look for a key, and most scans have none.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(
         algorithm=hashes.SHA256(),
         length=length,
@@ -97,12 +97,17 @@ class Keyring:
 
 def generate_keyring() -> Keyring:
     """A keyring with one new random key."""
+    # Imported here (and in rotate, write_keyring): a scan that only looks for a key skips it.
+    import secrets
+
     key = secrets.token_bytes(KEY_SIZE)
     return Keyring(primary=key_id_of(key), keys={key_id_of(key): key})
 
 
 def rotate(keyring: Keyring) -> Keyring:
     """The keyring with a new random primary key; the old keys stay for restore and rekey."""
+    import secrets
+
     while True:
         key = secrets.token_bytes(KEY_SIZE)
         new_id = key_id_of(key)
@@ -128,6 +133,8 @@ def write_keyring(keyring: Keyring, path: str | os.PathLike[str], *, overwrite: 
             raise KeyMaterialError(f"cannot create {target}: {exc.strerror}") from None
         _write_fully(fd, data, target, created=target)
         return
+    import secrets
+
     temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     try:
         fd = os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _O_CLOEXEC, 0o600)
@@ -142,6 +149,17 @@ def write_keyring(keyring: Keyring, path: str | os.PathLike[str], *, overwrite: 
         _unlink_quietly(temp)
         raise KeyMaterialError(f"cannot replace {target}: {exc.strerror}") from None
     _fsync_directory(target.parent)
+
+
+def key_configured(key_file: str | None = None, environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether a key is named at all (`load_keyring` would not fail for want of one)."""
+    return bool(key_file or environ.get(KEY_FILE_ENV) or environ.get(KEY_ENV))
+
+
+def fingerprint_key(keyring: Keyring) -> tuple[str, bytes]:
+    """The key that fingerprints are HMACs under, and the id of the master key it comes from
+    (the primary one: rotating the key changes every fingerprint)."""
+    return keyring.primary, derive_key(keyring.primary_key, "fingerprint")
 
 
 def load_keyring(key_file: str | None = None, environ: Mapping[str, str] = os.environ) -> Keyring:
