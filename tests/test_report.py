@@ -324,6 +324,29 @@ def test_sarif_uris_relative_to_base_dir(tmp_path, monkeypatch):
     assert locations[3]["uri"] == "stdin"
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_sarif_uris_are_relative_to_the_repository_when_run_in_a_subfolder(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    (repo / "services" / "billing").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    monkeypatch.chdir(repo / "services")
+    result = make_result([
+        email_finding(path="billing/app.py"),  # as a scan of `billing/` from here reports it
+        email_finding(path="db/seed.sql", commit="ab" * 20),  # history: from the root already
+        email_finding(path=str(tmp_path / "outside.txt")),
+    ])
+    run = sarif(result, base_dir=None)["runs"][0]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == repo.as_uri() + "/"
+    locations = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run["results"]]
+    assert locations == [
+        {"uri": "services/billing/app.py", "uriBaseId": "%SRCROOT%"},
+        {"uri": "db/seed.sql", "uriBaseId": "%SRCROOT%"},
+        {"uri": (tmp_path / "outside.txt").as_uri()},
+    ]
+    fixes = [r["fixes"][0]["artifactChanges"][0]["artifactLocation"] for r in run["results"]]
+    assert fixes == locations
+
+
 def test_sarif_explicit_base_dir(tmp_path, monkeypatch):
     (tmp_path / "repo").mkdir()
     monkeypatch.chdir(tmp_path)

@@ -76,6 +76,19 @@ def base_folder(base_dir: str | None) -> str:
     return os.path.abspath(base_dir if base_dir is not None else os.getcwd())
 
 
+def work_tree_root(folder: str) -> str | None:
+    """The top folder of the git work tree holding `folder` (absolute), or None: the nearest
+    folder with a `.git` (a folder in a clone; a file in a worktree or a submodule)."""
+    current = folder
+    while True:
+        if os.path.lexists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
 def relative_inside(path: str, folder: str) -> str | None:
     """`path` relative to `folder` if it is inside it, else None."""
     try:

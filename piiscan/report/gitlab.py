@@ -37,7 +37,9 @@ from typing import Any, TextIO
 import piiscan
 from piiscan.errors import UsageError
 from piiscan.model import Finding, Rule, ScanResult, Severity
-from piiscan.report import base_folder, json_array, relative_inside, sentence, write_json
+from piiscan.report import (
+    base_folder, json_array, relative_inside, sentence, work_tree_root, write_json,
+)
 
 SCHEMA_VERSION = "15.2.1"
 SCHEMA_URL = (
@@ -97,25 +99,9 @@ class WorkTrees:
 
     def root(self, directory: str) -> str | None:
         """The top folder of the work tree holding `directory` (absolute), or None."""
-        walked = []
-        current = directory
-        found: str | None = None
-        while True:
-            if current in self._root_of_dir:
-                found = self._root_of_dir[current]
-                break
-            walked.append(current)
-            # A folder (a clone) or a file (a worktree or a submodule) named .git marks a root.
-            if os.path.lexists(os.path.join(current, ".git")):
-                found = current
-                break
-            parent = os.path.dirname(current)
-            if parent == current:
-                break
-            current = parent
-        for seen in walked:
-            self._root_of_dir[seen] = found
-        return found
+        if directory not in self._root_of_dir:
+            self._root_of_dir[directory] = work_tree_root(directory)
+        return self._root_of_dir[directory]
 
     def head(self, root: str) -> str:
         """The commit HEAD names in the work tree `root`, or NO_COMMIT (unborn, no git)."""

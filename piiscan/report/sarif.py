@@ -25,7 +25,9 @@ from urllib.parse import quote
 
 import piiscan
 from piiscan.model import Finding, Rule, ScanResult, Severity, Skipped
-from piiscan.report import base_folder, json_array, relative_inside, sentence, write_json
+from piiscan.report import (
+    base_folder, json_array, relative_inside, sentence, work_tree_root, write_json,
+)
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -116,14 +118,32 @@ def _unknown_rule_descriptor(finding: Finding) -> dict[str, Any]:
     }
 
 
-def artifact_location(path: str, base_dir: str) -> dict[str, str]:
-    """The SARIF artifactLocation of a reported path, relative to `base_dir` when inside it."""
+def source_root(base_dir: str | None) -> str:
+    """The folder URIs are relative to (%SRCROOT%): `base_dir`, else the top of the git work
+    tree holding the current folder (GitHub reads URIs as relative to the repository's root,
+    wherever in it piiscan ran), else the current folder."""
+    if base_dir is not None:
+        return base_folder(base_dir)
+    here = base_folder(None)
+    return work_tree_root(here) or here
+
+
+def artifact_location(path: str, base_dir: str, *, from_git: bool = False) -> dict[str, str]:
+    """The SARIF artifactLocation of a reported path, relative to `base_dir` when inside it.
+    `from_git`: a path of a history scan, which git gives relative to the repository's root
+    already."""
     if path == "-":
         return {"uri": STDIN_URI}
+    if from_git:
+        return {"uri": quote(path, safe="/"), "uriBaseId": SRCROOT}
     relative = relative_inside(path, base_dir)
     if relative is None:
         return {"uri": Path(os.path.abspath(path)).as_uri()}
     return {"uri": quote(PurePath(relative).as_posix(), safe="/"), "uriBaseId": SRCROOT}
+
+
+def _location_of(finding: Finding, base_dir: str) -> dict[str, str]:
+    return artifact_location(finding.path, base_dir, from_git=finding.commit is not None)
 
 
 def _message(finding: Finding, rule_name: str, show_values: bool) -> str:
@@ -166,7 +186,7 @@ def _result(
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": artifact_location(finding.path, base_dir),
+                    "artifactLocation": _location_of(finding, base_dir),
                     "region": region,
                 }
             }
@@ -192,7 +212,7 @@ def _label_fix(finding: Finding, base_dir: str) -> dict[str, Any]:
         "description": {"text": f"Replace the value with [{finding.entity}] (piiscan redact)"},
         "artifactChanges": [
             {
-                "artifactLocation": artifact_location(finding.path, base_dir),
+                "artifactLocation": _location_of(finding, base_dir),
                 "replacements": [
                     {"deletedRegion": deleted, "insertedContent": {"text": f"[{finding.entity}]"}}
                 ],
@@ -233,7 +253,7 @@ def _document(
     *,
     lazily: bool,
 ) -> dict[str, Any]:
-    root = base_folder(base_dir)
+    root = source_root(base_dir)
     descriptors = [_rule_descriptor(r) for r in rules]
     index_of = {r.id: i for i, r in enumerate(rules)}
     name_of = {r.id: r.name for r in rules}
