@@ -414,7 +414,7 @@ def redact(
 
     from piiscan.config import coerce
     from piiscan.redact.keys import load_keyring
-    from piiscan.redact.redactor import RedactOptions
+    from piiscan.redact.redactor import RedactOptions, check_strategy_entities
     from piiscan.redact.run import Target, redaction, run_over
     from piiscan.scan import build_engine, filters_from, iter_inputs
 
@@ -435,6 +435,7 @@ def redact(
     engine = build_engine(settings)
     options = RedactOptions(settings.strategy, settings.strategies or {}, None, settings.scope,
                             settings.unlinkable)
+    check_strategy_entities(options.strategies, engine.rules)
     if options.needs_key({r.entity for r in engine.rules}):
         options = replace(options, keyring=load_keyring(key_file))
     filters = filters_from(settings)

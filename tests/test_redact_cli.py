@@ -410,6 +410,24 @@ def test_a_missing_key_is_a_one_line_error(piiscan_cli, tmp_path, command, strat
     assert snapshot(path) == before
 
 
+def test_a_strategy_for_an_entity_no_rule_reports_is_refused(piiscan_cli, tmp_path):
+    path = tmp_path / "a.txt"
+    write_person_file(piiscan_cli, path)
+    before = snapshot(path)
+    run = piiscan_cli("redact", "--no-config", "--strategy-for", "EMAIL=mask", "a.txt")
+    assert run.code == 2
+    assert "a strategy is set for 'EMAIL', which no rule reports" in run.err
+    assert "did you mean 'EMAIL_ADDRESS'?" in run.err
+    (tmp_path / ".piiscan.yaml").write_text("strategies:\n  PHONE_NUMBR: mask\n", encoding="utf-8")
+    run = piiscan_cli("redact", "a.txt")
+    assert run.code == 2 and "did you mean 'PHONE_NUMBER'?" in run.err
+    assert snapshot(path) == before
+    # An entity of a pack that is not loaded now is no typo: a shared config may name it.
+    (tmp_path / ".piiscan.yaml").write_text("strategies:\n  DE_TAX_ID: mask\n", encoding="utf-8")
+    run = piiscan_cli("redact", "a.txt")
+    assert run.code == 0, run.err
+
+
 def test_a_key_file_readable_by_others_is_refused(piiscan_cli, key_file, tmp_path):
     write_person_file(piiscan_cli, tmp_path / "a.txt")
     key_file.chmod(0o644)

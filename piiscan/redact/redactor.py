@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from piiscan.config import STRATEGIES
 from piiscan.errors import RedactionError, UsageError
 from piiscan.masking import mask_value
-from piiscan.model import Finding
+from piiscan.model import Finding, Rule
 from piiscan.redact.keys import Keyring
 from piiscan.redact.tokens import TokenError, decrypt_token, encrypt_value, find_tokens, hash_value
 
@@ -46,6 +46,29 @@ class RedactOptions:
 
     def needs_key(self, entities: Collection[str]) -> bool:
         return any(self.strategy_for(e) in KEYED_STRATEGIES for e in entities)
+
+
+def check_strategy_entities(strategies: Mapping[str, str], rules: Sequence[Rule]) -> None:
+    """Refuse a per-entity strategy for an entity no rule reports (the loaded rules, any
+    built-in pack's, NER's): a misspelt name would leave that entity to the default strategy
+    without a word."""
+    from piiscan.ner import ALL_ENTITIES
+    from piiscan.rulepack import builtin_packs
+
+    unknown = [entity for entity in strategies if entity not in {r.entity for r in rules}]
+    if not unknown:
+        return
+    known = {r.entity for r in rules} | set(ALL_ENTITIES)
+    known |= {r.entity for pack in builtin_packs().values() for r in pack.rules}
+    for entity in unknown:
+        if entity not in known:
+            close = sorted(k for k in known if k.startswith(entity.upper())) or (
+                difflib.get_close_matches(entity, sorted(known), n=1)
+            )
+            raise UsageError(
+                f"a strategy is set for {entity!r}, which no rule reports",
+                f"did you mean {close[0]!r}?" if close else "`piiscan rules list` shows entities",
+            )
 
 
 @dataclass(frozen=True, slots=True)
