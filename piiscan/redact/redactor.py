@@ -55,10 +55,11 @@ def check_strategy_entities(strategies: Mapping[str, str], rules: Sequence[Rule]
     from piiscan.ner import ALL_ENTITIES
     from piiscan.rulepack import builtin_packs
 
-    unknown = [entity for entity in strategies if entity not in {r.entity for r in rules}]
+    loaded = {r.entity for r in rules}
+    unknown = [entity for entity in strategies if entity not in loaded]
     if not unknown:
         return
-    known = {r.entity for r in rules} | set(ALL_ENTITIES)
+    known = loaded | set(ALL_ENTITIES)
     known |= {r.entity for pack in builtin_packs().values() for r in pack.rules}
     for entity in unknown:
         if entity not in known:
