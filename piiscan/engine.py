@@ -606,13 +606,13 @@ def _hyperscan_flags(hs, prefilter: bool) -> int:
 # capital I (U+0130) for i, the Kelvin sign (U+212A) for k, long s (U+017F) for s; and the
 # other way round, dotless i (U+0131) for I. Hyperscan's caseless mode misses the two i's;
 # all are spelled out (a test checks every code point against `regex`).
-_CASE_FOLDED_INTO = {"i": "[iI\u0130\u0131]", "k": "[kK\u212a]", "s": "[sS\u017f]"}
+_CASE_FOLDED_INTO = {"i": "iI\u0130\u0131", "k": "kK\u212a", "s": "sS\u017f"}
 # The same pairs the other way round: each of those letters, and the ASCII letter it is for.
 _FOLDS_INTO_ASCII = {
     letter: ascii + ascii.upper()
-    for ascii, spelled in _CASE_FOLDED_INTO.items()
-    for letter in spelled
-    if not letter.isascii() and letter not in "[]"
+    for ascii, letters in _CASE_FOLDED_INTO.items()
+    for letter in letters
+    if not letter.isascii()
 }
 
 # Hyperscan's caseless mode knows the case pairs of its Unicode tables, older than `regex`'s:
@@ -640,7 +640,9 @@ def _hyperscan_letter(ch: str) -> str:
     folds into ASCII ones or ASCII ones into them spelled out, and a letter whose case
     partners hyperscan does not all know as any non-ASCII character (a superset)."""
     if ch.isascii():
-        return _CASE_FOLDED_INTO.get(ch.lower()) or (ch if ch.isalnum() else "\\x%02x" % ord(ch))
+        if ch.lower() in _CASE_FOLDED_INTO:
+            return f"[{_CASE_FOLDED_INTO[ch.lower()]}]"
+        return ch if ch.isalnum() else "\\x%02x" % ord(ch)
     if ch in _FOLDS_INTO_ASCII:
         return f"(?:{ch}|[{_FOLDS_INTO_ASCII[ch]}])"
     code = ord(ch)

@@ -311,8 +311,8 @@ def filter_findings(
 
     `text` is the document's decoded text (the findings' offsets index into it). A finding is
     suppressed by a comment on any line its span covers. Order is kept. The unused ignores are
-    those of this text that suppressed nothing (none when `ignore_comments` is false, or
-    `report_unused` is: then a text without findings is not even searched for comments);
+    those of this text that suppressed nothing (none when `ignore_comments` or `report_unused`
+    is false; without `report_unused`, a text with no findings is not searched for comments);
     `path` names the document in them (default: the findings' path); `scope_path` is the path
     relative to the scanned folder, which the allowlist's `paths` see first.
     """
