@@ -662,6 +662,53 @@ def test_json_reports_are_streamed_with_the_bytes_of_one_dumps(show_values):
         assert len(ids) == len(set(ids)) == len(result.findings)
 
 
+def test_write_json_gives_the_bytes_of_json_dumps_for_any_document():
+    """write_json encodes objects of scalars with json's C encoder and indents the rest
+    itself: on documents of every shape (empty and nested containers, tuples, escapes,
+    lines separators, surrogate pairs, big ints, NaN, -0.0) the text must be json.dumps'."""
+    import random
+
+    from piiscan.report import Lazily, write_json
+
+    rnd = random.Random(8)
+    characters = 'ab"\\\n\t\u00e9\u2028\U0001f600/<>\x00\x1f'
+    scalars = [
+        lambda: rnd.randint(-(10**20), 10**20), lambda: rnd.random() * 1e5, lambda: True,
+        lambda: False, lambda: None, lambda: float("nan"), lambda: float("-inf"), lambda: -0.0,
+        lambda: "".join(rnd.choice(characters) for _ in range(rnd.randint(0, 8))),
+    ]
+
+    def value(depth):
+        kind = rnd.random()
+        if depth > 4 or kind < 0.4:
+            return rnd.choice(scalars)()
+        if kind < 0.7:
+            return {f"k{i}\u00e9\"": value(depth + 1) for i in range(rnd.randint(0, 4))}
+        if kind < 0.85:
+            return [value(depth + 1) for _ in range(rnd.randint(0, 4))]
+        return tuple(value(depth + 1) for _ in range(rnd.randint(0, 3)))
+
+    for _ in range(2000):
+        document = value(0)
+        written = io.StringIO()
+        write_json(document, written)
+        assert written.getvalue() == json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+    items = [{"a": 1}, {"b": [1, {"c": None}]}, {}]
+    written = io.StringIO()
+    write_json({"items": Lazily(items, lambda item: item), "none": Lazily([], str)}, written)
+    assert written.getvalue() == json.dumps({"items": items, "none": []}, indent=2) + "\n"
+
+
+def test_write_json_refuses_what_json_cannot_encode():
+    from piiscan.report import write_json
+
+    with pytest.raises(TypeError, match="set is not JSON serializable"):
+        write_json({"a": [{1, 2}]}, io.StringIO())
+    with pytest.raises(TypeError, match="keys must be str"):
+        write_json({"a": {1: [2]}}, io.StringIO())
+
+
 def test_lazily_makes_each_item_only_when_the_encoder_reaches_it():
     from piiscan.report import Lazily, write_json
 

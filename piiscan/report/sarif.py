@@ -16,9 +16,10 @@ Checked against the OASIS schema and the SARIF multitool's "Sarif" and "Gh" rule
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePath
 from typing import Any, TextIO
 from urllib.parse import quote
@@ -142,10 +143,6 @@ def artifact_location(path: str, base_dir: str, *, from_git: bool = False) -> di
     return {"uri": quote(PurePath(relative).as_posix(), safe="/"), "uriBaseId": SRCROOT}
 
 
-def _location_of(finding: Finding, base_dir: str) -> dict[str, str]:
-    return artifact_location(finding.path, base_dir, from_git=finding.commit is not None)
-
-
 def _message(finding: Finding, rule_name: str, show_values: bool) -> str:
     text = f"{rule_name} ({finding.entity}) found"
     if finding.test_data:
@@ -155,8 +152,22 @@ def _message(finding: Finding, rule_name: str, show_values: bool) -> str:
     return text + "."
 
 
+Locate = Callable[[Finding], dict[str, str]]
+
+
+def _locator(base_dir: str) -> Locate:
+    """The artifactLocation of a finding's file, worked out once per file (its findings
+    come together; the result and its fix both name it)."""
+
+    @functools.lru_cache(maxsize=64)
+    def located(path: str, from_git: bool) -> dict[str, str]:
+        return artifact_location(path, base_dir, from_git=from_git)
+
+    return lambda finding: located(finding.path, finding.commit is not None)
+
+
 def _result(
-    finding: Finding, index: int, rule_name: str, base_dir: str, show_values: bool
+    finding: Finding, index: int, rule_name: str, locate: Locate, show_values: bool
 ) -> dict[str, Any]:
     region: dict[str, Any] = {
         "startLine": finding.line,
@@ -186,7 +197,7 @@ def _result(
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": _location_of(finding, base_dir),
+                    "artifactLocation": locate(finding),
                     "region": region,
                 }
             }
@@ -195,12 +206,12 @@ def _result(
     if finding.fingerprint:
         result["partialFingerprints"] = {FINGERPRINT_KEY: finding.fingerprint}
     if finding.path != "-":
-        result["fixes"] = [_label_fix(finding, base_dir)]
+        result["fixes"] = [_label_fix(finding, locate)]
     result["properties"] = properties
     return result
 
 
-def _label_fix(finding: Finding, base_dir: str) -> dict[str, Any]:
+def _label_fix(finding: Finding, locate: Locate) -> dict[str, Any]:
     """The `label` redaction as a SARIF fix, so code-scanning UIs can offer it."""
     deleted = {
         "startLine": finding.line,
@@ -212,7 +223,7 @@ def _label_fix(finding: Finding, base_dir: str) -> dict[str, Any]:
         "description": {"text": f"Replace the value with [{finding.entity}] (piiscan redact)"},
         "artifactChanges": [
             {
-                "artifactLocation": _location_of(finding, base_dir),
+                "artifactLocation": locate(finding),
                 "replacements": [
                     {"deletedRegion": deleted, "insertedContent": {"text": f"[{finding.entity}]"}}
                 ],
@@ -263,9 +274,11 @@ def _document(
             name_of[finding.rule_id] = finding.entity.replace("_", " ").capitalize()
             descriptors.append(_unknown_rule_descriptor(finding))
 
+    locate = _locator(root)
+
     def entry(finding: Finding) -> dict[str, Any]:
         rule_id = finding.rule_id
-        return _result(finding, index_of[rule_id], name_of[rule_id], root, show_values)
+        return _result(finding, index_of[rule_id], name_of[rule_id], locate, show_values)
 
     results = json_array(result.findings, entry, lazily=lazily)
     return {
