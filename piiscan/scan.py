@@ -12,7 +12,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from piiscan.baseline import Baseline, check_fingerprint_key, read_baseline
@@ -193,11 +193,18 @@ def _iter_files(
 def git_inputs(
     settings: Settings, *, staged: bool = False, since: str | None = None, history: bool = False
 ) -> Iterable[Document | Skipped]:
-    """What git names: the index (--staged), files changed since REV, or history blobs."""
+    """What git names: the index (--staged), files changed since REV, or history blobs.
+    Staged and changed files are named relative to the current folder, as a walk names
+    them; history blobs by their path in the repository, as git does (they may no longer
+    exist in the working tree)."""
     from piiscan import gitsource
 
     if staged:
-        items = gitsource.staged_documents(".", max_file_size=settings.max_file_size)
+        root = gitsource.repository_root(".")
+        items = map(
+            functools.partial(_relative_to_cwd, root),
+            gitsource.staged_documents(".", max_file_size=settings.max_file_size),
+        )
     elif history:
         items = gitsource.history_documents(".", since=since, max_file_size=settings.max_file_size)
     else:
@@ -206,6 +213,13 @@ def git_inputs(
         # Nothing changed means nothing to scan (not the whole tree); binaries stay skipped.
         return iter_inputs(paths, settings, named_binary=False, defer_reading=True) if paths else ()
     return _in_scope(items, PathScope.build(settings.include, settings.exclude))
+
+
+def _relative_to_cwd(root: str, item: Document | Skipped) -> Document | Skipped:
+    """An item git named relative to the repository's top, renamed relative to the current
+    folder: reports, baselines and --include/--exclude then read the path as they read a
+    walk's, wherever in the repository piiscan runs."""
+    return replace(item, path=os.path.relpath(os.path.join(root, item.path)))
 
 
 def _in_scope(items: Iterable[Document | Skipped], scope: PathScope) -> Iterable[Document | Skipped]:

@@ -196,6 +196,27 @@ def test_staged_scans_the_index_not_the_working_tree(git_repo, capsys):
     assert code == 2 and "take no paths" in err
 
 
+def test_staged_from_a_subfolder_names_files_as_a_walk_there_would(git_repo, capsys, monkeypatch):
+    """Paths relative to the current folder (as `git status` and `--since` give them), so
+    that SARIF's URIs, which are relative to the top of the work tree, come out right."""
+    (git_repo / "src").mkdir()
+    (git_repo / "src" / "a.txt").write_text(f"ssn: {SSN}\n")
+    (git_repo / "top.txt").write_text(f"mail {EMAIL}\n")
+    git(git_repo, "add", "-A")
+    monkeypatch.chdir(git_repo / "src")
+    code, out, _ = run(capsys, "scan", "--staged", "-f", "json", "-q")
+    assert code == 1 and findings(out) == [("a.txt", 1, "us.ssn"), ("../top.txt", 1, "core.email")]
+    code, out, _ = run(capsys, "scan", ".", "-f", "json", "-q")
+    assert findings(out) == [("a.txt", 1, "us.ssn")]  # the same name from a walk
+    code, out, _ = run(capsys, "scan", "--staged", "-f", "sarif", "-q")
+    locations = [r["locations"][0]["physicalLocation"]["artifactLocation"]
+                 for r in json.loads(out)["runs"][0]["results"]]
+    assert locations == [{"uri": "src/a.txt", "uriBaseId": "%SRCROOT%"},
+                         {"uri": "top.txt", "uriBaseId": "%SRCROOT%"}]
+    code, out, _ = run(capsys, "scan", "--staged", "--exclude", "top.txt", "-f", "json", "-q")
+    assert findings(out) == [("a.txt", 1, "us.ssn")]
+
+
 def test_history_finds_a_value_added_then_removed_with_its_commit(git_repo, capsys):
     (git_repo / "a.txt").write_text(f"ssn: {SSN}\n")
     git(git_repo, "add", "a.txt")
