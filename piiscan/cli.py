@@ -20,6 +20,7 @@ from piiscan import __version__
 from piiscan.errors import PiiscanError, UsageError
 
 if TYPE_CHECKING:
+    from piiscan.config import Settings
     from piiscan.model import ScanResult
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -555,17 +556,19 @@ def rekey(
 DEFAULT_BASELINE = ".piiscan-baseline.json"
 
 
+def _baseline_settings(
+    paths: Optional[list[str]], config: Optional[Path], no_config: bool
+) -> tuple[list[str], "Settings"]:
+    targets = paths or ["."]
+    return targets, _settings({}, targets, config, no_config).settings
+
+
 def _baseline_scan(
-    paths: Optional[list[str]], config: Optional[Path], no_config: bool, quiet: bool,
-    key_file: Optional[str],
-):
-    """Scan as `scan` would (ignores and allowlist applied), but without any baseline; the
-    key id its fingerprints are keyed with comes back too."""
+    targets: list[str], settings: "Settings", fingerprint_key: Optional[bytes], quiet: bool
+) -> "ScanResult":
+    """Scan as `scan` would (ignores and allowlist applied), but without any baseline."""
     from piiscan.scan import build_engine, filters_from, iter_inputs, scan_inputs
 
-    targets = paths or ["."]
-    settings = _settings({}, targets, config, no_config).settings
-    key_id, fingerprint_key = _fingerprint_key(key_file)
     engine = build_engine(settings, fingerprint_key)
     result = scan_inputs(engine, iter_inputs(targets, settings, defer_reading=True), None,
                          filters_from(settings, use_baseline=False))
@@ -576,7 +579,7 @@ def _baseline_scan(
             "the scan was incomplete, so the baseline was not written",
             "an unreadable file would look fixed: fix the errors above first",
         )
-    return targets, settings, result, key_id
+    return result
 
 
 @baseline_app.command("create")
@@ -591,7 +594,9 @@ def baseline_create(
     """Record every current finding (by fingerprint, never the value) in a baseline file."""
     from piiscan.baseline import baseline_from_findings, write_baseline
 
-    _, _, result, key_id = _baseline_scan(paths, config, no_config, quiet, key_file)
+    targets, settings = _baseline_settings(paths, config, no_config)
+    key_id, key = _fingerprint_key(key_file)
+    result = _baseline_scan(targets, settings, key, quiet)
     baseline = baseline_from_findings(result.findings, key_id)
     write_baseline(baseline, output)
     typer.echo(f"piiscan: recorded {len(baseline)} findings in {output}", err=True)
@@ -610,10 +615,12 @@ def baseline_update(
     """Drop fixed findings from the baseline (keeping reasons); --add-new records new ones."""
     from piiscan.baseline import check_fingerprint_key, read_baseline, update_baseline, write_baseline
 
-    targets, settings, result, key_id = _baseline_scan(paths, config, no_config, quiet, key_file)
+    targets, settings = _baseline_settings(paths, config, no_config)
+    key_id, key = _fingerprint_key(key_file)
     path = baseline_file or Path(settings.baseline or DEFAULT_BASELINE)
-    old = read_baseline(path)
+    old = read_baseline(path)  # a missing or broken baseline, or another key: before scanning
     check_fingerprint_key(old, key_id, str(path))
+    result = _baseline_scan(targets, settings, key, quiet)
     roots = [t.rstrip("/") for t in targets if t not in (".", "./")]
 
     def in_scope(entry_path: str) -> bool:
