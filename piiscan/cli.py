@@ -103,6 +103,23 @@ TEST_CODE = typer.Option(
 KEY_FILE = typer.Option(
     None, "--key-file", help="Keyring file (else $PIISCAN_KEY_FILE, else $PIISCAN_KEY)."
 )
+STDIN_FILENAME = typer.Option(
+    None, "--stdin-filename",
+    help="Name for what '-' reads: reported as that file, whose type decides detection "
+    "(a .csv header gives its columns context).",
+)
+
+
+def _stdin_name(stdin_filename: Optional[str], targets: list[str]) -> str:
+    """What standard input is called: "-", or the name the user gave it."""
+    if stdin_filename is None:
+        return "-"
+    if "-" not in targets:
+        raise UsageError("--stdin-filename names standard input, and '-' is not among the paths",
+                         "pass - to read standard input")
+    if not stdin_filename.strip() or stdin_filename == "-":
+        raise UsageError(f"--stdin-filename: not a file name: {stdin_filename!r}")
+    return stdin_filename
 
 
 def _selection_flags(rules, packs, only, disable, min_confidence, max_file_size, include, exclude,
@@ -175,6 +192,7 @@ def scan(
     ner_model: Optional[str] = NER_MODEL,
     test_code: Optional[list[str]] = TEST_CODE,
     key_file: Optional[str] = KEY_FILE,
+    stdin_filename: Optional[str] = STDIN_FILENAME,
 ) -> None:
     """Scan files, folders or stdin for personal data and report what is found."""
     from piiscan.scan import (
@@ -201,13 +219,14 @@ def scan(
     if staged and (history or since is not None):
         raise UsageError("--staged cannot be combined with --since or --history")
     targets = paths or ["."]
+    stdin_name = _stdin_name(stdin_filename, paths or [])
     settings = _settings(flags, targets, config, no_config).settings
     key_id, fingerprint_key = _fingerprint_key(key_file)
     engine = build_engine(settings, fingerprint_key)
     if from_git:
         inputs = git_inputs(settings, staged=staged, since=since, history=history)
     else:
-        inputs = iter_inputs(targets, settings, defer_reading=True)
+        inputs = iter_inputs(targets, settings, defer_reading=True, stdin_name=stdin_name)
     with _progress(enabled=not quiet) as on_progress:
         result = scan_inputs(engine, inputs, on_progress, filters_from(settings, key_id=key_id),
                              jobs_for(settings))
@@ -409,6 +428,7 @@ def redact(
     regex_timeout: Optional[float] = REGEX_TIMEOUT,
     ner: Optional[bool] = NER,
     ner_model: Optional[str] = NER_MODEL,
+    stdin_filename: Optional[str] = STDIN_FILENAME,
 ) -> None:
     """Replace personal data in files (in place), or from stdin to stdout."""
     from dataclasses import replace
@@ -423,6 +443,7 @@ def redact(
                              exclude, follow_symlinks, gitignore, None, ignore_comments, backend,
                              regex_timeout)
     flags.update(strategy=strategy, unlinkable=unlinkable, ner=ner, ner_model=ner_model)
+    stdin_name = _stdin_name(stdin_filename, [] if staged else paths or [])
     targets = _staged_paths() if staged else (paths or ["."])
     settings = _settings(flags, targets or ["."], config, no_config).settings
     if strategy_for:  # per-entity flags add to (and win over) the config's per-entity table
@@ -443,7 +464,7 @@ def redact(
     transform = redaction(engine, options, allowlist=filters.allowlist,
                           ignore_comments=filters.ignore_comments)
     # Binary files are never rewritten, whether walked, named or --text.
-    inputs = iter_inputs(targets, settings, named_binary=False) if targets else ()
+    inputs = iter_inputs(targets, settings, named_binary=False, stdin_name=stdin_name) if targets else ()
     summary = run_over(inputs, transform, Target(dry_run=dry_run, output_dir=output_dir),
                        named=() if staged else _named(targets))
     for diff in summary.diffs:

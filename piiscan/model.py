@@ -102,7 +102,8 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """One decoded text to scan. `path` is the name to report ("-" for stdin)."""
+    """One decoded text to scan. `path` is the name to report ("-" for stdin, unless the
+    user named it: the name also decides its file kind)."""
 
     path: str
     text: str
@@ -122,6 +123,7 @@ class Document:
     # The path --include/--exclude saw: relative to the folder a walk started from, or as
     # given; None when that is `path` itself (stdin, git). What `test_code` globs match.
     scope_path: str | None = None
+    from_stdin: bool = False  # a rewrite goes to standard output, whatever `path` says
 
 
 @dataclass(frozen=True, slots=True)

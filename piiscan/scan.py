@@ -154,8 +154,10 @@ def iter_inputs(
     *,
     named_binary: bool = True,
     defer_reading: bool = False,
+    stdin_name: str = STDIN,
 ) -> Iterable[Document | Skipped]:
-    """Documents and skips for every path in order; "-" reads standard input once.
+    """Documents and skips for every path in order; "-" reads standard input once, named
+    `stdin_name`.
 
     `named_binary=False` (for rewriting commands) skips binary files even when named.
     `defer_reading=True` (for `scan_inputs`) leaves small files to be read where they are
@@ -168,7 +170,7 @@ def iter_inputs(
             continue
         yield from _iter_files(files, settings, named_binary, defer_reading)
         files = []
-        yield read_stream(sys.stdin.buffer, STDIN)
+        yield read_stream(sys.stdin.buffer, stdin_name)
     yield from _iter_files(files, settings, named_binary, defer_reading)
 
 

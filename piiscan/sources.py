@@ -98,7 +98,8 @@ def read_stream(stream: BinaryIO, path: str = "-") -> Document:
     if isinstance(data, str):  # a text stream without a buffer (e.g. io.StringIO)
         data = data.encode("utf-8", "surrogateescape")
     text, encoding, bom = decode_bytes(data)
-    return Document(path=path, text=text, encoding=encoding, bom=bom, size=len(data))
+    return Document(path=path, text=text, encoding=encoding, bom=bom, size=len(data),
+                    from_stdin=True)
 
 
 # --- path display and filters -------------------------------------------------------------

@@ -608,6 +608,30 @@ def test_stdin_is_scanned_subprocess(tmp_path, pack):
     assert SSN.encode() not in proc.stdout
 
 
+def test_stdin_filename_names_stdin_and_decides_its_file_kind_subprocess(tmp_path):
+    """A CSV piped in has its header as context for rows far below it only when piiscan is
+    told it is a CSV; the name is then what reports show."""
+    rows = "".join(f"{i},{'x' * 60},{80000 + i}\n" for i in range(30))  # zip codes, ~2 KB
+    table = ("id,note,zip\n" + rows).encode()
+    unnamed = run_subprocess("scan", "--no-config", "-f", "json", "-", cwd=tmp_path, input=table)
+    named = run_subprocess("scan", "--no-config", "-f", "json", "-", "--stdin-filename",
+                           "exports/people.csv", cwd=tmp_path, input=table)
+    postal = lambda proc: [(f["path"], f["line"]) for f in json.loads(proc.stdout)["findings"]
+                           if f["entity"] == "POSTAL_CODE"]
+    assert postal(unnamed) == [("-", 2)]  # only the row within reach of the header's "zip"
+    assert postal(named) == [("exports/people.csv", line) for line in range(2, 32)]
+    table_report = run_subprocess("scan", "--no-config", "-", "--stdin-filename", "people.csv",
+                                  cwd=tmp_path, input=table)
+    assert table_report.stdout.startswith(b"people.csv\n")
+
+
+@pytest.mark.parametrize("argv", [["--stdin-filename", "a.csv"], [".", "--stdin-filename", "a.csv"],
+                                  ["-", "--stdin-filename", ""], ["-", "--stdin-filename", "-"]])
+def test_stdin_filename_needs_stdin_and_a_name(capsys, argv):
+    code, _, err = run(capsys, "scan", "--no-config", *argv)
+    assert code == 2 and "--stdin-filename" in err
+
+
 def test_empty_stdin_is_clean_subprocess(tmp_path, pack):
     proc = run_subprocess("scan", "--packs", "", "--rules", pack, "-", cwd=tmp_path, input=b"")
     assert proc.returncode == 0

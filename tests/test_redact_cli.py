@@ -88,6 +88,21 @@ def test_stdin_to_stdout_is_byte_exact_subprocess(tmp_path):
     assert not [v for p in people for v in p.values if v.encode() in proc.stderr]
 
 
+def test_stdin_with_a_file_name_still_goes_to_stdout_subprocess(tmp_path):
+    """--stdin-filename names the stream (its file kind, its reports); the file of that name,
+    if there is one, is neither read nor rewritten."""
+    rows = "".join(f"{i},{'x' * 60},{80000 + i}\n" for i in range(20))
+    table = "id,note,zip\n" + rows
+    (tmp_path / "people.csv").write_text("left alone\n", encoding="utf-8")
+    proc = run_subprocess("redact", "--no-config", "-", "--stdin-filename", "people.csv",
+                          cwd=tmp_path, stdin=table.encode())
+    assert proc.returncode == 0, proc.stderr
+    expected = "id,note,zip\n" + "".join(f"{i},{'x' * 60},[POSTAL_CODE]\n" for i in range(20))
+    assert proc.stdout.decode() == expected  # every row: the header named the column
+    assert (tmp_path / "people.csv").read_text(encoding="utf-8") == "left alone\n"
+    assert b"redacted 1 file: 20 POSTAL_CODE" in proc.stderr
+
+
 def test_stdin_encrypt_then_restore_subprocess(tmp_path, piiscan_cli):
     key = piiscan_cli.keygen(tmp_path / "k.json")
     people = fake_people(1)

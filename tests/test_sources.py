@@ -172,14 +172,15 @@ def test_read_stream_decodes_like_a_file() -> None:
     text = fake_text()
     data = codecs.BOM_UTF16_BE + text.encode("utf-16-be")
     doc = read_stream(io.BytesIO(data))
-    assert doc == Document("-", text, "utf-16-be", codecs.BOM_UTF16_BE, size=len(data))
+    assert doc == Document("-", text, "utf-16-be", codecs.BOM_UTF16_BE, size=len(data),
+                           from_stdin=True)
 
 
 def test_read_stream_accepts_text_wrapper_and_custom_name() -> None:
     data = b"id \x00 " + fake.email().encode() + b"\xff"  # binary stdin is still scanned
     wrapper = io.TextIOWrapper(io.BytesIO(data))
     doc = read_stream(wrapper, path="stdin.log")
-    assert doc.path == "stdin.log" and doc.size == len(data)
+    assert doc.path == "stdin.log" and doc.size == len(data) and doc.from_stdin
     assert doc.text.encode(doc.encoding) == data
 
 

@@ -33,8 +33,6 @@ from piiscan.redact.writer import atomic_rewrite, encode_like, read_for_rewrite,
 from piiscan.sources import decode_bytes
 from piiscan.suppress import Allowlist, filter_findings
 
-STDIN = "-"
-
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -61,7 +59,7 @@ Transform = Callable[[Document], tuple[str, Counter, str]]
 def rewrite_document(doc: Document, transform: Transform, target: Target, summary: Summary) -> None:
     try:
         new_text, replaced, diff = transform(doc)
-        if doc.path == STDIN and not target.dry_run:
+        if doc.from_stdin and not target.dry_run:
             # A stream always comes out whole: transformed, or as it came if nothing matched.
             sys.stdout.buffer.write(_encode(doc, new_text))
             sys.stdout.buffer.flush()
