@@ -460,7 +460,9 @@ def redact(
     check_strategy_entities(options.strategies, engine.rules)
     if options.needs_key({r.entity for r in engine.rules}):
         options = replace(options, keyring=load_keyring(key_file))
-    filters = filters_from(settings)
+    # A baseline lists findings accepted for now, not values to keep: all are redacted, and
+    # the baseline (perhaps keyed, or not created yet) is not read.
+    filters = filters_from(settings, use_baseline=False)
     transform = redaction(engine, options, allowlist=filters.allowlist,
                           ignore_comments=filters.ignore_comments)
     # Binary files are never rewritten, whether walked, named or --text.

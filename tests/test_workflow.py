@@ -135,6 +135,23 @@ def test_a_project_key_keys_fingerprints_by_value_and_the_baseline_names_it(repo
     assert f"fingerprints are unkeyed, but this scan keys them with project key {keyring.primary}" in err
 
 
+def test_redact_leaves_the_configured_baseline_alone(repo, capsys, monkeypatch):
+    """A baseline accepts findings for now; redaction still removes them, and neither needs
+    the baseline's key nor the file itself."""
+    from piiscan.redact import keys
+
+    keys.write_keyring(keys.generate_keyring(), repo / "project.key")
+    (repo / ".piiscan.yaml").write_text("baseline: .piiscan-baseline.json\n", encoding="utf-8")
+    code, _, err = run(capsys, "redact", "app.py", "--output-dir", "copies")  # no baseline yet
+    assert code == 0 and "redacted 1 file: 1 US_SSN" in err
+    monkeypatch.setenv("PIISCAN_KEY_FILE", "project.key")
+    assert run(capsys, "baseline", "create")[0] == 0
+    monkeypatch.delenv("PIISCAN_KEY_FILE")
+    code, _, err = run(capsys, "redact", "app.py")  # the baseline is keyed; redact has no key
+    assert code == 0 and "redacted 1 file: 1 US_SSN" in err
+    assert SSN not in (repo / "app.py").read_text(encoding="utf-8")
+
+
 def test_an_unkeyed_fingerprint_does_not_follow_the_value(repo, capsys):
     # Without a key a fingerprint holds nothing of the value (see Fingerprints in the README):
     # the same line with another value in it is the same finding.
