@@ -20,6 +20,7 @@ from piiscan import __version__
 from piiscan.errors import PiiscanError, UsageError
 
 if TYPE_CHECKING:
+    from piiscan.baseline import Baseline
     from piiscan.config import Settings
     from piiscan.model import ScanResult
 
@@ -195,6 +196,7 @@ def scan(
     stdin_filename: Optional[str] = STDIN_FILENAME,
 ) -> None:
     """Scan files, folders or stdin for personal data and report what is found."""
+    from piiscan.baseline import read_baseline
     from piiscan.scan import (
         build_engine, filters_from, git_inputs, iter_inputs, jobs_for, scan_inputs,
     )
@@ -221,14 +223,16 @@ def scan(
     targets = paths or ["."]
     stdin_name = _stdin_name(stdin_filename, paths or [])
     settings = _settings(flags, targets, config, no_config).settings
-    key_id, fingerprint_key = _fingerprint_key(key_file)
+    baseline = read_baseline(settings.baseline) if settings.baseline else None
+    key_id, fingerprint_key = _fingerprint_key(key_file, baseline)
     engine = build_engine(settings, fingerprint_key)
     if from_git:
         inputs = git_inputs(settings, staged=staged, since=since, history=history)
     else:
         inputs = iter_inputs(targets, settings, defer_reading=True, stdin_name=stdin_name)
     with _progress(enabled=not quiet) as on_progress:
-        result = scan_inputs(engine, inputs, on_progress, filters_from(settings, key_id=key_id),
+        result = scan_inputs(engine, inputs, on_progress,
+                             filters_from(settings, key_id=key_id, baseline=baseline),
                              jobs_for(settings))
     if not quiet:
         _warn_incomplete(result)
@@ -237,14 +241,17 @@ def scan(
     raise typer.Exit(exit_code(result, settings.fail_on))
 
 
-def _fingerprint_key(key_file: Optional[str]) -> tuple[Optional[str], Optional[bytes]]:
+def _fingerprint_key(
+    key_file: Optional[str], baseline: Optional["Baseline"] = None
+) -> tuple[Optional[str], Optional[bytes]]:
     """(key id, key) that fingerprints are keyed with when a project key is configured (see
-    Fingerprints in the README), else (None, None)."""
+    Fingerprints in the README), else (None, None): the baseline's key while the keyring
+    holds it, else the primary one."""
     from piiscan.redact.keys import fingerprint_key, key_configured, load_keyring
 
     if not key_configured(key_file):
         return None, None
-    return fingerprint_key(load_keyring(key_file))
+    return fingerprint_key(load_keyring(key_file), baseline.key_id if baseline else None)
 
 
 def _settings(flags: dict, targets: list[str], config: Optional[Path], no_config: bool):
@@ -639,9 +646,9 @@ def baseline_update(
     from piiscan.baseline import check_fingerprint_key, read_baseline, update_baseline, write_baseline
 
     targets, settings = _baseline_settings(paths, config, no_config)
-    key_id, key = _fingerprint_key(key_file)
     path = baseline_file or Path(settings.baseline or DEFAULT_BASELINE)
     old = read_baseline(path)  # a missing or broken baseline, or another key: before scanning
+    key_id, key = _fingerprint_key(key_file, old)
     check_fingerprint_key(old, key_id, str(path))
     result = _baseline_scan(targets, settings, key, quiet)
     roots = [t.rstrip("/") for t in targets if t not in (".", "./")]

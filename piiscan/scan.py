@@ -132,13 +132,17 @@ def build_engine(settings: Settings | EngineOptions, fingerprint_key: bytes | No
 
 
 def filters_from(
-    settings: Settings, *, use_baseline: bool = True, key_id: str | None = None
+    settings: Settings, *, use_baseline: bool = True, key_id: str | None = None,
+    baseline: Baseline | None = None,
 ) -> Filters:
     """The filters of these settings; `key_id`: the project key the engine's fingerprints
-    are keyed with, which the baseline's must be too."""
-    baseline = None
-    if settings.baseline and use_baseline:
+    are keyed with, which the baseline's must be too. `baseline`: the settings' baseline,
+    if the caller read it already."""
+    if not (settings.baseline and use_baseline):
+        baseline = None
+    elif baseline is None:
         baseline = read_baseline(settings.baseline)
+    if baseline is not None:
         check_fingerprint_key(baseline, key_id, settings.baseline)
     return Filters(
         ignore_comments=settings.ignore_comments,

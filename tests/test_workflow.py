@@ -135,6 +135,35 @@ def test_a_project_key_keys_fingerprints_by_value_and_the_baseline_names_it(repo
     assert f"fingerprints are unkeyed, but this scan keys them with project key {keyring.primary}" in err
 
 
+def test_a_keyed_baseline_outlives_a_key_rotation_while_the_keyring_holds_its_key(repo, capsys, monkeypatch):
+    from piiscan.redact import keys
+
+    first = keys.generate_keyring()
+    keys.write_keyring(first, repo / "project.key")
+    monkeypatch.setenv("PIISCAN_KEY_FILE", "project.key")
+    (repo / ".piiscan.yaml").write_text("baseline: .piiscan-baseline.json\n", encoding="utf-8")
+    assert run(capsys, "baseline", "create")[0] == 0
+    assert run(capsys, "scan", "-q")[0] == 0
+
+    rotated = keys.rotate(first)
+    assert rotated.primary != first.primary and first.primary in rotated.keys
+    keys.write_keyring(rotated, repo / "project.key", overwrite=True)
+    code, out, _ = run(capsys, "scan", "-q")
+    assert code == 0, out  # still baselined: fingerprints keyed with the baseline's key
+    code, _, err = run(capsys, "baseline", "update")  # its entry still matches: not "fixed"
+    assert code == 0 and ".piiscan-baseline.json: 1 -> 1 findings" in err
+    header = (repo / ".piiscan-baseline.json").read_text(encoding="utf-8").splitlines()[0]
+    assert json.loads(header + "]}")["fingerprint_key"] == first.primary
+    assert run(capsys, "baseline", "create")[0] == 0  # a new baseline takes the new key
+    header = (repo / ".piiscan-baseline.json").read_text(encoding="utf-8").splitlines()[0]
+    assert json.loads(header + "]}")["fingerprint_key"] == rotated.primary
+
+    other = keys.generate_keyring()  # a keyring without the baseline's key: refused
+    keys.write_keyring(other, repo / "other.key")
+    code, _, err = run(capsys, "scan", "-q", "--key-file", "other.key")
+    assert code == 2 and f"keyed with project key {rotated.primary}" in err
+
+
 def test_redact_leaves_the_configured_baseline_alone(repo, capsys, monkeypatch):
     """A baseline accepts findings for now; redaction still removes them, and neither needs
     the baseline's key nor the file itself."""

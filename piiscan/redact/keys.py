@@ -156,10 +156,13 @@ def key_configured(key_file: str | None = None, environ: Mapping[str, str] = os.
     return bool(key_file or environ.get(KEY_FILE_ENV) or environ.get(KEY_ENV))
 
 
-def fingerprint_key(keyring: Keyring) -> tuple[str, bytes]:
-    """The key that fingerprints are HMACs under, and the id of the master key it comes from
-    (the primary one: rotating the key changes every fingerprint)."""
-    return keyring.primary, derive_key(keyring.primary_key, "fingerprint")
+def fingerprint_key(keyring: Keyring, prefer: str | None = None) -> tuple[str, bytes]:
+    """The id of the master key that fingerprints are keyed with, and the key derived from
+    it that they are HMACs under: the key `prefer` names (a baseline's) while the keyring
+    holds it, else the primary one. A rotated keyring keeps its old keys, so a baseline
+    made before the rotation keeps matching until it is recreated."""
+    key_id = prefer if prefer in keyring.keys else keyring.primary
+    return key_id, derive_key(keyring.keys[key_id], "fingerprint")
 
 
 def load_keyring(key_file: str | None = None, environ: Mapping[str, str] = os.environ) -> Keyring:
