@@ -106,11 +106,12 @@ def _encode(value: Any, newline: str, text: _Chunks) -> None:
         if not value:
             add("[]")
             return
+        made_lazily = isinstance(value, Lazily)  # its items are made as they are reached
         separator = "[" + inner
         for item in value:
             add(separator)
             _encode(item, inner, text)
-            if isinstance(value, Lazily):  # its items are made as they are reached
+            if made_lazily:
                 text.write_if_full()
             separator = "," + inner
         add(newline + "]")
