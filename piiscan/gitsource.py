@@ -295,12 +295,13 @@ def _is_null_oid(oid: str) -> bool:
 
 
 def staged_documents(
-    repo: str = ".", *, max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    repo: str = ".", *, max_file_size: int = DEFAULT_MAX_FILE_SIZE, relative_to: str | None = None
 ) -> Iterator[Document | Skipped]:
     """The index content of every added, copied, modified or type-changed staged file.
 
     What is scanned is what `git commit` would record, not the working tree. Paths are relative
-    to the repository root, as git prints them, in git's (byte) order. A renamed file is scanned
+    to the repository root, as git prints them (or to the folder `relative_to`, as a walk from
+    there names them), in git's (byte) order. A renamed file is scanned
     at its new path (`--no-renames` shows it as added: its content is what matters). `--raw`
     gives each file's index mode and blob id, so the blobs are read by id and a path that holds
     a newline cannot confuse the line-based `cat-file --batch` protocol. Runs inside a hook too:
@@ -308,14 +309,15 @@ def staged_documents(
     """
     # Checked first: outside a repository `git diff` silently turns into `git diff --no-index`,
     # and in a bare one `--cached` quietly compares nothing.
-    repository_root(repo)
+    root = repository_root(repo)
     listing = _run_git(
         repo,
         "list staged files",
         "diff", "--cached", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-ext-diff",
         "--ignore-submodules=all", "--diff-filter=ACMT",
     )  # fmt: skip
-    entries = [(mode, oid, _path_text(path)) for mode, oid, path in _raw_entries(listing)]
+    entries = [(mode, oid, _named(root, _path_text(path), relative_to))
+               for mode, oid, path in _raw_entries(listing)]
     yield from _read_entries(repo, entries, max_file_size)
 
 
@@ -354,13 +356,13 @@ def repository_root(repo: str = ".") -> str:
     return root
 
 
-def changed_paths(since: str, repo: str = ".") -> list[str]:
+def changed_paths(since: str, repo: str = ".", relative_to: str | None = None) -> list[str]:
     """Tracked files that differ between SINCE and the working tree and still exist.
 
     Covers commits after SINCE, staged changes (a newly added file too) and unstaged edits;
     deleted files and submodules are left out, and so are untracked files (`git add` them to
-    include them). Paths are relative to the repository root (see `repository_root`), sorted
-    as git sorts them. An empty list means nothing changed: do not fall back to scanning ".".
+    include them). Paths are relative to the repository root (see `repository_root`), or to
+    the folder `relative_to`, sorted as git sorts them. An empty list means nothing changed: do not fall back to scanning ".".
     """
     root = repository_root(repo)
     commit = _require_commit(repo, since)
@@ -372,7 +374,13 @@ def changed_paths(since: str, repo: str = ".") -> list[str]:
     )  # fmt: skip
     paths = [_path_text(raw) for raw in listing.split(b"\x00") if raw]
     # The diff already excludes deletions; lexists guards against a file removed meanwhile.
-    return [path for path in paths if os.path.lexists(os.path.join(root, path))]
+    return [_named(root, path, relative_to) for path in paths
+            if os.path.lexists(os.path.join(root, path))]
+
+
+def _named(root: str, path: str, relative_to: str | None) -> str:
+    """A path git gives (relative to the repository's top), relative to `relative_to`."""
+    return path if relative_to is None else os.path.relpath(os.path.join(root, path), relative_to)
 
 
 def staged_paths(repo: str = ".") -> list[str]:
@@ -388,8 +396,9 @@ def staged_paths(repo: str = ".") -> list[str]:
         "diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff",
         "--ignore-submodules=all", "--diff-filter=ACMT",
     )  # fmt: skip
-    paths = [os.path.join(root, _path_text(raw)) for raw in listing.split(b"\x00") if raw]
-    return [os.path.relpath(path) for path in paths if os.path.isfile(path)]
+    paths = [_path_text(raw) for raw in listing.split(b"\x00") if raw]
+    return [_named(root, path, os.curdir) for path in paths
+            if os.path.isfile(os.path.join(root, path))]
 
 
 # --- history -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from piiscan.baseline import Baseline, check_fingerprint_key, read_baseline
@@ -206,26 +206,16 @@ def git_inputs(
     from piiscan import gitsource
 
     if staged:
-        root = gitsource.repository_root(".")
-        items = map(
-            functools.partial(_relative_to_cwd, root),
-            gitsource.staged_documents(".", max_file_size=settings.max_file_size),
+        items = gitsource.staged_documents(
+            ".", max_file_size=settings.max_file_size, relative_to=os.curdir
         )
     elif history:
         items = gitsource.history_documents(".", since=since, max_file_size=settings.max_file_size)
     else:
-        root = gitsource.repository_root(".")
-        paths = [os.path.relpath(os.path.join(root, p)) for p in gitsource.changed_paths(since, ".")]
+        paths = gitsource.changed_paths(since, ".", relative_to=os.curdir)
         # Nothing changed means nothing to scan (not the whole tree); binaries stay skipped.
         return iter_inputs(paths, settings, named_binary=False, defer_reading=True) if paths else ()
     return _in_scope(items, PathScope.build(settings.include, settings.exclude))
-
-
-def _relative_to_cwd(root: str, item: Document | Skipped) -> Document | Skipped:
-    """An item git named relative to the repository's top, renamed relative to the current
-    folder: reports, baselines and --include/--exclude then read the path as they read a
-    walk's, wherever in the repository piiscan runs."""
-    return replace(item, path=os.path.relpath(os.path.join(root, item.path)))
 
 
 def _in_scope(items: Iterable[Document | Skipped], scope: PathScope) -> Iterable[Document | Skipped]:
