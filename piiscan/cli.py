@@ -224,16 +224,14 @@ def scan(
     stdin_name = _stdin_name(stdin_filename, paths or [])
     settings = _settings(flags, targets, config, no_config).settings
     baseline = read_baseline(settings.baseline) if settings.baseline else None
-    key_id, fingerprint_key = _fingerprint_key(key_file, baseline)
-    engine = build_engine(settings, fingerprint_key)
+    engine = build_engine(settings, _fingerprint_key(key_file, baseline))
     if from_git:
         inputs = git_inputs(settings, staged=staged, since=since, history=history)
     else:
         inputs = iter_inputs(targets, settings, defer_reading=True, stdin_name=stdin_name)
     with _progress(enabled=not quiet) as on_progress:
-        result = scan_inputs(engine, inputs, on_progress,
-                             filters_from(settings, key_id=key_id, baseline=baseline),
-                             jobs_for(settings))
+        filters = filters_from(settings, key_id=engine.fingerprint_key_id, baseline=baseline)
+        result = scan_inputs(engine, inputs, on_progress, filters, jobs_for(settings))
     if not quiet:
         _warn_incomplete(result)
         _warn_untrusted_cache()
@@ -243,14 +241,14 @@ def scan(
 
 def _fingerprint_key(
     key_file: Optional[str], baseline: Optional["Baseline"] = None
-) -> tuple[Optional[str], Optional[bytes]]:
+) -> Optional[tuple[str, bytes]]:
     """(key id, key) that fingerprints are keyed with when a project key is configured (see
-    Fingerprints in the README), else (None, None): the baseline's key while the keyring
-    holds it, else the primary one."""
+    Fingerprints in the README), else None: the baseline's key while the keyring holds it,
+    else the primary one."""
     from piiscan.redact.keys import fingerprint_key, key_configured, load_keyring
 
     if not key_configured(key_file):
-        return None, None
+        return None
     return fingerprint_key(load_keyring(key_file), baseline.key_id if baseline else None)
 
 
@@ -594,7 +592,8 @@ def _baseline_settings(
 
 
 def _baseline_scan(
-    targets: list[str], settings: "Settings", fingerprint_key: Optional[bytes], quiet: bool
+    targets: list[str], settings: "Settings", fingerprint_key: Optional[tuple[str, bytes]],
+    quiet: bool,
 ) -> "ScanResult":
     """Scan as `scan` would (ignores and allowlist applied), but without any baseline."""
     from piiscan.scan import build_engine, filters_from, iter_inputs, scan_inputs
@@ -625,9 +624,9 @@ def baseline_create(
     from piiscan.baseline import baseline_from_findings, write_baseline
 
     targets, settings = _baseline_settings(paths, config, no_config)
-    key_id, key = _fingerprint_key(key_file)
+    key = _fingerprint_key(key_file)
     result = _baseline_scan(targets, settings, key, quiet)
-    baseline = baseline_from_findings(result.findings, key_id)
+    baseline = baseline_from_findings(result.findings, key[0] if key else None)
     write_baseline(baseline, output)
     typer.echo(f"piiscan: recorded {len(baseline)} findings in {output}", err=True)
 
@@ -648,8 +647,8 @@ def baseline_update(
     targets, settings = _baseline_settings(paths, config, no_config)
     path = baseline_file or Path(settings.baseline or DEFAULT_BASELINE)
     old = read_baseline(path)  # a missing or broken baseline, or another key: before scanning
-    key_id, key = _fingerprint_key(key_file, old)
-    check_fingerprint_key(old, key_id, str(path))
+    key = _fingerprint_key(key_file, old)
+    check_fingerprint_key(old, key[0] if key else None, str(path))
     result = _baseline_scan(targets, settings, key, quiet)
     roots = [t.rstrip("/") for t in targets if t not in (".", "./")]
 

@@ -1096,6 +1096,7 @@ class Engine:
         backend: str = "auto",
         regex_timeout: float = DEFAULT_REGEX_TIMEOUT,
         fingerprint_key: bytes | None = None,
+        fingerprint_key_id: str | None = None,
         cache_dir: Path | None | str = "default",
         ner: NerOptions | None = None,
         test_code: Sequence[str] = (),
@@ -1110,6 +1111,7 @@ class Engine:
             "backend": backend,
             "regex_timeout": regex_timeout,
             "fingerprint_key": fingerprint_key,
+            "fingerprint_key_id": fingerprint_key_id,
             "cache_dir": default_cache_dir() if cache_dir == "default" else cache_dir,
             "ner": ner,
             "test_code": (test_code,) if isinstance(test_code, str) else tuple(test_code),
@@ -1133,6 +1135,8 @@ class Engine:
         self.min_confidence: float = o["min_confidence"]
         self.regex_timeout: float = o["regex_timeout"]
         self._fingerprint_key: bytes | None = o["fingerprint_key"]
+        # The project key it comes from: a baseline must name the same (check_fingerprint_key).
+        self.fingerprint_key_id: str | None = o["fingerprint_key_id"]
         # Compiling with `regex` is slow, and most rules never match a given file: a rule is
         # put together the first time a finder names it, its patterns taken from the pattern
         # cache (which compiles them all once, when the cache folder has none for these rules).

@@ -63,10 +63,13 @@ class EngineOptions:
     regex_timeout: float
     ner: NerOptions | None = None
     test_code: tuple[str, ...] = ()
-    fingerprint_key: bytes | None = None  # from the project key, never from settings
+    # (key id, key) from the project key, never from settings.
+    fingerprint_key: tuple[str, bytes] | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, fingerprint_key: bytes | None = None) -> EngineOptions:
+    def from_settings(
+        cls, settings: Settings, fingerprint_key: tuple[str, bytes] | None = None
+    ) -> EngineOptions:
         return cls(
             packs=settings.packs,
             rule_paths=settings.rules,
@@ -115,9 +118,17 @@ def ner_options(
     )
 
 
-def build_engine(settings: Settings | EngineOptions, fingerprint_key: bytes | None = None) -> Engine:
-    options = (settings if isinstance(settings, EngineOptions)
-               else EngineOptions.from_settings(settings, fingerprint_key))
+def build_engine(
+    settings: Settings | EngineOptions, fingerprint_key: tuple[str, bytes] | None = None
+) -> Engine:
+    """An engine for these settings; `fingerprint_key`: (key id, key) when a project key
+    keys the fingerprints (EngineOptions hold their own)."""
+    if isinstance(settings, EngineOptions):
+        if fingerprint_key is not None:
+            raise TypeError("EngineOptions carry their own fingerprint_key")
+        options = settings
+    else:
+        options = EngineOptions.from_settings(settings, fingerprint_key)
     rules = load_rules(options.rule_paths, packs=options.packs)
     rules = select_rules(rules, options.only, options.disable)
     return Engine(
@@ -127,7 +138,8 @@ def build_engine(settings: Settings | EngineOptions, fingerprint_key: bytes | No
         regex_timeout=options.regex_timeout,
         ner=options.ner,
         test_code=options.test_code,
-        fingerprint_key=options.fingerprint_key,
+        fingerprint_key=options.fingerprint_key[1] if options.fingerprint_key else None,
+        fingerprint_key_id=options.fingerprint_key[0] if options.fingerprint_key else None,
     )
 
 
@@ -501,7 +513,8 @@ def scan_paths(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> ScanResult:
     inputs = iter_inputs(paths, settings, defer_reading=True)
-    return scan_inputs(engine, inputs, on_progress, filters_from(settings), jobs_for(settings))
+    filters = filters_from(settings, key_id=engine.fingerprint_key_id)
+    return scan_inputs(engine, inputs, on_progress, filters, jobs_for(settings))
 
 
 def jobs_for(settings: Settings) -> int:

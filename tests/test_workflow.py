@@ -164,6 +164,27 @@ def test_a_keyed_baseline_outlives_a_key_rotation_while_the_keyring_holds_its_ke
     assert code == 2 and f"keyed with project key {rotated.primary}" in err
 
 
+def test_a_keyed_engine_from_the_library_reads_its_keyed_baseline(repo, capsys, monkeypatch):
+    """The engine knows which project key its fingerprints come from, so the baseline check
+    needs nothing else: the library's scan_paths matches as the CLI does."""
+    from piiscan import scan
+    from piiscan.config import Settings
+    from piiscan.errors import UsageError
+    from piiscan.redact import keys
+
+    keyring = keys.generate_keyring()
+    keys.write_keyring(keyring, repo / "project.key")
+    monkeypatch.setenv("PIISCAN_KEY_FILE", "project.key")
+    assert run(capsys, "baseline", "create")[0] == 0
+    settings = Settings(baseline=".piiscan-baseline.json")
+    engine = scan.build_engine(settings, keys.fingerprint_key(keyring))
+    assert engine.fingerprint_key_id == keyring.primary
+    result = scan.scan_paths(["."], engine, settings)
+    assert result.findings == () and result.stats.files_scanned >= 1
+    with pytest.raises(UsageError, match="this scan has no key"):
+        scan.scan_paths(["."], scan.build_engine(settings), settings)
+
+
 def test_redact_leaves_the_configured_baseline_alone(repo, capsys, monkeypatch):
     """A baseline accepts findings for now; redaction still removes them, and neither needs
     the baseline's key nor the file itself."""
