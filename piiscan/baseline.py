@@ -35,6 +35,7 @@ from pathlib import Path
 
 from piiscan.errors import ConfigError, UsageError
 from piiscan.model import Finding
+from piiscan.redact.keys import KEY_ID
 
 __all__ = [
     "FORMAT_VERSION",
@@ -53,7 +54,6 @@ __all__ = [
 FORMAT_VERSION = 1
 _HEADER = '{"piiscan_baseline": 1, "entries": ['
 _KEYED_HEADER = '{{"piiscan_baseline": 1, "fingerprint_key": "{key_id}", "entries": ['
-_KEY_ID = re.compile(r"[0-9a-f]{8}")
 _FOOTER = "]}"
 _ENTRY_KEYS = ("fingerprint", "rule_id", "path", "reason")
 # Engine fingerprints are 32 lowercase hex digits; a range leaves room for a longer hash
@@ -260,7 +260,7 @@ def loads(text: str, source: str) -> Baseline:
             f"this piiscan reads format {FORMAT_VERSION}; a newer piiscan may have written it",
         )
     key_id = data.get("fingerprint_key")
-    if key_id is not None and not (isinstance(key_id, str) and _KEY_ID.fullmatch(key_id)):
+    if key_id is not None and not (isinstance(key_id, str) and KEY_ID.fullmatch(key_id)):
         raise ConfigError(
             f"{source}: fingerprint_key: not a key id", "expected 8 lowercase hex digits"
         )

@@ -43,7 +43,7 @@ KEYGEN_HINT = (
 )
 # A key file is a few hundred bytes; anything much larger is not one (and might be /dev/zero).
 _MAX_KEY_FILE_SIZE = 1 << 20
-_KEY_ID = re.compile(r"[0-9a-f]{8}")
+KEY_ID = re.compile(r"[0-9a-f]{8}")  # what a key id looks like (baselines name one too)
 _HEX_KEY = re.compile(r"[0-9A-Fa-f]{64}")
 _BASE64_KEY = re.compile(r"[A-Za-z0-9+/_-]{43}={0,2}")
 
@@ -243,7 +243,7 @@ def _parse_keyring_json(text: str, source: str) -> Keyring:
     keys: dict[str, bytes] = {}
     for position, (key_id, encoded) in enumerate(entries.items(), start=1):
         # Name a bad entry by position: a malformed "id" might be a key pasted in the wrong place.
-        if not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id):
+        if not isinstance(key_id, str) or not KEY_ID.fullmatch(key_id):
             raise KeyMaterialError(f"{source}: key #{position} has a malformed key id")
         key = _decode_key(encoded) if isinstance(encoded, str) else None
         if key is None:
