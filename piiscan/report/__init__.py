@@ -8,7 +8,6 @@ when the caller passes `show_values=True`.
 from __future__ import annotations
 
 import functools
-import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from json.encoder import JSONEncoder, encode_basestring  # not `import json`: that name is our reporter
@@ -62,7 +61,7 @@ class _Chunks:
         self._size = self._counted = 0
 
     def write_if_full(self) -> None:
-        self._size += sum(map(len, itertools.islice(self.pieces, self._counted, None)))
+        self._size += sum(map(len, self.pieces[self._counted:]))  # those added since
         self._counted = len(self.pieces)
         if self._size >= 1 << 16:
             self.write()
@@ -130,17 +129,12 @@ def _flat_encoder(inner: str) -> JSONEncoder:
 
 
 def write_in_chunks(pieces: Iterable[str], stream: TextIO) -> None:
-    """Write the pieces about 64 KB at a time (one write per piece is slow, one for the
-    whole text holds it all)."""
-    pending: list[str] = []
-    size = 0
+    """Write the pieces about 64 KB at a time."""
+    text = _Chunks(stream)
     for piece in pieces:
-        pending.append(piece)
-        size += len(piece)
-        if size >= 1 << 16:
-            stream.write("".join(pending))
-            pending, size = [], 0
-    stream.write("".join(pending))
+        text.pieces.append(piece)
+        text.write_if_full()
+    text.write()
 
 
 def sentence(text: str) -> str:
@@ -155,17 +149,29 @@ def base_folder(base_dir: str | None) -> str:
     return os.path.abspath(base_dir if base_dir is not None else os.getcwd())
 
 
-def work_tree_root(folder: str) -> str | None:
+def work_tree_root(folder: str, known: dict[str, str | None] | None = None) -> str | None:
     """The top folder of the git work tree holding `folder` (absolute), or None: the nearest
-    folder with a `.git` (a folder in a clone; a file in a worktree or a submodule)."""
+    folder with a `.git` (a folder in a clone; a file in a worktree or a submodule).
+    `known`: the answers for folders looked up before, which this call adds to for every
+    folder it walks through (a report's files share their parents)."""
+    walked = []
     current = folder
     while True:
+        if known is not None and current in known:
+            found = known[current]
+            break
+        walked.append(current)
         if os.path.lexists(os.path.join(current, ".git")):
-            return current
+            found = current
+            break
         parent = os.path.dirname(current)
         if parent == current:
-            return None
+            found = None
+            break
         current = parent
+    if known is not None:
+        known.update(dict.fromkeys(walked, found))
+    return found
 
 
 def relative_inside(path: str, folder: str) -> str | None:

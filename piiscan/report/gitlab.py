@@ -99,9 +99,7 @@ class WorkTrees:
 
     def root(self, directory: str) -> str | None:
         """The top folder of the work tree holding `directory` (absolute), or None."""
-        if directory not in self._root_of_dir:
-            self._root_of_dir[directory] = work_tree_root(directory)
-        return self._root_of_dir[directory]
+        return work_tree_root(directory, self._root_of_dir)
 
     def head(self, root: str) -> str:
         """The commit HEAD names in the work tree `root`, or NO_COMMIT (unborn, no git)."""
