@@ -533,15 +533,14 @@ def pack_files(path: str | Path) -> list[Path]:
 def rules_to_test(packs: Sequence[str]) -> list[Rule]:
     """The rules of each pack named: a pack file or folder, or else a built-in pack's name
     (a file or folder of that name wins; `./core` always means the path)."""
+    builtin = builtin_pack_names()
     rules = []
     for pack in packs:
-        if Path(pack).exists() or pack not in builtin_pack_names():
+        if Path(pack).exists() or pack not in builtin:
             try:
                 files = pack_files(pack)
             except RulePackError as exc:
-                raise RulePackError(
-                    exc.message, "built-in packs: " + ", ".join(builtin_pack_names())
-                ) from None
+                raise RulePackError(exc.message, "built-in packs: " + ", ".join(builtin)) from None
             rules.extend(rule for file in files for rule in load_pack_file(file).rules)
         else:
             rules.extend(load_builtin_pack(pack).rules)
