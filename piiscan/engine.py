@@ -37,7 +37,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -1280,14 +1280,18 @@ class Engine:
             if scored is not None and scored.confidence >= self.min_confidence:
                 yield scored
 
-    def _unnumbered(self, document: Document, kept: list[Match]) -> list[tuple[Finding, str]]:
-        """The reported findings of a document, each with its fingerprint material."""
+    def _unnumbered(self, document: Document, kept: list[Match]) -> list[Unnumbered]:
+        """The reported findings of a document, in file coordinates, each with what its
+        fingerprint hashes; built as Findings once numbered."""
         if not kept:
             return []
         text = document.text
         # Snippets mask every neighbour, also those in the overlap that another window reports.
         spans = [_Span(m.start, m.end, self.rules[m.order].entity, text[m.start : m.end]) for m in kept]
-        findings = []
+        low = document.report_from
+        high = len(text) if document.report_to is None else document.report_to
+        offset, line_base, column_base = document.offset, document.line_base, document.column_base
+        found, reported = [], []
         line, counted_to, line_start = 1, 0, 0
         for m, span, (snippet, raw_snippet) in zip(kept, spans, _snippets(text, spans)):
             # Matches come in order: look for line breaks only since the previous one.
@@ -1296,47 +1300,34 @@ class Engine:
                 line += text.count("\n", counted_to, m.start)
                 line_start = newline + 1
             counted_to = m.start
+            if not low <= m.start < high:  # another window reports it
+                continue
             inside = text.count("\n", m.start, m.end)
             end_line = line + inside
             end_line_start = text.rfind("\n", m.start, m.end) + 1 if inside else line_start
+            end_column = m.end - end_line_start + 1
             rule = self.rules[m.order]
-            findings.append(
-                Finding(
-                    rule_id=rule.id,
-                    entity=rule.entity,
-                    path=document.path,
-                    start=m.start,
-                    end=m.end,
-                    line=line,
-                    column=m.start - line_start + 1,
-                    end_line=end_line,
-                    end_column=m.end - end_line_start + 1,
-                    confidence=m.confidence,
-                    severity=Severity.INFO if m.test_data else rule.severity,
-                    category=rule.category,
-                    test_data=m.test_data,
-                    value=span.value,
-                    snippet=snippet,
-                    raw_snippet=raw_snippet,
-                    commit=document.commit,
-                    commit_date=document.commit_date,
-                )
-            )
-        low = document.report_from
-        high = len(text) if document.report_to is None else document.report_to
-        reported = [f for f in findings if low <= f.start < high]
-        materials = _fingerprint_materials(text, reported, spans, self._fingerprint_key)
-        if document.offset or document.line_base or document.column_base:
-            reported = [_in_file(f, document) for f in reported]
-        return list(zip(reported, materials))
+            reported.append((rule.id, span))
+            # Finding's fields but the fingerprint, in its order. A window's first line may
+            # start partway into the file's line (column_base).
+            found.append((
+                rule.id, rule.entity, document.path, m.start + offset, m.end + offset,
+                line + line_base, m.start - line_start + 1 + (column_base if line == 1 else 0),
+                end_line + line_base, end_column + (column_base if end_line == 1 else 0),
+                m.confidence, Severity.INFO if m.test_data else rule.severity, rule.category,
+                m.test_data, span.value, snippet, raw_snippet, document.commit,
+                document.commit_date,
+            ))
+        materials = _fingerprint_materials(text, document.path, reported, spans, self._fingerprint_key)
+        return [Unnumbered(fields, material) for fields, material in zip(found, materials)]
 
     def number_fingerprints(
-        self, unnumbered: list[tuple[Finding, str]], occurrences: dict[str, int]
+        self, unnumbered: Sequence[Unnumbered], occurrences: dict[str, int]
     ) -> list[Finding]:
-        """Fingerprints for findings in file order; `occurrences` counts the materials seen
-        so far in the file (equal lines get #0, #1 ...)."""
+        """The findings, with fingerprints numbered in file order; `occurrences` counts the
+        materials seen so far in the file (equal lines get #0, #1 ...)."""
         out = []
-        for finding, material in unnumbered:
+        for fields, material in unnumbered:
             seen = occurrences.get(material, 0)
             occurrences[material] = seen + 1
             data = f"{material}\0{seen}".encode("utf-8", "replace")
@@ -1344,8 +1335,18 @@ class Engine:
                 fingerprint = hashlib.sha256(data).hexdigest()[:32]
             else:
                 fingerprint = hmac.new(self._fingerprint_key, data, "sha256").hexdigest()[:32]
-            out.append(replace(finding, fingerprint=fingerprint))
+            out.append(Finding(*fields, fingerprint))
         return out
+
+
+class Unnumbered(NamedTuple):
+    """A finding before its fingerprint, which counts the equal materials before it in the
+    file and so is numbered in file order (`Engine.number_fingerprints`, in the main process
+    for the windows of a large file): the Finding's fields but the last (`fingerprint`), and
+    what the fingerprint hashes. Each Finding is built once, numbered."""
+
+    fields: tuple
+    material: str
 
 
 def table_columns(document: Document) -> tuple[Callable[[int], str] | None, str]:
@@ -1436,19 +1437,6 @@ def _dedupe(matches: list[Match]) -> list[Match]:
 _WHITESPACE = re.compile(r"\s+")
 
 
-def _in_file(f: Finding, document: Document) -> Finding:
-    """Window coordinates -> file coordinates."""
-    return replace(
-        f,
-        start=f.start + document.offset,
-        end=f.end + document.offset,
-        line=f.line + document.line_base,
-        column=f.column + (document.column_base if f.line == 1 else 0),
-        end_line=f.end_line + document.line_base,
-        end_column=f.end_column + (document.column_base if f.end_line == 1 else 0),
-    )
-
-
 def _line_bounds(text: str) -> Callable[[int], tuple[int, int]]:
     """`bounds(offset)`: the line around an offset, without its line break (and without a CR
     before it). Findings come in order, many to a line: the last line found is reused, so a
@@ -1507,10 +1495,11 @@ def _snippets(text: str, spans: list[_Span]) -> list[tuple[str, str]]:
 
 
 def _fingerprint_materials(
-    text: str, findings: list[Finding], neighbours: list[_Span], key: bytes | None
+    text: str, path: str, reported: list[tuple[str, _Span]], neighbours: list[_Span],
+    key: bytes | None,
 ) -> list[str]:
-    """What each finding's fingerprint hashes (with an occurrence count, added later), so
-    that it is stable across runs, machines and line moves.
+    """What the fingerprint of each reported (rule id, span) hashes (with an occurrence
+    count, added later), so that it is stable across runs, machines and line moves.
 
     Without a key: rule, path and the line with every finding replaced by its entity name, so
     it says nothing about the values (a 9-digit SSN has too few values for any unkeyed hash of
@@ -1519,14 +1508,14 @@ def _fingerprint_materials(
     overlapping = _overlapping(neighbours)
     line_bounds = _line_bounds(text)
     materials = []
-    for f in findings:
+    for rule_id, span in reported:
         if key is None:
-            line_start, line_end = line_bounds(f.start)
-            lo, hi = _excerpt_bounds(line_start, line_end, f.start, f.end, 400)
+            line_start, line_end = line_bounds(span.start)
+            lo, hi = _excerpt_bounds(line_start, line_end, span.start, span.end, 400)
             shape = _replace_spans(text, lo, hi, overlapping(lo, hi), lambda g: f"<{g.entity}>")
-            materials.append("\0".join(("v1", f.rule_id, f.path, _WHITESPACE.sub(" ", shape).strip())))
+            materials.append("\0".join(("v1", rule_id, path, _WHITESPACE.sub(" ", shape).strip())))
         else:
-            materials.append("\0".join(("v1k", f.rule_id, f.path, normalise_value(f.value))))
+            materials.append("\0".join(("v1k", rule_id, path, normalise_value(span.value))))
     return materials
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from piiscan.baseline import Baseline, check_fingerprint_key, read_baseline
 from piiscan.config import DEFAULT_NER_ENTITIES, DEFAULT_NER_MODEL, Settings
-from piiscan.engine import Engine
+from piiscan.engine import Engine, Unnumbered
 from piiscan.errors import ScanError
 from piiscan.model import (
     Document,
@@ -306,7 +306,7 @@ class Window:
 class WindowScan:
     """A window's findings with their fingerprint materials, numbered later in file order."""
 
-    unnumbered: tuple[tuple[Finding, str], ...] = ()
+    unnumbered: tuple[Unnumbered, ...] = ()
     timed_out: str | None = None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import marshal
 import os
 import pickle
@@ -537,6 +538,16 @@ def test_engine_survives_pickling(rules):
     clone = pickle.loads(pickle.dumps(engine))
     doc = Document("t.txt", "ssn 536-22-1234 a@acme-mail.net")
     assert clone.scan(doc) == engine.scan(doc) and clone.backend == engine.backend
+
+
+def test_findings_survive_pickling_field_for_field(rules):
+    # Workers send findings back pickled, through Finding.__reduce__: every field must come
+    # back, the fingerprint and the commit fields (at the end) included.
+    doc = Document("t.txt", "ssn 536-22-1234 a@acme-mail.net", commit="c0ffee", commit_date="2026-01-02")
+    findings = Engine(rules, cache_dir=None).scan(doc)
+    assert findings and all(f.fingerprint and f.commit == "c0ffee" for f in findings)
+    clones = pickle.loads(pickle.dumps(findings))
+    assert [dataclasses.astuple(c) for c in clones] == [dataclasses.astuple(f) for f in findings]
 
 
 @pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
