@@ -196,7 +196,6 @@ def scan(
     stdin_filename: Optional[str] = STDIN_FILENAME,
 ) -> None:
     """Scan files, folders or stdin for personal data and report what is found."""
-    from piiscan.baseline import read_baseline
     from piiscan.scan import (
         build_engine, filters_from, git_inputs, iter_inputs, jobs_for, scan_inputs,
     )
@@ -223,7 +222,11 @@ def scan(
     targets = paths or ["."]
     stdin_name = _stdin_name(stdin_filename, paths or [])
     settings = _settings(flags, targets, config, no_config).settings
-    baseline = read_baseline(settings.baseline) if settings.baseline else None
+    baseline = None
+    if settings.baseline:  # read before the engine is built: it may name the fingerprint key
+        from piiscan.baseline import read_baseline
+
+        baseline = read_baseline(settings.baseline)
     engine = build_engine(settings, _fingerprint_key(key_file, baseline))
     if from_git:
         inputs = git_inputs(settings, staged=staged, since=since, history=history)

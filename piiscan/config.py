@@ -18,7 +18,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from piiscan.errors import ConfigError, UsageError
 from piiscan.strictyaml import compose_yaml, node_to_data
@@ -87,8 +87,7 @@ SETTING_NAMES = tuple(f.name for f in fields(Settings))
 _KINDS = {f.name: f.metadata for f in fields(Settings)}
 
 
-@dataclass(frozen=True, slots=True)
-class Resolved:
+class Resolved(NamedTuple):
     """The effective settings, where each came from, and the config file read."""
 
     settings: Settings

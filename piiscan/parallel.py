@@ -15,8 +15,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 if TYPE_CHECKING:  # imported when a pool starts: a small job never pays for them
     from concurrent.futures import Future
@@ -27,8 +26,7 @@ Result = TypeVar("Result")
 IN_FLIGHT_PER_WORKER = 4
 
 
-@dataclass(frozen=True, slots=True)
-class Batching:
+class Batching(NamedTuple):
     """How items are cut into batches (the unit a worker runs), and below how much input no
     pool is started, because its start-up would cost more than it saves."""
 

@@ -13,9 +13,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from piiscan.baseline import Baseline, check_fingerprint_key, read_baseline
 from piiscan.config import DEFAULT_NER_ENTITIES, DEFAULT_NER_MODEL, Settings
 from piiscan.engine import Engine, Unnumbered
 from piiscan.errors import ScanError
@@ -41,7 +40,8 @@ from piiscan.sources import (
 )
 from piiscan.suppress import Allowlist, UnusedIgnore, filter_findings, parse_allowlist
 
-if TYPE_CHECKING:  # imported when NER is on
+if TYPE_CHECKING:  # imported when a baseline is read, or NER is on
+    from piiscan.baseline import Baseline
     from piiscan.ner import NerOptions
 
 STDIN = "-"
@@ -94,8 +94,7 @@ class Filters:
     report_unused: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Progress:
+class Progress(NamedTuple):
     """What a progress display is told after each file."""
 
     path: str
@@ -152,9 +151,11 @@ def filters_from(
     if the caller read it already."""
     if not (settings.baseline and use_baseline):
         baseline = None
-    elif baseline is None:
-        baseline = read_baseline(settings.baseline)
-    if baseline is not None:
+    else:
+        from piiscan.baseline import check_fingerprint_key, read_baseline
+
+        if baseline is None:
+            baseline = read_baseline(settings.baseline)
         check_fingerprint_key(baseline, key_id, settings.baseline)
     return Filters(
         ignore_comments=settings.ignore_comments,
@@ -241,8 +242,7 @@ def _in_scope(items: Iterable[Document | Skipped], scope: PathScope) -> Iterable
         yield item
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What scanning one input gave: its findings, or why it was skipped."""
 
     path: str
@@ -291,8 +291,7 @@ def scan_group(
     return results
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+class Window(NamedTuple):
     """One window of a large file, as a unit of work of its own when there are several
     workers. `document` is None when reading the file failed here (`error` says why)."""
 
@@ -302,8 +301,7 @@ class Window:
     error: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class WindowScan:
+class WindowScan(NamedTuple):
     """A window's findings with their fingerprint materials, numbered later in file order."""
 
     unnumbered: tuple[Unnumbered, ...] = ()

@@ -16,7 +16,7 @@ import os
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 if TYPE_CHECKING:  # pathspec is imported when a walk needs it (a pre-commit run does not)
     from pathspec import GitIgnoreSpec
@@ -199,8 +199,7 @@ def user_spec(option: str, globs: Sequence[str]) -> GitIgnoreSpec | None:
 # --- gitignore ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _IgnoreFile:
+class _IgnoreFile(NamedTuple):
     """One gitignore-style pattern list; its patterns are relative to `base` (a directory)."""
 
     base: str  # absolute, native separators
@@ -518,8 +517,7 @@ def _streamed_encoding(os_path: str) -> tuple[str, bytes]:
 # --- walking ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Options:
+class _Options(NamedTuple):
     """How `iter_sources` treats what it walks."""
 
     filters: PathScope
@@ -531,8 +529,7 @@ class _Options:
     defer_reading: bool
 
 
-@dataclass(frozen=True, slots=True)
-class _Dir:
+class _Dir(NamedTuple):
     """A directory being walked, and what its entries inherit."""
 
     abs_path: str

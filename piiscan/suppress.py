@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import regex
 
@@ -58,8 +58,7 @@ _MARKER = regex.compile(
 _NAME = regex.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
 
-@dataclass(frozen=True, slots=True)
-class IgnoreComment:
+class IgnoreComment(NamedTuple):
     """A `piiscan: ignore` comment and the rules it names."""
 
     line: int  # 1-based line it sits on
