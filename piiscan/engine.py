@@ -31,6 +31,7 @@ line's break: the two finders' windows end in different places after it.)
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import hmac
 import json
@@ -808,13 +809,17 @@ def _write_cache(
     )
 
 
-def _pattern_cache(rules: Sequence[Rule], cache_dir: Path | str | None) -> PatternCache:
-    """The rules' compiled patterns from the cache folder. When it has none for these rules
-    and can keep them, every rule is compiled now and written there: one slow start, then
-    fast ones. Without a usable folder, patterns are compiled as rules first fire."""
+def _pattern_cache(
+    rules: Sequence[Rule], cache_dir: Path | str | None, masked_too: Sequence[Rule] = ()
+) -> PatternCache:
+    """The rules' compiled patterns (and the patterns alone of `masked_too`) from the cache
+    folder. When it has none for these rules and can keep them, every rule is compiled now
+    and written there: one slow start, then fast ones. Without a usable folder, patterns are
+    compiled as rules first fire."""
     if not cache_dir:
         return PatternCache()
     sources = [source for rule in rules for source in _compiled_sources(rule)]
+    sources += [(p.regex, int(PATTERN_FLAGS)) for rule in masked_too for p in rule.patterns]
     cache_file = cache_file_for(Path(cache_dir), sources)
     patterns = load_patterns(cache_file)
     if not patterns.from_file and writable(cache_file.parent):
@@ -1097,7 +1102,10 @@ class Engine:
         cache_dir: Path | None | str = "default",
         ner: NerOptions | None = None,
         test_code: Sequence[str] = (),
+        masked_too: Sequence[Rule] = (),
     ) -> None:
+        """`masked_too`: rules loaded but left out (--only, --disable), whose patterns'
+        matches are masked in snippets all the same (`_left_out_spans`)."""
         if backend not in BACKENDS:
             raise UsageError(f"unknown backend {backend!r}", "use one of: " + ", ".join(BACKENDS))
         if not rules:
@@ -1112,6 +1120,7 @@ class Engine:
             "cache_dir": default_cache_dir() if cache_dir == "default" else cache_dir,
             "ner": ner,
             "test_code": (test_code,) if isinstance(test_code, str) else tuple(test_code),
+            "masked_too": tuple(masked_too),
         }
         self._build()
 
@@ -1138,7 +1147,8 @@ class Engine:
         # put together the first time a finder names it, its patterns taken from the pattern
         # cache (which compiles them all once, when the cache folder has none for these rules).
         self._compiled: list[CompiledRule | None] = [None] * len(self.rules)
-        self._patterns = _pattern_cache(pattern_rules, o["cache_dir"])
+        self._patterns = _pattern_cache(pattern_rules, o["cache_dir"], o["masked_too"])
+        self._masked_too: list[tuple[Rule, regex.Pattern]] | None = None  # compiled when needed
         backend = o["backend"]
         if backend == "auto":
             backend = "hyperscan" if hyperscan_available() else "regex"
@@ -1290,7 +1300,11 @@ class Engine:
         offset, line_base, column_base = document.offset, document.line_base, document.column_base
         found, reported = [], []
         line, counted_to, line_start = 1, 0, 0
-        for m, span, (snippet, raw_snippet) in zip(kept, spans, _snippets(text, spans)):
+        left_out = None
+        if self._options["masked_too"]:
+            left_out = functools.partial(self._left_out_spans, document.path, text)
+        snippets = _snippets(text, spans, left_out)
+        for m, span, (snippet, raw_snippet) in zip(kept, spans, snippets):
             # Matches come in order: look for line breaks only since the previous one.
             newline = text.rfind("\n", counted_to, m.start)
             if newline >= 0:
@@ -1317,6 +1331,31 @@ class Engine:
             ))
         materials = _fingerprint_materials(text, document.path, reported, spans, self._fingerprint_key)
         return [Unnumbered(fields, material) for fields, material in zip(found, materials)]
+
+    def _left_out_spans(self, path: str, text: str, lo: int, hi: int) -> list[_Span]:
+        """What the patterns of the rules left out (--only, --disable) match in text[lo:hi],
+        unscored: a snippet shows the rest of its line, and these are masked there too. A
+        superset of what those rules would report, since masking more only costs detail."""
+        if self._masked_too is None:
+            self._masked_too = [
+                (rule, self._patterns.compile(p.regex, PATTERN_FLAGS))
+                for rule in self._options["masked_too"]
+                for p in rule.patterns
+            ]
+        spans = []
+        for rule, pattern in self._masked_too:
+            try:
+                for m in pattern.finditer(text, lo, hi, timeout=self.regex_timeout):
+                    if m.end() > m.start():
+                        spans.append(_Span(m.start(), m.end(), rule.entity, m.group()))
+            except TimeoutError:
+                raise ScanError(
+                    f"{path}: rule {rule.id!r} (left out, its values masked in snippets) timed "
+                    f"out near offset {lo} (regex timeout {self.regex_timeout:g}s)",
+                    "the rule's pattern backtracks badly on this input; fix the pattern or "
+                    "leave its pack out",
+                ) from None
+        return spans
 
     def number_fingerprints(
         self, unnumbered: Sequence[Unnumbered], occurrences: dict[str, int]
@@ -1472,23 +1511,50 @@ def _overlapping(spans: list[_Span]):
     return lookup
 
 
-def _snippets(text: str, spans: list[_Span]) -> list[tuple[str, str]]:
-    """The line around each span, masked (every span on it) and raw (--show-values)."""
+def _snippets(
+    text: str, spans: list[_Span], left_out: Callable[[int, int], list[_Span]] | None = None
+) -> list[tuple[str, str]]:
+    """The line around each span, masked (every span on it, and what `left_out` finds in
+    it) and raw (--show-values)."""
     overlapping = _overlapping(spans)
     line_bounds = _line_bounds(text)
     out = []
+    masked, bounds = "", None  # findings on one short line share its excerpt
     for span in spans:
         line_start, line_end = line_bounds(span.start)
         lo, hi = _excerpt_bounds(line_start, line_end, span.start, span.end, SNIPPET_CHARS)
-        masked = _replace_spans(
-            text, lo, hi, overlapping(lo, hi), lambda g: mask_value(g.entity, g.value)
-        )
+        if (lo, hi) != bounds:
+            shown = overlapping(lo, hi)
+            if left_out is not None:
+                shown = _masked_union(shown, left_out(lo, hi))
+            masked = _replace_spans(text, lo, hi, shown, lambda g: mask_value(g.entity, g.value))
+            bounds = (lo, hi)
         prefix = "…" if lo > line_start else ""
         suffix = "…" if hi < line_end else ""
         out.append(
             (f"{prefix}{masked.strip()}{suffix}", f"{prefix}{text[lo:hi].strip()}{suffix}")
         )
     return out
+
+
+def _masked_union(kept: list[_Span], others: list[_Span]) -> list[_Span]:
+    """`kept`, and every part of `others` that no span before it covers, sorted and disjoint:
+    a value that overlaps a finding, or another value, is still masked to its end."""
+    taken = list(kept)
+    for other in sorted(others):
+        pieces, pos = [], other.start
+        for span in sorted(taken):  # a handful: an excerpt is one line
+            if span.end <= pos or span.start >= other.end:
+                continue
+            if span.start > pos:
+                pieces.append((pos, span.start))
+            pos = max(pos, span.end)
+        if pos < other.end:
+            pieces.append((pos, other.end))
+        for start, end in pieces:
+            value = other.value[start - other.start : end - other.start]
+            taken.append(_Span(start, end, other.entity, value))
+    return sorted(taken)
 
 
 def _fingerprint_materials(

@@ -128,10 +128,12 @@ def build_engine(
         options = settings
     else:
         options = EngineOptions.from_settings(settings, fingerprint_key)
-    rules = load_rules(options.rule_paths, packs=options.packs)
-    rules = select_rules(rules, options.only, options.disable)
+    loaded = load_rules(options.rule_paths, packs=options.packs)
+    rules = select_rules(loaded, options.only, options.disable)
+    selected = {rule.id for rule in rules}
     return Engine(
         rules,
+        masked_too=[rule for rule in loaded if rule.id not in selected],
         min_confidence=options.min_confidence,
         backend=options.backend,
         regex_timeout=options.regex_timeout,

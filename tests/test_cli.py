@@ -554,6 +554,43 @@ def test_regex_timeout_in_one_file_does_not_stop_the_others(capsys, tmp_path, pa
     assert [s["reason"] for s in report["skipped"]] == ["regex timeout"]
 
 
+# ---------------------------------------------------------------------------- --only, --disable
+
+
+@pytest.mark.parametrize("selection", [("--only", "acme.email"), ("--disable", "US_SSN")])
+def test_values_of_rules_left_out_are_masked_in_snippets_all_the_same(capsys, tmp_path, pack, selection):
+    # A snippet shows the rest of its line: a value only a left-out rule finds must not show.
+    row = tmp_path / "row.txt"
+    row.write_text(f"contact {EMAIL} ssn {SSN} today\n", encoding="utf-8")
+    _, everything, _ = scan_json(capsys, pack, row, "--fail-on", "never")
+    whole = {f["rule_id"]: f["snippet"] for f in everything["findings"]}
+    assert set(whole) == {"acme.email", "acme.ssn"}
+    for fmt in ("json", "sarif", "gitlab", "table"):
+        code, out, err = scan(capsys, pack, row, *selection, "--format", fmt, "--fail-on", "never")
+        assert code == 0 and SSN not in out + err and EMAIL not in out + err, fmt
+    code, report, _ = scan_json(capsys, pack, row, *selection, "--fail-on", "never")
+    (finding,) = report["findings"]
+    assert finding["rule_id"] == "acme.email"
+    assert finding["snippet"] == whole["acme.email"]  # masked as a scan of every rule masks it
+    _, shown, _ = scan_json(capsys, pack, row, *selection, "--fail-on", "never", "--show-values")
+    assert SSN in shown["findings"][0]["snippet"] and EMAIL in shown["findings"][0]["snippet"]
+
+
+def test_a_left_out_rule_that_times_out_masking_a_snippet_skips_the_file(capsys, tmp_path, pack):
+    slow_pack = tmp_path / "slow.yaml"
+    slow_pack.write_text(SLOW_PACK, encoding="utf-8")
+    victim = tmp_path / "victim.txt"
+    victim.write_text(f"mail {EMAIL} " + "a" * 40 + "!a\n", encoding="utf-8")
+    code, report, err = scan_json(
+        capsys, pack, victim, "--rules", str(slow_pack), "--only", "acme.email",
+        "--regex-timeout", "0.05",
+    )
+    assert code == 2
+    assert [s["reason"] for s in report["skipped"]] == ["regex timeout"]
+    assert "slow.backtrack" in report["skipped"][0]["detail"] and "slow.backtrack" in err
+    assert report["findings"] == [] and EMAIL not in json.dumps(report) + err
+
+
 def test_fifo_and_dangling_symlink_are_listed_not_opened_subprocess(tmp_path, pack, tree):
     os.mkfifo(tree / "pipe.txt")  # opening it for reading would block forever
     os.symlink(tree / "gone.txt", tree / "dangling.txt")

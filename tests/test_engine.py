@@ -1163,3 +1163,20 @@ def test_every_letter_regex_folds_into_an_ascii_one_is_spelled_out_for_hyperscan
 )
 def test_unusual_context_words_are_found_on_both_backends(rules, backend, text):
     assert [f.value for f in scan(rules, text, backend)] == ["90210"]
+
+
+def test_masked_union_masks_every_part_of_a_left_out_value_to_its_end():
+    from piiscan.engine import _masked_union, _Span
+
+    kept = [_Span(10, 20, "US_SSN", "x" * 10)]
+    others = [
+        _Span(5, 12, "PHONE_NUMBER", "p" * 7),  # starts before the finding, ends inside it
+        _Span(18, 25, "ZIP", "z" * 7),  # starts inside it, goes on after it
+        _Span(24, 30, "DATE", "d" * 6),  # overlaps the part of the previous one left over
+        _Span(40, 44, "IP", "i" * 4),  # alone
+    ]
+    union = _masked_union(kept, others)
+    assert [(s.start, s.end, s.entity) for s in union] == [
+        (5, 10, "PHONE_NUMBER"), (10, 20, "US_SSN"), (20, 25, "ZIP"), (25, 30, "DATE"), (40, 44, "IP"),
+    ]
+    assert [s.value for s in union] == ["p" * 5, "x" * 10, "z" * 5, "d" * 5, "i" * 4]
