@@ -37,6 +37,7 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import fields as dataclass_fields
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -87,9 +88,10 @@ BACKENDS = ("auto", "hyperscan", "regex")
 # --------------------------------------------------------------------------- segments
 
 
-# Records used inside the engine are NamedTuples, not frozen dataclasses: every start
-# defines them, and on Python 3.11 a frozen dataclass costs ~0.6 ms to define (each
-# generated method is compiled with exec), a NamedTuple ~0.07 ms.
+# Internal records (here and in scan, sources, suppress, parallel, config) are NamedTuples,
+# not frozen dataclasses: every start defines them, and on Python 3.11 a frozen dataclass
+# costs ~0.6 ms to define (each generated method is compiled with exec), a NamedTuple
+# ~0.07 ms. The model and what library users are given stay dataclasses.
 class Segment(NamedTuple):
     """A stretch of text a rule is confirmed on: a segment the regex finder cut, or a line
     (a piece of a long line) hyperscan named."""
@@ -1148,7 +1150,12 @@ class Engine:
         # cache (which compiles them all once, when the cache folder has none for these rules).
         self._compiled: list[CompiledRule | None] = [None] * len(self.rules)
         self._patterns = _pattern_cache(pattern_rules, o["cache_dir"], o["masked_too"])
-        self._masked_too: list[tuple[Rule, regex.Pattern]] | None = None  # compiled when needed
+        # (entity, pattern) of the rules left out, for snippets: none without --only/--disable.
+        self._masked_too: list[tuple[str, regex.Pattern]] = [
+            (rule.entity, self._patterns.compile(p.regex, PATTERN_FLAGS))
+            for rule in o["masked_too"]
+            for p in rule.patterns
+        ]
         backend = o["backend"]
         if backend == "auto":
             backend = "hyperscan" if hyperscan_available() else "regex"
@@ -1200,7 +1207,7 @@ class Engine:
             for document, extra in zip(documents, self._model_matches(documents))
         ]
 
-    def scan_window(self, window: Document) -> list[tuple[Finding, str]]:
+    def scan_window(self, window: Document) -> list[Unnumbered]:
         """The findings of one document or window, fingerprints not yet numbered, each with
         its fingerprint material: windows of a large file scanned in different processes are
         numbered in file order by `number_fingerprints`, which then gives what a whole-file
@@ -1290,21 +1297,20 @@ class Engine:
     def _unnumbered(self, document: Document, kept: list[Match]) -> list[Unnumbered]:
         """The reported findings of a document, in file coordinates, each with what its
         fingerprint hashes; built as Findings once numbered."""
-        if not kept:
+        low = document.report_from
+        high = len(document.text) if document.report_to is None else document.report_to
+        if not any(low <= m.start < high for m in kept):
             return []
         text = document.text
         # Snippets mask every neighbour, also those in the overlap that another window reports.
         spans = [_Span(m.start, m.end, self.rules[m.order].entity, text[m.start : m.end]) for m in kept]
-        low = document.report_from
-        high = len(text) if document.report_to is None else document.report_to
+        shown = [span for span in spans if low <= span.start < high]
+        left_out = functools.partial(self._left_out_spans, text) if self._masked_too else None
+        snippets = iter(_snippets(text, spans, shown, left_out))
         offset, line_base, column_base = document.offset, document.line_base, document.column_base
         found, reported = [], []
         line, counted_to, line_start = 1, 0, 0
-        left_out = None
-        if self._options["masked_too"]:
-            left_out = functools.partial(self._left_out_spans, document.path, text)
-        snippets = _snippets(text, spans, left_out)
-        for m, span, (snippet, raw_snippet) in zip(kept, spans, snippets):
+        for m, span in zip(kept, spans):
             # Matches come in order: look for line breaks only since the previous one.
             newline = text.rfind("\n", counted_to, m.start)
             if newline >= 0:
@@ -1318,6 +1324,7 @@ class Engine:
             end_line_start = text.rfind("\n", m.start, m.end) + 1 if inside else line_start
             end_column = m.end - end_line_start + 1
             rule = self.rules[m.order]
+            snippet, raw_snippet = next(snippets)
             reported.append((rule.id, span))
             # Finding's fields but the fingerprint, in its order. A window's first line may
             # start partway into the file's line (column_base).
@@ -1332,29 +1339,20 @@ class Engine:
         materials = _fingerprint_materials(text, document.path, reported, spans, self._fingerprint_key)
         return [Unnumbered(fields, material) for fields, material in zip(found, materials)]
 
-    def _left_out_spans(self, path: str, text: str, lo: int, hi: int) -> list[_Span]:
+    def _left_out_spans(self, text: str, lo: int, hi: int) -> list[_Span]:
         """What the patterns of the rules left out (--only, --disable) match in text[lo:hi],
         unscored: a snippet shows the rest of its line, and these are masked there too. A
-        superset of what those rules would report, since masking more only costs detail."""
-        if self._masked_too is None:
-            self._masked_too = [
-                (rule, self._patterns.compile(p.regex, PATTERN_FLAGS))
-                for rule in self._options["masked_too"]
-                for p in rule.patterns
-            ]
+        superset of what those rules would report, since masking more only costs detail;
+        a pattern that times out masks the whole stretch."""
+        assert self._masked_too is not None
         spans = []
-        for rule, pattern in self._masked_too:
+        for entity, pattern in self._masked_too:
             try:
                 for m in pattern.finditer(text, lo, hi, timeout=self.regex_timeout):
                     if m.end() > m.start():
-                        spans.append(_Span(m.start(), m.end(), rule.entity, m.group()))
+                        spans.append(_Span(m.start(), m.end(), entity, m.group()))
             except TimeoutError:
-                raise ScanError(
-                    f"{path}: rule {rule.id!r} (left out, its values masked in snippets) timed "
-                    f"out near offset {lo} (regex timeout {self.regex_timeout:g}s)",
-                    "the rule's pattern backtracks badly on this input; fix the pattern or "
-                    "leave its pack out",
-                ) from None
+                return [_Span(lo, hi, "", text[lo:hi])]
         return spans
 
     def number_fingerprints(
@@ -1371,18 +1369,21 @@ class Engine:
                 fingerprint = hashlib.sha256(data).hexdigest()[:32]
             else:
                 fingerprint = hmac.new(self._fingerprint_key, data, "sha256").hexdigest()[:32]
-            out.append(Finding(*fields, fingerprint))
+            out.append(Finding(*fields[:_FINGERPRINT_AT], fingerprint, *fields[_FINGERPRINT_AT:]))
         return out
 
 
 class Unnumbered(NamedTuple):
     """A finding before its fingerprint, which counts the equal materials before it in the
     file and so is numbered in file order (`Engine.number_fingerprints`, in the main process
-    for the windows of a large file): the Finding's fields but the last (`fingerprint`), and
-    what the fingerprint hashes. Each Finding is built once, numbered."""
+    for the windows of a large file): the Finding's fields but `fingerprint`, and what the
+    fingerprint hashes. Each Finding is built once, numbered."""
 
     fields: tuple
     material: str
+
+
+_FINGERPRINT_AT = [f.name for f in dataclass_fields(Finding)].index("fingerprint")
 
 
 def table_columns(document: Document) -> tuple[Callable[[int], str] | None, str]:
@@ -1512,21 +1513,26 @@ def _overlapping(spans: list[_Span]):
 
 
 def _snippets(
-    text: str, spans: list[_Span], left_out: Callable[[int, int], list[_Span]] | None = None
+    text: str,
+    spans: list[_Span],
+    wanted: list[_Span],
+    left_out: Callable[[int, int], list[_Span]] | None = None,
 ) -> list[tuple[str, str]]:
-    """The line around each span, masked (every span on it, and what `left_out` finds in
-    it) and raw (--show-values)."""
+    """The line around each `wanted` span, masked (every one of `spans` on it, and what
+    `left_out` finds there) and raw (--show-values)."""
     overlapping = _overlapping(spans)
     line_bounds = _line_bounds(text)
     out = []
     masked, bounds = "", None  # findings on one short line share its excerpt
-    for span in spans:
+    for span in wanted:
         line_start, line_end = line_bounds(span.start)
         lo, hi = _excerpt_bounds(line_start, line_end, span.start, span.end, SNIPPET_CHARS)
         if (lo, hi) != bounds:
             shown = overlapping(lo, hi)
             if left_out is not None:
-                shown = _masked_union(shown, left_out(lo, hi))
+                # Searched beyond the excerpt's ends, so that a value it cuts is masked too.
+                around = left_out(max(line_start, lo - MAX_MATCH_CHARS), min(line_end, hi + MAX_MATCH_CHARS))
+                shown = _masked_union(shown, [g for g in around if g.end > lo and g.start < hi])
             masked = _replace_spans(text, lo, hi, shown, lambda g: mask_value(g.entity, g.value))
             bounds = (lo, hi)
         prefix = "…" if lo > line_start else ""
@@ -1539,7 +1545,8 @@ def _snippets(
 
 def _masked_union(kept: list[_Span], others: list[_Span]) -> list[_Span]:
     """`kept`, and every part of `others` that no span before it covers, sorted and disjoint:
-    a value that overlaps a finding, or another value, is still masked to its end."""
+    a value that overlaps a finding, or another value, is still masked to its end. A part of
+    a value has no entity, so it is masked whole (a card number's part shows no last four)."""
     taken = list(kept)
     for other in sorted(others):
         pieces, pos = [], other.start
@@ -1551,9 +1558,10 @@ def _masked_union(kept: list[_Span], others: list[_Span]) -> list[_Span]:
             pos = max(pos, span.end)
         if pos < other.end:
             pieces.append((pos, other.end))
+        whole = pieces == [(other.start, other.end)]
         for start, end in pieces:
             value = other.value[start - other.start : end - other.start]
-            taken.append(_Span(start, end, other.entity, value))
+            taken.append(_Span(start, end, other.entity if whole else "", value))
     return sorted(taken)
 
 

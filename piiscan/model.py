@@ -169,13 +169,13 @@ class Finding:
     category: Category
     test_data: bool
     value: str  # the raw matched text: never printed unless the user asks (--show-values)
-    snippet: str  # the line around the match with every finding on it masked
+    # The line around the match (an excerpt of a long one) with every finding on it masked,
+    # and with --only/--disable whatever the left-out rules' patterns match there too.
+    snippet: str
     raw_snippet: str  # the same excerpt unmasked, only for --show-values
+    fingerprint: str = ""
     commit: str | None = None
     commit_date: str | None = None
-    # Last: the engine builds a Finding from its other fields once the fingerprint is
-    # numbered (Engine.number_fingerprints).
-    fingerprint: str = ""
 
     def __reduce__(self):
         # Workers send findings back by the thousand: a tuple of the fields pickles in a

@@ -118,10 +118,14 @@ def ner_options(
 
 
 def build_engine(
-    settings: Settings | EngineOptions, fingerprint_key: tuple[str, bytes] | None = None
+    settings: Settings | EngineOptions,
+    fingerprint_key: tuple[str, bytes] | None = None,
+    *,
+    snippets: bool = True,
 ) -> Engine:
     """An engine for these settings; `fingerprint_key`: (key id, key) when a project key
-    keys the fingerprints (EngineOptions hold their own)."""
+    keys the fingerprints (EngineOptions hold their own). `snippets=False` where no snippet
+    is shown (redaction, baselines): the rules left out by only/disable then never run."""
     if isinstance(settings, EngineOptions):
         if fingerprint_key is not None:
             raise TypeError("EngineOptions carry their own fingerprint_key")
@@ -133,7 +137,7 @@ def build_engine(
     selected = {rule.id for rule in rules}
     return Engine(
         rules,
-        masked_too=[rule for rule in loaded if rule.id not in selected],
+        masked_too=[rule for rule in loaded if rule.id not in selected] if snippets else (),
         min_confidence=options.min_confidence,
         backend=options.backend,
         regex_timeout=options.regex_timeout,

@@ -22,8 +22,11 @@ import pytest
 from faker import Faker
 
 import piiscan
+import piiscan.engine
 import piiscan.report
 from piiscan import cli, config
+from piiscan.engine import SNIPPET_CHARS
+from piiscan.masking import mask_value
 
 from ownership import hand_to_another_user
 
@@ -576,19 +579,53 @@ def test_values_of_rules_left_out_are_masked_in_snippets_all_the_same(capsys, tm
     assert SSN in shown["findings"][0]["snippet"] and EMAIL in shown["findings"][0]["snippet"]
 
 
-def test_a_left_out_rule_that_times_out_masking_a_snippet_skips_the_file(capsys, tmp_path, pack):
+@pytest.mark.parametrize("selection", [("--only", "acme.email"), ("--disable", "slow.backtrack")])
+def test_a_left_out_rule_that_times_out_masks_the_whole_snippet(capsys, tmp_path, pack, selection):
+    # --disable is how a user gets past a rule that backtracks: the file is still scanned.
     slow_pack = tmp_path / "slow.yaml"
     slow_pack.write_text(SLOW_PACK, encoding="utf-8")
     victim = tmp_path / "victim.txt"
     victim.write_text(f"mail {EMAIL} " + "a" * 40 + "!a\n", encoding="utf-8")
     code, report, err = scan_json(
-        capsys, pack, victim, "--rules", str(slow_pack), "--only", "acme.email",
-        "--regex-timeout", "0.05",
+        capsys, pack, victim, "--rules", str(slow_pack), *selection, "--regex-timeout", "0.05",
     )
-    assert code == 2
-    assert [s["reason"] for s in report["skipped"]] == ["regex timeout"]
-    assert "slow.backtrack" in report["skipped"][0]["detail"] and "slow.backtrack" in err
-    assert report["findings"] == [] and EMAIL not in json.dumps(report) + err
+    assert code == 1 and report["skipped"] == []
+    (finding,) = report["findings"]
+    assert finding["rule_id"] == "acme.email"
+    rest = finding["snippet"].replace(mask_value("EMAIL_ADDRESS", EMAIL), "", 1)
+    assert len(rest) < len(finding["snippet"]) and not re.search(r"[A-Za-z0-9]", rest)
+    assert EMAIL not in json.dumps(report) + err
+
+
+def test_redact_never_runs_the_rules_left_out(capsys, tmp_path, pack, monkeypatch):
+    # Redaction shows no snippet: a disabled rule must not run at all there.
+    def never(*args):
+        raise AssertionError("a left-out rule ran")
+
+    monkeypatch.setattr(piiscan.engine.Engine, "_left_out_spans", never)
+    slow_pack = tmp_path / "slow.yaml"
+    slow_pack.write_text(SLOW_PACK, encoding="utf-8")
+    victim = tmp_path / "victim.txt"
+    victim.write_text(f"mail {EMAIL} " + "a" * 40 + "!a\n", encoding="utf-8")
+    code, _, err = run(
+        capsys, "redact", "--packs", "", "--rules", str(pack), "--rules", str(slow_pack),
+        "--disable", "slow.backtrack", "--regex-timeout", "0.05", str(victim),
+    )
+    assert code == 0, err
+    assert EMAIL not in victim.read_text(encoding="utf-8") and victim.read_text(encoding="utf-8").endswith("a" * 40 + "!a\n")
+
+
+def test_a_left_out_value_cut_by_the_end_of_a_long_snippet_is_masked(capsys, tmp_path, pack):
+    # The excerpt around the address ends four characters into the SSN.
+    filler = (SNIPPET_CHARS - len(EMAIL)) // 2 - 10
+    line = f"mail {EMAIL} " + "x" * filler + f" ssn {SSN} " + "y" * 300
+    (tmp_path / "long.txt").write_text(line + "\n", encoding="utf-8")
+    code, report, _ = scan_json(capsys, pack, tmp_path / "long.txt", "--only", "acme.email", "--fail-on", "never")
+    (finding,) = report["findings"]
+    assert finding["snippet"].endswith("…")
+    for cut in range(4, len(SSN) + 1):  # no run of the SSN's leading characters shows
+        assert SSN[:cut] not in finding["snippet"]
+
 
 
 def test_fifo_and_dangling_symlink_are_listed_not_opened_subprocess(tmp_path, pack, tree):
