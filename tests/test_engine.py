@@ -1181,3 +1181,31 @@ def test_masked_union_masks_every_part_of_a_left_out_value_to_its_end():
         (5, 10, ""), (10, 20, "US_SSN"), (20, 25, ""), (25, 30, ""), (40, 44, "IP"),
     ]
     assert [s.value for s in union] == ["p" * 5, "x" * 10, "z" * 5, "d" * 5, "i" * 4]
+
+
+@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+def test_left_out_patterns_named_by_hyperscan_find_what_every_pattern_finds(tmp_path):
+    # With --only, snippets mask what the left-out rules' patterns match; hyperscan only
+    # picks which patterns to search, so it must never leave out one that matches.
+    from piiscan.engine import LeftOutPatterns
+
+    rules = load_rules((), packs=["core"])
+    fake = Faker(["en_US", "en_GB", "de_DE", "fr_FR"])
+    fake.seed_instance(7)
+    makers = [fake.email, fake.phone_number, fake.ssn, fake.ipv4, fake.ipv6, fake.date,
+              fake.credit_card_number, fake.iban, fake.mac_address, fake.street_address,
+              fake.url, fake.postcode, fake.uuid4, fake.sentence]
+    lines = [
+        " ".join(random.Random(i).choice(makers)().replace("\n", ", ") for _ in range(4))
+        for i in range(400)
+    ]
+    every = LeftOutPatterns(rules, regex.compile, None, use_hyperscan=False)
+    named = LeftOutPatterns(rules, regex.compile, tmp_path, use_hyperscan=True)
+    found = 0
+    for line in lines:
+        text = f"x = 1\n{line}\n"
+        lo, hi = 6, 6 + len(line)
+        expected = every.spans(text, lo, hi, 2.0)
+        assert named.spans(text, lo, hi, 2.0) == expected, line
+        found += len(expected)
+    assert found > len(lines)  # the lines hold plenty to mask
