@@ -462,7 +462,7 @@ def redact(
         settings = replace(settings, strategies={**(settings.strategies or {}), **extra})
     if dry_run and output_dir is not None:
         raise UsageError("--dry-run and --output-dir exclude each other")
-    engine = build_engine(settings, snippets=False)
+    engine = build_engine(settings, mask_left_out=False)
     options = RedactOptions(settings.strategy, settings.strategies or {}, None, settings.scope,
                             settings.unlinkable)
     check_strategy_entities(options.strategies, engine.rules)
@@ -601,7 +601,7 @@ def _baseline_scan(
     """Scan as `scan` would (ignores and allowlist applied), but without any baseline."""
     from piiscan.scan import build_engine, filters_from, iter_inputs, scan_inputs
 
-    engine = build_engine(settings, fingerprint_key, snippets=False)
+    engine = build_engine(settings, fingerprint_key, mask_left_out=False)
     result = scan_inputs(engine, iter_inputs(targets, settings, defer_reading=True), None,
                          filters_from(settings, use_baseline=False))
     if result.incomplete:

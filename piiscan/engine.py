@@ -358,19 +358,10 @@ class HyperscanFinder:
         )
         # Rules hyperscan cannot compile even in prefilter mode fall back to keywords.
         self._fallback = RegexFinder(rules, regex_only, compile) if regex_only else None
-        # What each expression stands for: (rule order, index of the pattern) for a pattern,
-        # None for a rule's context words; and each rule's context-words expression.
-        self._pattern_of: list[tuple[int, int] | None] = []
-        self._words_expression: dict[int, int] = {}
-        patterns_seen: dict[int, int] = {}
-        for expression, owner in enumerate(self._owners):
-            if owner >= 0:
-                index = patterns_seen.get(owner, 0)
-                self._pattern_of.append((owner, index))
-                patterns_seen[owner] = index + 1
-            else:
-                self._pattern_of.append(None)
-                self._words_expression[~owner] = expression
+        # What each expression stands for (see _patterns_of), and each rule's context-words
+        # expression.
+        self._pattern_of = _patterns_of(self._owners)
+        self._words_expression = {~owner: e for e, owner in enumerate(self._owners) if owner < 0}
         # A rule that requires context has its words in the first database and its patterns
         # in the gated one (unless it was left to the fallback, which tries it whole).
         self._gated_rules = sorted(self._words_expression) if self._gated is not None else []
@@ -741,7 +732,24 @@ def _classify_patterns(hs, rules: Sequence[Rule]):
 _CACHE_MAGIC = b"piiscan-hyperscan-cache/5\n"  # 5: gated patterns in a database of their own
 
 
-def _load_or_build_database(rules: Sequence[Rule], cache_dir: Path | None):
+def _patterns_of(owners: Sequence[int]) -> list[tuple[int, int] | None]:
+    """What each expression of a database stands for: (rule order, index of the pattern in
+    the rule) for a pattern, None for a rule's context words (a negative owner)."""
+    out: list[tuple[int, int] | None] = []
+    seen: dict[int, int] = {}
+    for owner in owners:
+        if owner < 0:
+            out.append(None)
+        else:
+            out.append((owner, seen.get(owner, 0)))
+            seen[owner] = seen.get(owner, 0) + 1
+    return out
+
+
+def _load_or_build_database(rules: Sequence[Rule], cache_dir: Path | None, build: bool = True):
+    """(first database, gated database, owner of each expression, rules left to `regex`),
+    from the cache folder or compiled (and cached); None if not cached and `build` is
+    False."""
     import hyperscan as hs
 
     key_material = json.dumps(
@@ -756,6 +764,8 @@ def _load_or_build_database(rules: Sequence[Rule], cache_dir: Path | None):
         cached = _read_cache(hs, cache_file)
         if cached is not None:
             return cached
+    if not build:
+        return None
 
     expressions, owners, flags, regex_only = _classify_patterns(hs, rules)
     if not expressions:  # every rule needs the regex fallback
@@ -1343,7 +1353,6 @@ class Engine:
             self._left_out = LeftOutPatterns(
                 self._options["masked_too"], self._patterns.compile,
                 Path(cache) if cache and self._left_out_with_hyperscan else None,
-                self._left_out_with_hyperscan,
             )
         return self._left_out.spans(text, lo, hi, self.regex_timeout)
 
@@ -1368,43 +1377,55 @@ class Engine:
 class LeftOutPatterns:
     """The patterns of the rules left out by --only/--disable, as snippets need them: what
     they match in a stretch of text, unscored (a superset of what the rules would report,
-    since masking more only costs detail). Searching each of them with `regex` costs ~4 µs a
-    pattern, so with hyperscan a database of them first names the few that can match the
-    stretch (it is cached like the engine's own)."""
+    since masking more only costs detail).
+
+    Searching each of them with `regex` costs ~4 µs a pattern, so with a cache folder (and
+    hyperscan) a database of them names the few that can match a stretch. It is read from
+    the cache, or, after `BUILD_AFTER` stretches searched pattern by pattern, compiled and
+    cached (~0.3-0.6 s for the core pack): a run that prints a few snippets never pays that.
+    A pattern that once timed out is not searched again: each stretch where it may match is
+    masked whole, as the one it timed out on."""
+
+    BUILD_AFTER = 1000
 
     def __init__(
-        self,
-        rules: Sequence[Rule],
-        compile: Callable[[str, int], regex.Pattern],
-        cache_dir: Path | None,
-        use_hyperscan: bool,
+        self, rules: Sequence[Rule], compile: Callable[[str, int], regex.Pattern], cache_dir: Path | None
     ) -> None:
+        self._rules = rules
+        self._cache_dir = cache_dir
         self._patterns = [(r.entity, compile(p.regex, PATTERN_FLAGS)) for r in rules for p in r.patterns]
+        self._starts = list(accumulate((len(r.patterns) for r in rules), initial=0))
         self._databases: list = []
-        self._pattern_of: dict[int, int] = {}  # expression -> index in self._patterns
-        self._always = range(len(self._patterns))  # without hyperscan: every pattern
-        if not use_hyperscan:
-            return
-        first, gated, owners, regex_only = _load_or_build_database(rules, cache_dir)
-        self._databases = [db for db in (first, gated) if db is not None]
-        starts = list(accumulate((len(r.patterns) for r in rules), initial=0))
-        seen: dict[int, int] = {}
-        for expression, owner in enumerate(owners):
-            if owner >= 0:  # not a rule's context words
-                self._pattern_of[expression] = starts[owner] + seen.get(owner, 0)
-                seen[owner] = seen.get(owner, 0) + 1
-        self._always = [i for order in sorted(regex_only) for i in range(starts[order], starts[order + 1])]
+        self._index_of: dict[int, int] = {}  # expression -> index in self._patterns
+        self._always: Sequence[int] = range(len(self._patterns))  # until a database names them
+        self._searched = 0
+        self._timed_out: set[int] = set()
         self._hits: set[int] = set()
         # Hyperscan keeps a raw pointer to the callback: hold a named reference for our life.
         self._on_match = self._note
+        if cache_dir is not None:
+            self._use(_load_or_build_database(rules, cache_dir, build=False))
+
+    def _use(self, loaded) -> None:
+        if loaded is None:
+            return
+        first, gated, owners, regex_only = loaded
+        self._databases = [db for db in (first, gated) if db is not None]
+        for expression, pattern in enumerate(_patterns_of(owners)):
+            if pattern is not None:
+                self._index_of[expression] = self._starts[pattern[0]] + pattern[1]
+        self._always = [i for order in sorted(regex_only) for i in range(*self._starts[order : order + 2])]
 
     def _note(self, expression: int, start: int, end: int, flags: int, context) -> None:
-        index = self._pattern_of.get(expression)
+        index = self._index_of.get(expression)
         if index is not None:
             self._hits.add(index)
 
     def spans(self, text: str, lo: int, hi: int, timeout: float) -> list[_Span]:
-        """The matches in text[lo:hi]; a pattern that times out there masks all of it."""
+        """The matches in text[lo:hi]; a pattern that times out masks all of it."""
+        self._searched += 1
+        if self._searched == self.BUILD_AFTER and self._cache_dir is not None and not self._databases:
+            self._use(_load_or_build_database(self._rules, self._cache_dir))
         chosen = set(self._always)
         if self._databases:
             data = text[lo:hi].encode("utf-8", "replace")
@@ -1414,6 +1435,9 @@ class LeftOutPatterns:
                 chosen |= self._hits
             finally:
                 self._hits = set()
+        whole = [_Span(lo, hi, "", text[lo:hi])]
+        if chosen & self._timed_out:
+            return whole
         spans = []
         for index in sorted(chosen):
             entity, pattern = self._patterns[index]
@@ -1422,7 +1446,8 @@ class LeftOutPatterns:
                     if m.end() > m.start():
                         spans.append(_Span(m.start(), m.end(), entity, m.group()))
             except TimeoutError:
-                return [_Span(lo, hi, "", text[lo:hi])]
+                self._timed_out.add(index)
+                return whole
         return spans
 
 

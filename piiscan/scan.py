@@ -121,11 +121,12 @@ def build_engine(
     settings: Settings | EngineOptions,
     fingerprint_key: tuple[str, bytes] | None = None,
     *,
-    snippets: bool = True,
+    mask_left_out: bool = True,
 ) -> Engine:
     """An engine for these settings; `fingerprint_key`: (key id, key) when a project key
-    keys the fingerprints (EngineOptions hold their own). `snippets=False` where no snippet
-    is shown (redaction, baselines): the rules left out by only/disable then never run."""
+    keys the fingerprints (EngineOptions hold their own). `mask_left_out=False` where no
+    snippet is shown (redaction, baselines): the rules left out by only/disable then never
+    run, not even to mask their values in snippets."""
     if isinstance(settings, EngineOptions):
         if fingerprint_key is not None:
             raise TypeError("EngineOptions carry their own fingerprint_key")
@@ -137,7 +138,7 @@ def build_engine(
     selected = {rule.id for rule in rules}
     return Engine(
         rules,
-        masked_too=[rule for rule in loaded if rule.id not in selected] if snippets else (),
+        masked_too=[rule for rule in loaded if rule.id not in selected] if mask_left_out else (),
         min_confidence=options.min_confidence,
         backend=options.backend,
         regex_timeout=options.regex_timeout,

@@ -1184,7 +1184,7 @@ def test_masked_union_masks_every_part_of_a_left_out_value_to_its_end():
 
 
 @pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
-def test_left_out_patterns_named_by_hyperscan_find_what_every_pattern_finds(tmp_path):
+def test_left_out_patterns_named_by_hyperscan_find_what_every_pattern_finds(tmp_path, monkeypatch):
     # With --only, snippets mask what the left-out rules' patterns match; hyperscan only
     # picks which patterns to search, so it must never leave out one that matches.
     from piiscan.engine import LeftOutPatterns
@@ -1199,13 +1199,36 @@ def test_left_out_patterns_named_by_hyperscan_find_what_every_pattern_finds(tmp_
         " ".join(random.Random(i).choice(makers)().replace("\n", ", ") for _ in range(4))
         for i in range(400)
     ]
-    every = LeftOutPatterns(rules, regex.compile, None, use_hyperscan=False)
-    named = LeftOutPatterns(rules, regex.compile, tmp_path, use_hyperscan=True)
+    every = LeftOutPatterns(rules, regex.compile, None)  # no cache folder: every pattern
+    named = LeftOutPatterns(rules, regex.compile, tmp_path)
+    monkeypatch.setattr(LeftOutPatterns, "BUILD_AFTER", 1)  # the database from the first stretch on
     found = 0
-    for line in lines:
+    for i, line in enumerate(lines):
         text = f"x = 1\n{line}\n"
-        lo, hi = 6, 6 + len(line)
+        lo, hi = 6 + i % 5, 6 + len(line) - i % 3  # some stretches cut values
         expected = every.spans(text, lo, hi, 2.0)
         assert named.spans(text, lo, hi, 2.0) == expected, line
         found += len(expected)
     assert found > len(lines)  # the lines hold plenty to mask
+    assert list(tmp_path.glob("hs-*.db"))  # and the database was built (and cached)
+
+
+def test_a_left_out_pattern_that_timed_out_is_never_searched_again():
+    from piiscan.engine import LeftOutPatterns
+
+    rules = load_rules((), packs=["core"])
+    calls = []
+
+    class Backtracking:
+        def finditer(self, *args, **kwargs):
+            calls.append(args)
+            raise TimeoutError
+
+    left_out = LeftOutPatterns(rules, regex.compile, None)
+    left_out._patterns[0] = (left_out._patterns[0][0], Backtracking())
+    text = "mail someone at the office, ssn 536-22-1234, phone +44 20 7946 0321"
+    for lo in (0, 5, 10):
+        assert [(s.start, s.end, s.entity) for s in left_out.spans(text, lo, len(text), 0.05)] == [
+            (lo, len(text), "")  # masked whole
+        ]
+    assert len(calls) == 1
