@@ -1163,19 +1163,18 @@ class Engine:
         backend = o["backend"]
         if backend == "auto":
             backend = "hyperscan" if hyperscan_available() else "regex"
-        # The rules left out by --only/--disable, for snippets; built at the first snippet.
+        # The rules left out by --only/--disable, for snippets; built at the first snippet,
+        # their hyperscan database kept in the cache folder (with the hyperscan backend).
         self._left_out: LeftOutPatterns | None = None
-        self._left_out_with_hyperscan = backend == "hyperscan"
+        cache = Path(o["cache_dir"]) if o["cache_dir"] else None
+        self._left_out_cache = cache if backend == "hyperscan" else None
         if backend == "hyperscan":
             if not hyperscan_available():
                 raise UsageError(
                     "the hyperscan backend is not installed",
                     "pip install hyperscan, or use --backend regex",
                 )
-            cache = o["cache_dir"]
-            self._finder = HyperscanFinder(
-                pattern_rules, Path(cache) if cache else None, self._patterns.compile
-            )
+            self._finder = HyperscanFinder(pattern_rules, cache, self._patterns.compile)
         else:
             self._finder = RegexFinder(pattern_rules, compile=self._patterns.compile)
 
@@ -1349,10 +1348,8 @@ class Engine:
     def _left_out_spans(self, text: str, lo: int, hi: int) -> list[_Span]:
         """What the patterns of the rules left out (--only, --disable) match in text[lo:hi]."""
         if self._left_out is None:
-            cache = self._options["cache_dir"]
             self._left_out = LeftOutPatterns(
-                self._options["masked_too"], self._patterns.compile,
-                Path(cache) if cache and self._left_out_with_hyperscan else None,
+                self._options["masked_too"], self._patterns.compile, self._left_out_cache
             )
         return self._left_out.spans(text, lo, hi, self.regex_timeout)
 
@@ -1435,9 +1432,8 @@ class LeftOutPatterns:
                 chosen |= self._hits
             finally:
                 self._hits = set()
-        whole = [_Span(lo, hi, "", text[lo:hi])]
         if chosen & self._timed_out:
-            return whole
+            return [_Span(lo, hi, "", text[lo:hi])]  # masked whole
         spans = []
         for index in sorted(chosen):
             entity, pattern = self._patterns[index]
@@ -1447,7 +1443,7 @@ class LeftOutPatterns:
                         spans.append(_Span(m.start(), m.end(), entity, m.group()))
             except TimeoutError:
                 self._timed_out.add(index)
-                return whole
+                return [_Span(lo, hi, "", text[lo:hi])]
         return spans
 
 
