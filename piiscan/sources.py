@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import errno
 import os
+import re
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -135,24 +136,50 @@ class PathScope:
     Public so that sources other than the walk (git's index and history) honour them too.
     """
 
-    include: GitIgnoreSpec | None
-    exclude: GitIgnoreSpec | None
+    include: GlobMatcher | None
+    exclude: GlobMatcher | None
 
     @classmethod
     def build(cls, include: Sequence[str], exclude: Sequence[str]) -> PathScope:
-        return cls(user_spec("--include", include), user_spec("--exclude", exclude))
+        return cls(_matcher("--include", include), _matcher("--exclude", exclude))
 
     def file_verdict(self, rel: str) -> str | None:
         """None if the file is in scope, else the reason it is excluded."""
-        if self.exclude is not None and self.exclude.match_file(rel):
+        if self.exclude is not None and self.exclude.matches(rel):
             return "matched --exclude"
-        if self.include is not None and not self.include.match_file(rel):
+        if self.include is not None and not self.include.matches(rel):
             return NOT_INCLUDED
         return None
 
     def dir_excluded(self, rel: str) -> bool:
         # The trailing slash lets directory-only patterns such as "build/" match.
-        return self.exclude is not None and self.exclude.match_file(rel + "/")
+        return self.exclude is not None and self.exclude.matches(rel + "/")
+
+
+class GlobMatcher(NamedTuple):
+    """`spec.match_file`, answered faster where it can be: a walk asks it for every entry."""
+
+    spec: GitIgnoreSpec
+    # The globs' regexes when none is negated: "does any of them find the path" is then the
+    # whole answer (the last-match and directory-priority rules only decide between a glob
+    # and its negation), without pathspec's per-call bookkeeping (1.6 -> 0.5 us a path).
+    regexes: tuple[re.Pattern[str], ...] | None
+
+    @classmethod
+    def of(cls, spec: GitIgnoreSpec) -> GlobMatcher:
+        used = [pattern for pattern in spec.patterns if pattern.include is not None]
+        plain = os.sep == "/" and not os.altsep and all(pattern.include for pattern in used)
+        return cls(spec, tuple(pattern.regex for pattern in used) if plain else None)
+
+    def matches(self, path: str) -> bool:
+        # pathspec drops a leading "/" or "./" before matching: such a path takes its way.
+        regexes = self.regexes
+        if regexes is None or path.startswith(("/", "./")):
+            return self.spec.match_file(path)
+        for regex in regexes:
+            if regex.search(path) is not None:
+                return True
+        return False
 
 
 def spec_from(lines: Sequence[str]) -> GitIgnoreSpec:
@@ -177,6 +204,11 @@ def glob_verdict(spec: GitIgnoreSpec, path: str, scope_path: str | None) -> bool
         if verdict is not None:
             return verdict
     return spec.check_file(path).include
+
+
+def _matcher(option: str, globs: Sequence[str]) -> GlobMatcher | None:
+    spec = user_spec(option, globs)
+    return None if spec is None else GlobMatcher.of(spec)
 
 
 def user_spec(option: str, globs: Sequence[str]) -> GitIgnoreSpec | None:
@@ -661,36 +693,35 @@ def _walk(
         if entry is None:
             stack.pop()
             continue
-        for item in _visit(entry, directory, root_display, options):
-            if isinstance(item, _Dir):
+        item = _visit(entry, directory, root_display, options)
+        if isinstance(item, _Dir):
+            try:
+                child, child_entries = _open_dir(item, options)
+            except OSError as exc:
                 shown = _join_display(root_display, item.rel)
-                try:
-                    child, child_entries = _open_dir(item, options)
-                except OSError as exc:
-                    yield Skipped(shown, SkipReason.UNREADABLE, _strerror(exc))
-                    continue
-                stack.append((child, iter(child_entries)))
-            else:
-                yield item
+                yield Skipped(shown, SkipReason.UNREADABLE, _strerror(exc))
+                continue
+            stack.append((child, iter(child_entries)))
+        elif item is not None:
+            yield item
 
 
 def _visit(
     entry: os.DirEntry[str], directory: _Dir, root_display: str, options: _Options
-) -> Iterator[Document | StreamedFile | Skipped | FileToRead | _Dir]:
-    """Decide about one directory entry: a result to yield, or a subdirectory to descend."""
+) -> Document | StreamedFile | Skipped | FileToRead | _Dir | None:
+    """Decide about one directory entry: a result to yield, a subdirectory to descend, or
+    None for an entry that is out of scope."""
     if entry.name == ".git":  # never entered, never scanned, whatever it is
-        return
-    abs_path = os.path.join(directory.abs_path, entry.name)
+        return None
+    abs_path = entry.path  # scandir joined it with the directory's (absolute) path
     rel = f"{directory.rel}/{entry.name}" if directory.rel else entry.name
-    shown = _join_display(root_display, rel)
     try:
         # A regular file is known from the listing (its d_type), and stat()ed for its size
         # only once it is in scope, which most entries of a narrowed walk are not.
         plain_file = entry.is_file(follow_symlinks=False)
         own = None if plain_file else entry.stat(follow_symlinks=False)
     except OSError as exc:
-        yield Skipped(shown, SkipReason.UNREADABLE, _strerror(exc))
-        return
+        return Skipped(_join_display(root_display, rel), SkipReason.UNREADABLE, _strerror(exc))
 
     is_link = own is not None and stat.S_ISLNK(own.st_mode)
     target: os.stat_result | None = own
@@ -702,48 +733,41 @@ def _visit(
     as_dir = target_is_dir and (not is_link or options.follow_symlinks)
 
     if options.use_gitignore and _is_ignored(directory.chain, abs_path, as_dir):
-        return  # out of scope by the user's own declaration: pruned silently
+        return None  # out of scope by the user's own declaration: pruned silently
     if is_link and target_is_dir and not options.follow_symlinks:
-        return  # like ripgrep: a directory link is simply not part of an unfollowed walk
+        return None  # like ripgrep: a directory link is simply not part of an unfollowed walk
 
     if as_dir:
+        shown = _join_display(root_display, rel)
         if options.filters.dir_excluded(rel):
-            yield Skipped(shown, SkipReason.EXCLUDED, "directory matched --exclude")
-            return
+            return Skipped(shown, SkipReason.EXCLUDED, "directory matched --exclude")
         assert target is not None
         identity = (target.st_dev, target.st_ino)
         if identity in directory.ancestors:
-            yield Skipped(shown, SkipReason.SYMLINK, "symlink loop")
-            return
-        yield _Dir(abs_path, rel, directory.chain, directory.ancestors | {identity})
-        return
+            return Skipped(shown, SkipReason.SYMLINK, "symlink loop")
+        return _Dir(abs_path, rel, directory.chain, directory.ancestors | {identity})
 
     excluded = options.filters.file_verdict(rel)
     if excluded == NOT_INCLUDED:
-        return  # --include narrows the walk: the rest is out of scope, not "skipped"
+        return None  # --include narrows the walk: the rest is out of scope, not "skipped"
+    shown = _join_display(root_display, rel)
     if excluded:
-        yield Skipped(shown, SkipReason.EXCLUDED, excluded)
-        return
+        return Skipped(shown, SkipReason.EXCLUDED, excluded)
     if isinstance(link_problem, OSError):
-        yield Skipped(shown, SkipReason.UNREADABLE, _strerror(link_problem))
-        return
+        return Skipped(shown, SkipReason.UNREADABLE, _strerror(link_problem))
     if link_problem:
-        yield Skipped(shown, SkipReason.SYMLINK, str(link_problem))
-        return
+        return Skipped(shown, SkipReason.SYMLINK, str(link_problem))
     if is_link and not options.follow_symlinks:
-        yield Skipped(shown, SkipReason.SYMLINK, "not followed")
-        return
+        return Skipped(shown, SkipReason.SYMLINK, "not followed")
     if plain_file:
         try:
             target = entry.stat(follow_symlinks=False)
         except OSError as exc:
-            yield Skipped(shown, SkipReason.UNREADABLE, _strerror(exc))
-            return
+            return Skipped(shown, SkipReason.UNREADABLE, _strerror(exc))
     assert target is not None
     if not stat.S_ISREG(target.st_mode):  # known from stat alone: never opened
-        yield Skipped(shown, SkipReason.SPECIAL_FILE, file_kind(target.st_mode))
-        return
-    yield _file(abs_path, shown, target.st_size, is_link, options.force_text, options, rel)
+        return Skipped(shown, SkipReason.SPECIAL_FILE, file_kind(target.st_mode))
+    return _file(abs_path, shown, target.st_size, is_link, options.force_text, options, rel)
 
 
 def _file(

@@ -435,6 +435,39 @@ def test_invalid_glob_is_a_usage_error_at_call_time(project: Path) -> None:
     assert "ok/" not in raised.value.message
 
 
+_GLOB_PARTS = ["a", "b.py", "*", "**", "?", "[ab]", "build", "x*.txt"]
+_PATH_PARTS = ["a", "b.py", "build", "x1.txt", "c", "ab"]
+
+
+_GLOB = st.tuples(
+    st.booleans(),  # negated
+    st.booleans(),  # anchored
+    st.lists(st.sampled_from(_GLOB_PARTS), min_size=1, max_size=3),
+    st.booleans(),  # directories only
+)
+_PATH = st.tuples(
+    st.sampled_from(["", "/", "./"]),
+    st.lists(st.sampled_from(_PATH_PARTS), min_size=1, max_size=4),
+    st.booleans(),  # a directory's trailing "/"
+)
+
+
+@given(globs=st.lists(_GLOB, min_size=1, max_size=4), paths=st.lists(_PATH, min_size=1, max_size=8))
+def test_glob_matcher_answers_as_pathspec_does(globs, paths) -> None:
+    """The walk's shortcut (any glob's regex, when none is negated) against pathspec's own
+    `match_file`, with anchored, directory-only, negated and `**` globs, and paths with a
+    leading "/" or "./" or a trailing "/"."""
+    lines = [
+        "!" * negated + "/" * anchored + "/".join(parts) + "/" * dir_only
+        for negated, anchored, parts, dir_only in globs
+    ]
+    matcher = sources.GlobMatcher.of(sources.spec_from(lines))
+    assert (matcher.regexes is None) == any(line.startswith("!") for line in lines)
+    for prefix, parts, as_dir in paths:
+        path = prefix + "/".join(parts) + "/" * as_dir
+        assert matcher.matches(path) == matcher.spec.match_file(path), (lines, path)
+
+
 # --- binary, size, unreadable -------------------------------------------------------------
 
 
