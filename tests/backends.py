@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from piiscan.engine import hyperscan_available
+from piiscan.hsdatabase import hyperscan_available
 
 BACKENDS = ["regex"] + (["hyperscan"] if hyperscan_available() else [])

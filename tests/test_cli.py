@@ -25,7 +25,7 @@ import piiscan
 import piiscan.engine
 import piiscan.report
 from piiscan import cli, config
-from piiscan.engine import SNIPPET_CHARS
+from piiscan.snippets import SNIPPET_CHARS
 from piiscan.masking import mask_value
 
 from ownership import hand_to_another_user

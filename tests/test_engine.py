@@ -12,8 +12,13 @@ import pytest
 import regex
 from faker import Faker
 
+from piiscan import compiled as compiled_module
 from piiscan import engine as engine_module
-from piiscan.engine import Engine, Match, resolve_overlaps, split_segments
+from piiscan import finders, scoring
+from piiscan.engine import Engine, resolve_overlaps
+from piiscan.finders import split_segments
+from piiscan.hsdatabase import hyperscan_available
+from piiscan.scoring import Match
 from piiscan.errors import ScanError
 from piiscan.model import Document, Severity
 from piiscan.rulepack import builtin_pack_names, load_rules, parse_pack
@@ -103,7 +108,7 @@ def test_segments_cover_the_text_and_end_at_line_breaks(size):
 
 
 def test_value_across_every_long_line_cut_is_found_exactly_once(rules, monkeypatch):
-    monkeypatch.setattr(engine_module, "SEGMENT_CHARS", 16)
+    monkeypatch.setattr(finders, "SEGMENT_CHARS", 16)
     value = "jane.roe@acme-mail.net"
     for offset in range(40):
         text = "x" * offset + " " + value + " " + "y" * 50  # one long line, no newline
@@ -125,7 +130,7 @@ def test_small_segments_give_the_same_findings_as_whole_text(rules, monkeypatch)
             lines.append(fake.sentence())
     text = "\n".join(lines)
     whole = scan(rules, text)
-    monkeypatch.setattr(engine_module, "SEGMENT_CHARS", 37)
+    monkeypatch.setattr(finders, "SEGMENT_CHARS", 37)
     assert scan(rules, text) == whole
     assert len(whole) > 150
 
@@ -216,7 +221,7 @@ def test_catastrophic_pattern_is_a_named_error_not_a_clean_result(backend):
     assert "t.slow" in error.value.message and "slow.txt" in error.value.message
 
 
-@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 def test_hyperscan_confirms_only_the_lines_where_a_rule_matches():
     """A line where hyperscan finds no match of a rule is never searched with its regex:
     here the line that would make the regex backtrack for seconds is skipped."""
@@ -303,7 +308,7 @@ rules:
 """
 
 
-@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 def test_a_rule_hyperscan_would_read_otherwise_is_left_whole_to_regex():
     r"""Hyperscan takes `{e<=1}` and `{,3}` for literal text (it would never end such a
     match), and refuses `\K` even as a prefilter: those rules are tried by the regex
@@ -318,7 +323,7 @@ def test_a_rule_hyperscan_would_read_otherwise_is_left_whole_to_regex():
     assert set(engine._finder._owners) == {3}  # t.plain's order
 
 
-@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 def test_backends_agree_on_generated_text(rules):
     fake = Faker(["en_US", "en_GB", "de_DE"])
     Faker.seed(11)
@@ -330,12 +335,12 @@ def test_backends_agree_on_generated_text(rules):
     assert scan(rules, text, "hyperscan") == scan(rules, text, "regex")
 
 
-@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 @pytest.mark.parametrize("segment_chars", [16, 37, 1024])
 def test_backends_agree_on_multibyte_text_cut_into_pieces(rules, monkeypatch, segment_chars):
     """Hyperscan reports match ends as byte offsets into the whole text; each must be filed
     under the right segments, also after multi-byte characters and across long-line cuts."""
-    monkeypatch.setattr(engine_module, "SEGMENT_CHARS", segment_chars)
+    monkeypatch.setattr(finders, "SEGMENT_CHARS", segment_chars)
     fake = Faker(["ja_JP", "ru_RU", "el_GR"])
     Faker.seed(29)
     lines = []
@@ -350,13 +355,13 @@ def test_backends_agree_on_multibyte_text_cut_into_pieces(rules, monkeypatch, se
     assert len([f for f in found if f.rule_id in ("t.email", "t.ssn")]) == 120
 
 
-@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 @pytest.mark.parametrize("gap", [3, 20, 41, 70, 130])
 def test_every_value_on_one_long_line_is_found_in_its_piece(rules, monkeypatch, gap):
     """On a line longer than SEGMENT_CHARS, hyperscan names the one or two pieces where a
     match may start, each piece once for all the match ends in it: values close together,
     far apart, and across piece edges must all be found, as the regex backend finds them."""
-    monkeypatch.setattr(engine_module, "SEGMENT_CHARS", 64)
+    monkeypatch.setattr(finders, "SEGMENT_CHARS", 64)
     values = [f"536-22-{1000 + i}" for i in range(60)]
     text = "ssn " + "".join(v + " " * (gap + i % 7) for i, v in enumerate(values))
     found = scan(rules, text, "hyperscan")
@@ -369,9 +374,10 @@ def test_ends_dropped_for_lack_of_context_words_are_none_the_check_would_pass(mo
     """Before building windows, hyperscan's match ends of a rule that requires context are cut
     to those near one of its words: every end whose window the word check accepts (on short
     lines and on pieces of long ones) must survive the cut."""
-    from piiscan.engine import CONTEXT_AFTER, CONTEXT_BEFORE, _any_within, _ends_near, _windows_holding
+    from piiscan.finders import _any_within, _ends_near, _windows_holding
+    from piiscan.scoring import CONTEXT_AFTER, CONTEXT_BEFORE
 
-    monkeypatch.setattr(engine_module, "SEGMENT_CHARS", segment_chars)
+    monkeypatch.setattr(finders, "SEGMENT_CHARS", segment_chars)
     rng = random.Random(segment_chars)
     for _ in range(60):
         lines = ["x" * rng.choice([0, 3, 40, 200, segment_chars - 1, segment_chars * 3, 5000])
@@ -395,9 +401,10 @@ def test_ends_near_keeps_every_end_even_for_the_farthest_word_the_check_accepts(
     """Exhaustive over every match end of a few texts (one long line, lines one short of a
     piece, a mix): the farthest word before and after that the window check accepts for
     that end must keep it. A `reach` a few characters short fails here."""
-    from piiscan.engine import CONTEXT_AFTER, CONTEXT_BEFORE, _ends_near, _windows_holding
+    from piiscan.finders import _ends_near, _windows_holding
+    from piiscan.scoring import CONTEXT_AFTER, CONTEXT_BEFORE
 
-    monkeypatch.setattr(engine_module, "SEGMENT_CHARS", 64)
+    monkeypatch.setattr(finders, "SEGMENT_CHARS", 64)
     texts = ["y" * 1500, "\n".join(["z" * 63] * 20), "\n".join(["q" * n for n in (5, 300, 63, 64, 65, 900, 1)])]
     for text in texts:
         for end in range(1, len(text) + 1):
@@ -415,12 +422,12 @@ def test_stretches_around_words_hold_every_match_a_word_counts_for(monkeypatch, 
     one) may hold a match ending anywhere in it: that match must lie in one stretch whole,
     with STRETCH_EDGE characters either side for hyperscan's \\b unless its line ends
     first. Stretches are in order and apart."""
-    from piiscan.engine import (
-        CONTEXT_AFTER, CONTEXT_BEFORE, MAX_MATCH_CHARS, STRETCH_EDGE, _any_within, _stretches_around,
-        _windows_holding,
+    from piiscan.finders import (
+        MAX_MATCH_CHARS, STRETCH_EDGE, _any_within, _stretches_around, _windows_holding,
     )
+    from piiscan.scoring import CONTEXT_AFTER, CONTEXT_BEFORE
 
-    monkeypatch.setattr(engine_module, "SEGMENT_CHARS", segment_chars)
+    monkeypatch.setattr(finders, "SEGMENT_CHARS", segment_chars)
     rng = random.Random(segment_chars)
     for _ in range(40):
         lengths = [rng.choice([0, 3, 40, 200, segment_chars - 1, segment_chars * 3, 3000])
@@ -458,7 +465,7 @@ MEMBER_RULE = """
 """
 
 
-@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("path", ["t.txt", "t.csv"])
 @pytest.mark.parametrize("word_rate", [0.03, 0.4])
@@ -470,9 +477,9 @@ def test_backends_agree_on_context_rules_near_and_far_from_their_words(monkeypat
     header that holds a word or not, words rare (stretches apart) or everywhere (the text
     scanned whole): the findings must be the same, some found and, where words are rare,
     some too far from any word."""
-    monkeypatch.setattr(engine_module, "SEGMENT_CHARS", 64)
+    monkeypatch.setattr(finders, "SEGMENT_CHARS", 64)
     if word_rate < 0.1:  # this short text would count as words everywhere: stretches still
-        monkeypatch.setattr(engine_module, "WORDS_EVERYWHERE", 1)
+        monkeypatch.setattr(finders, "WORDS_EVERYWHERE", 1)
     rules = parse_pack(PACK + MEMBER_RULE, "scratch.yaml").rules
     rng = random.Random(seed)
     lines = [rng.choice(["id,zip,note", "id,note,value", "номер члена;x"])] if path.endswith(".csv") else []
@@ -503,12 +510,13 @@ def test_backends_agree_on_context_rules_near_and_far_from_their_words(monkeypat
     assert hyperscan_found == found("regex")
 
 
-@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 def test_a_window_tries_every_pattern_that_can_match_in_it():
     """Hyperscan names, with each window, the patterns whose own expression ends in it: any
     pattern the regex finds in the window must be among them (multi-pattern core rules:
     phone numbers, cards, IP addresses, postal codes; several values to a line)."""
-    from piiscan.engine import _line_matches, compile_rule
+    from piiscan.compiled import compile_rule
+    from piiscan.engine import _line_matches
 
     core = [r for r in load_rules(packs=["core"]) if len(r.patterns) > 1]
     engine = Engine(core, backend="hyperscan", cache_dir=None)
@@ -550,7 +558,7 @@ def test_findings_survive_pickling_field_for_field(rules):
     assert [dataclasses.astuple(c) for c in clones] == [dataclasses.astuple(f) for f in findings]
 
 
-@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 def test_database_cache_is_written_reused_and_survives_corruption(rules, tmp_path):
     doc = Document("t.txt", "ssn 536-22-1234 a@acme-mail.net")
     expected = Engine(rules, cache_dir=None).scan(doc)
@@ -633,10 +641,10 @@ def test_a_change_to_how_patterns_are_built_gets_a_new_pattern_cache_file(rules,
     """The file is named by the compiled sources, not only by the rules: after an upgrade
     that builds the context words differently, the old file (never rewritten while it is
     found) would have every process compile them again."""
-    engine_module._pattern_cache(rules, tmp_path)
-    built = engine_module._alternation
-    monkeypatch.setattr(engine_module, "_alternation", lambda words: built(words) + "(?:)")
-    rebuilt = engine_module._pattern_cache(rules, tmp_path)
+    compiled_module.pattern_cache(rules, tmp_path)
+    built = compiled_module.context_alternation
+    monkeypatch.setattr(compiled_module, "context_alternation", lambda words: built(words) + "(?:)")
+    rebuilt = compiled_module.pattern_cache(rules, tmp_path)
     assert len(list(tmp_path.glob("re-*.pickle"))) == 2
     assert not rebuilt.from_file  # compiled anew, and written for the next process
 
@@ -645,10 +653,10 @@ def test_every_built_in_rule_matches_alike_from_the_pattern_cache(tmp_path):
     """Patterns rebuilt from the cache file find what freshly compiled ones find, on every
     built-in rule's own examples (patterns, context words, exclusions, test values)."""
     from piiscan import patterncache
-    from piiscan.engine import _pattern_cache, compile_rule
+    from piiscan.compiled import compile_rule, pattern_cache
 
     every = load_rules(packs=builtin_pack_names())
-    _pattern_cache(every, tmp_path)  # compiles and writes
+    pattern_cache(every, tmp_path)  # compiles and writes
     (cache_file,) = tmp_path.glob("re-*.pickle")
     cached = patterncache.load_patterns(cache_file)
     assert cached.from_file
@@ -701,17 +709,17 @@ def test_keyed_fingerprints_depend_on_the_value_not_the_line(rules):
     ("text", "penalty"),
     [
         ("ssn 536-22-1234", 0.0),
-        ("ssn 111-11-1111", engine_module.REPEATED_PENALTY),
-        ("ssn 123-45-6789", engine_module.SEQUENTIAL_PENALTY),
-        ("id 9b1de2a4-536-22-1234-77aa0c3e9f12a", engine_module.EMBEDDED_PENALTY),
-        ("blob aZ3kQ9x2536-22-1234Pq8LmW4z", engine_module.EMBEDDED_PENALTY),
+        ("ssn 111-11-1111", scoring.REPEATED_PENALTY),
+        ("ssn 123-45-6789", scoring.SEQUENTIAL_PENALTY),
+        ("id 9b1de2a4-536-22-1234-77aa0c3e9f12a", scoring.EMBEDDED_PENALTY),
+        ("blob aZ3kQ9x2536-22-1234Pq8LmW4z", scoring.EMBEDDED_PENALTY),
         ("CUSTOMER_SSN=536-22-1234", 0.0),  # a key name is no blob
     ],
 )
 def test_shape_penalties(text, penalty):
     start = text.index("-") - 3
     end = start + 11
-    assert engine_module.shape_penalty(text, start, end) == pytest.approx(penalty)
+    assert scoring.shape_penalty(text, start, end) == pytest.approx(penalty)
 
 
 @pytest.mark.parametrize(
@@ -732,7 +740,7 @@ def test_a_value_after_a_version_word_is_lowered(rules, text, lowered):
     ssn_only = [r for r in rules if r.id == "t.ssn"]
     (finding,) = scan(ssn_only, text, min_confidence=0.0)
     # 0.3 + validator 0.4, plus 0.3 when the word "ssn" is near
-    expected = (1.0 if "ssn" in text else 0.7) - (engine_module.VERSION_PENALTY if lowered else 0)
+    expected = (1.0 if "ssn" in text else 0.7) - (scoring.VERSION_PENALTY if lowered else 0)
     assert finding.confidence == pytest.approx(expected)
 
 
@@ -741,7 +749,7 @@ def test_a_version_column_lowers_its_values(rules):
     found = {f.value: f.confidence for f in scan_file(
         [r for r in rules if r.id == "t.ssn"], "builds.csv", table, min_confidence=0.0)}
     assert found["536-22-1235"] == pytest.approx(1.0)  # "ssn" is in reach on the header line
-    assert found["536-22-1234"] == pytest.approx(1.0 - engine_module.VERSION_PENALTY)
+    assert found["536-22-1234"] == pytest.approx(1.0 - scoring.VERSION_PENALTY)
 
 
 def test_a_csv_column_header_is_context(rules):
@@ -842,7 +850,7 @@ def test_a_credit_in_source_code_is_below_the_default_threshold(rules, address, 
     text = credit.format(name="Dana Whitfield", addr=address) + "\n"
     assert scan_file(rules, "pkg/mod.py", text) == []
     kept = scan_file(rules, "pkg/mod.py", text, min_confidence=0.1)
-    assert [(f.value, f.confidence) for f in kept] == [(address, engine_module.CREDIT_CONFIDENCE_CAP)]
+    assert [(f.value, f.confidence) for f in kept] == [(address, scoring.CREDIT_CONFIDENCE_CAP)]
     # The same words in a document or a data file credit no code: reported as usual.
     assert [f.confidence for f in scan_file(rules, "notes.txt", text)] == [0.8]
 
@@ -1031,11 +1039,11 @@ OTHER_WORDS = ["né le", "fødselsnummer", "numéro d’assurance", "n° passepo
 
 
 def test_context_pattern_finds_exactly_what_the_bounded_regex_finds():
-    from piiscan.engine import ContextPattern, _alternation, _bounded_alternation
+    from piiscan.compiled import ContextPattern, _bounded_alternation, context_alternation
 
     words = tuple(WORDS)
     bounded = regex.compile(_bounded_alternation(words))
-    context = ContextPattern(regex.compile(_alternation(words)), bounded)
+    context = ContextPattern(regex.compile(context_alternation(words)), bounded)
     for text in random_context_texts(WORDS, 3000, seed=5):
         for pos in range(0, len(text), 7):
             for endpos in (len(text), max(pos, len(text) - 5)):
@@ -1043,7 +1051,7 @@ def test_context_pattern_finds_exactly_what_the_bounded_regex_finds():
                 assert context.search(text, pos, endpos) is expected, (text, pos, endpos)
 
 
-@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 @pytest.mark.parametrize("words", [WORDS, WORDS + OTHER_WORDS], ids=["latin", "other-scripts"])
 def test_hyperscan_finds_context_words_wherever_the_regex_does(words):
     """The hyperscan form of a rule's context words drops lines: it must end a match
@@ -1052,7 +1060,8 @@ def test_hyperscan_finds_context_words_wherever_the_regex_does(words):
     ends one inside other words."""
     import hyperscan
 
-    from piiscan.engine import _bounded_alternation, _context_pattern, _hyperscan_flags
+    from piiscan.compiled import _bounded_alternation
+    from piiscan.hsdatabase import _context_pattern, _hyperscan_flags
 
     rule = parse_pack(PACK.replace("context: [zip, postal code]", f"context: {words}"), "w.yaml").rules[3]
     database = hyperscan.Database()
@@ -1072,13 +1081,13 @@ def test_hyperscan_finds_context_words_wherever_the_regex_does(words):
     assert hyperscan_ends("being gzip unzipped") == set()
     assert hyperscan_ends("ein\ncustomerZip ZIP") == {3, 15, 19}
 
-@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 def test_hyperscan_context_words_of_other_scripts_do_not_end_in_other_text_of_that_script():
     """Words of other scripts are matched letter by letter, not as "any non-ASCII letter":
     ordinary text in those scripts holds none of them."""
     import hyperscan
 
-    from piiscan.engine import _context_pattern, _hyperscan_flags
+    from piiscan.hsdatabase import _context_pattern, _hyperscan_flags
 
     words = ["マイナンバー", "आधार", "תעודת זהות", "номер паспорта", "αριθμός ταυτότητας"]
     rule = parse_pack(PACK.replace("context: [zip, postal code]", f"context: {words}"), "w.yaml").rules[3]
@@ -1098,14 +1107,14 @@ def test_hyperscan_context_words_of_other_scripts_do_not_end_in_other_text_of_th
     assert ends == [len("НОМЕР ПАСПОРТА".encode())]
 
 
-@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 def test_hyperscan_knows_every_case_partner_regex_knows_but_the_listed_gaps():
     """Every letter with case, as a caseless hyperscan literal, must match whatever `regex`'s
     case-insensitive matching takes for it, unless `_HYPERSCAN_CASE_GAPS` lists it (the
     letter then stands for any non-ASCII one)."""
     import hyperscan
 
-    from piiscan.engine import _HYPERSCAN_CASE_GAPS, _hyperscan_flags
+    from piiscan.hsdatabase import _HYPERSCAN_CASE_GAPS, _hyperscan_flags
 
     # Letters with case as `regex` knows them (its Unicode tables may be newer than Python's)
     # and as Python does.
@@ -1132,14 +1141,14 @@ def test_hyperscan_knows_every_case_partner_regex_knows_but_the_listed_gaps():
     assert gaps and gaps == listed, sorted(hex(ord(c)) for c in gaps - listed)
 
 
-@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 def test_every_letter_regex_folds_into_an_ascii_one_is_spelled_out_for_hyperscan():
     """Both ways: the non-ASCII letters an ASCII letter of a context word matches (in either
     case: `regex` takes dotless i for I, not for i), and the ASCII letters a non-ASCII letter
     of a word matches."""
     import string
 
-    from piiscan.engine import _CASE_FOLDED_INTO, _FOLDS_INTO_ASCII
+    from piiscan.hsdatabase import _CASE_FOLDED_INTO, _FOLDS_INTO_ASCII
 
     # Every code point whose case mappings involve an ASCII letter (the only ones that can).
     candidates = [
@@ -1166,14 +1175,14 @@ def test_unusual_context_words_are_found_on_both_backends(rules, backend, text):
 
 
 def test_masked_union_masks_every_part_of_a_left_out_value_to_its_end():
-    from piiscan.engine import _masked_union, _Span
+    from piiscan.snippets import Span, _masked_union
 
-    kept = [_Span(10, 20, "US_SSN", "x" * 10)]
+    kept = [Span(10, 20, "US_SSN", "x" * 10)]
     others = [
-        _Span(5, 12, "PHONE_NUMBER", "p" * 7),  # starts before the finding, ends inside it
-        _Span(18, 25, "ZIP", "z" * 7),  # starts inside it, goes on after it
-        _Span(24, 30, "DATE", "d" * 6),  # overlaps the part of the previous one left over
-        _Span(40, 44, "IP", "i" * 4),  # alone
+        Span(5, 12, "PHONE_NUMBER", "p" * 7),  # starts before the finding, ends inside it
+        Span(18, 25, "ZIP", "z" * 7),  # starts inside it, goes on after it
+        Span(24, 30, "DATE", "d" * 6),  # overlaps the part of the previous one left over
+        Span(40, 44, "IP", "i" * 4),  # alone
     ]
     union = _masked_union(kept, others)
     # A part of a value has no entity: it is masked whole, never with a last four shown.
@@ -1183,11 +1192,11 @@ def test_masked_union_masks_every_part_of_a_left_out_value_to_its_end():
     assert [s.value for s in union] == ["p" * 5, "x" * 10, "z" * 5, "d" * 5, "i" * 4]
 
 
-@pytest.mark.skipif(not engine_module.hyperscan_available(), reason="hyperscan is not installed")
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 def test_left_out_patterns_named_by_hyperscan_find_what_every_pattern_finds(tmp_path, monkeypatch):
     # With --only, snippets mask what the left-out rules' patterns match; hyperscan only
     # picks which patterns to search, so it must never leave out one that matches.
-    from piiscan.engine import LeftOutPatterns
+    from piiscan.snippets import LeftOutPatterns
 
     rules = load_rules((), packs=["core"])
     fake = Faker(["en_US", "en_GB", "de_DE", "fr_FR"])
@@ -1214,7 +1223,7 @@ def test_left_out_patterns_named_by_hyperscan_find_what_every_pattern_finds(tmp_
 
 
 def test_a_left_out_pattern_that_timed_out_is_never_searched_again():
-    from piiscan.engine import LeftOutPatterns
+    from piiscan.snippets import LeftOutPatterns
 
     rules = load_rules((), packs=["core"])
     calls = []

@@ -16,7 +16,7 @@ import pytest
 import piiscan
 from piiscan.cli import main
 from shared_tools import VALIDATE_SARIF
-from piiscan.engine import hyperscan_available
+from piiscan.hsdatabase import hyperscan_available
 from piiscan.model import Severity
 
 ROOT = Path(__file__).resolve().parent.parent

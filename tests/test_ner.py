@@ -12,7 +12,8 @@ import pytest
 
 import piiscan
 from piiscan.cli import main
-from piiscan.engine import Match, resolve_overlaps
+from piiscan.engine import resolve_overlaps
+from piiscan.scoring import Match
 from piiscan.model import Document
 from piiscan.ner import FileWords, _common_words, judge, ner_rules
 from piiscan.regions import natural_language_regions

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backends import BACKENDS
-from piiscan.engine import Engine, hyperscan_available
+from piiscan.engine import Engine
+from piiscan.hsdatabase import hyperscan_available
 from piiscan.model import Document
 from piiscan.rulepack import builtin_pack_names, builtin_packs, parse_pack
 from piiscan.ruletest import run_rule_tests
