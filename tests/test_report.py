@@ -343,8 +343,9 @@ def test_sarif_uris_are_relative_to_the_repository_when_run_in_a_subfolder(tmp_p
         {"uri": "db/seed.sql", "uriBaseId": "%SRCROOT%"},
         {"uri": (tmp_path / "outside.txt").as_uri()},
     ]
-    fixes = [r["fixes"][0]["artifactChanges"][0]["artifactLocation"] for r in run["results"]]
-    assert fixes == locations
+    fixes = [r["fixes"][0]["artifactChanges"][0]["artifactLocation"]
+             for r in run["results"] if "fixes" in r]
+    assert fixes == [locations[0], locations[2]]  # a history finding gets no fix (see below)
 
 
 def test_sarif_explicit_base_dir(tmp_path, monkeypatch):
@@ -596,6 +597,15 @@ def test_sarif_results_carry_the_label_redaction_as_a_fix():
     }
     assert change["artifactLocation"] == result["locations"][0]["physicalLocation"]["artifactLocation"]
     assert finding.value not in json.dumps(fix)
+
+
+def test_a_finding_from_git_history_carries_no_fix():
+    """Its file may have changed since that commit: the region would now hold something
+    else, and history is rewritten (git filter-repo), not patched."""
+    from_history = ssn_finding(commit="c0ffee" * 6 + "beef")
+    (result,) = sarif_report.to_dict(make_result([from_history], []), rules=RULES)["runs"][0]["results"]
+    assert "fixes" not in result
+    assert result["properties"]["commit"] == from_history.commit
 
 
 def test_json_extensions_appear_only_when_used():

@@ -205,7 +205,10 @@ def _result(
     }
     if finding.fingerprint:
         result["partialFingerprints"] = {FINGERPRINT_KEY: finding.fingerprint}
-    if finding.path != "-":
+    # A fix edits the file as it is now: not stdin, and not a value found in an older
+    # commit, which the file may no longer hold at that place (history is rewritten, not
+    # patched).
+    if finding.path != "-" and finding.commit is None:
         result["fixes"] = [_label_fix(finding, locate)]
     result["properties"] = properties
     return result
