@@ -188,7 +188,8 @@ class LeftOutPatterns:
         self._cache_dir = cache_dir
         self._patterns = [(r.entity, compile(p.regex, PATTERN_FLAGS)) for r in rules for p in r.patterns]
         self._starts = list(accumulate((len(r.patterns) for r in rules), initial=0))
-        self._databases: list = []
+        self._database = None  # of the patterns alone; None until loaded or built
+        self._loaded = False
         self._index_of: dict[int, int] = {}  # expression -> index in self._patterns
         self._always: Sequence[int] = range(len(self._patterns))  # until a database names them
         self._searched = 0
@@ -197,13 +198,13 @@ class LeftOutPatterns:
         # Hyperscan keeps a raw pointer to the callback: hold a named reference for our life.
         self._on_match = self._note
         if cache_dir is not None:
-            self._use(load_or_build_database(rules, cache_dir, build=False))
+            self._use(load_or_build_database(rules, cache_dir, build=False, context_words=False))
 
     def _use(self, loaded) -> None:
         if loaded is None:
             return
-        first, gated, owners, regex_only = loaded
-        self._databases = [db for db in (first, gated) if db is not None]
+        self._database, _, owners, regex_only = loaded  # without context words: no gated part
+        self._loaded = True
         for expression, pattern in enumerate(patterns_of(owners)):
             if pattern is not None:
                 self._index_of[expression] = self._starts[pattern[0]] + pattern[1]
@@ -217,14 +218,13 @@ class LeftOutPatterns:
     def spans(self, text: str, lo: int, hi: int, timeout: float) -> list[Span]:
         """The matches in text[lo:hi]; a pattern that times out masks all of it."""
         self._searched += 1
-        if self._searched == self.BUILD_AFTER and self._cache_dir is not None and not self._databases:
-            self._use(load_or_build_database(self._rules, self._cache_dir))
+        if self._searched == self.BUILD_AFTER and self._cache_dir is not None and not self._loaded:
+            self._use(load_or_build_database(self._rules, self._cache_dir, context_words=False))
         chosen = set(self._always)
-        if self._databases:
-            data = text[lo:hi].encode("utf-8", "replace")
+        if self._database is not None:
             try:
-                for database in self._databases:
-                    database.scan(data, match_event_handler=self._on_match)
+                data = text[lo:hi].encode("utf-8", "replace")
+                self._database.scan(data, match_event_handler=self._on_match)
                 chosen |= self._hits
             finally:
                 self._hits = set()
