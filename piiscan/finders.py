@@ -27,7 +27,9 @@ from piiscan.model import Rule
 from piiscan.scoring import CONTEXT_AFTER, CONTEXT_BEFORE
 
 SEGMENT_CHARS = 1024
-MAX_MATCH_CHARS = 256  # a longer match is not reported; long-line pieces overlap by this much
+# A longer match is not reported; long-line pieces overlap by this much. The engine and the
+# snippets import it: a change is made here, never by patching one module's copy.
+MAX_MATCH_CHARS = 256
 
 
 # Internal records (here, in the engine's other modules and in scan, sources, suppress,

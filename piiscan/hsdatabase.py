@@ -77,8 +77,8 @@ def _hyperscan_letter(ch: str) -> str:
 
 def _context_pattern(rule: Rule) -> str | None:
     """A rule's context words as one hyperscan pattern (caseless) that ends wherever one of
-    them ends as scoring finds it (`_bounded_alternation`); None for a rule that does not
-    require context.
+    them ends as scoring finds it (`piiscan.compiled._bounded_alternation`: the two change
+    together); None for a rule that does not require context.
 
     A word starts after a non-alphanumeric (the one character is part of the match: the
     match's end is the word's; matched case-sensitively, since hyperscan's caseless mode

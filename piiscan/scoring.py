@@ -22,8 +22,11 @@ from piiscan.filekinds import (
 )
 from piiscan.model import Document, Verdict
 
-CONTEXT_BEFORE = 80  # characters before a value where a context word counts for it
-CONTEXT_AFTER = 40  # and after it
+# Characters before and after a value where a context word counts for it. The finders
+# import them (their "no word within reach" skip must accept whatever scoring would): a
+# change is made here, never by patching one module's copy.
+CONTEXT_BEFORE = 80
+CONTEXT_AFTER = 40
 VALIDATOR_BONUS = 0.4
 CONTEXT_BONUS = 0.3
 # Shapes that real identifiers rarely have, and that code and test data are full of.
@@ -32,7 +35,8 @@ SEQUENTIAL_PENALTY = 0.3  # 123-45-6789, 12345678
 EMBEDDED_PENALTY = 0.4  # a piece of a UUID, hex digest or base64 blob
 VERSION_PENALTY = 0.4  # right after a version word, or in a version column
 # A credit in source code (`__author__`, "# Written by ...", a copyright line) names the
-# people who wrote it, on purpose: below the default threshold, still there for an inventory.
+# people who wrote it, on purpose: below the default threshold (`DEFAULT_MIN_CONFIDENCE`),
+# still there for an inventory.
 CREDIT_CONFIDENCE_CAP = 0.3
 TABLE_SUFFIXES = (".csv", ".tsv")
 
