@@ -157,29 +157,53 @@ class PathScope:
 
 
 class GlobMatcher(NamedTuple):
-    """`spec.match_file`, answered faster where it can be: a walk asks it for every entry."""
+    """A gitignore-style pattern list, answered faster where it can be: a walk asks it about
+    every entry (`--include`/`--exclude`, and each `.gitignore` on the way)."""
 
     spec: GitIgnoreSpec
-    # The globs' regexes when none is negated: "does any of them find the path" is then the
-    # whole answer (the last-match and directory-priority rules only decide between a glob
-    # and its negation), without pathspec's per-call bookkeeping (1.6 -> 0.5 us a path).
-    regexes: tuple[re.Pattern[str], ...] | None
+    # When no glob is negated, "does any of them find the path" is the whole answer (the
+    # last-match and directory-priority rules only decide between a glob and its negation):
+    # the globs' regexes, pathspec's own translation, joined into one and searched once.
+    # 1.6 us a path through pathspec; 0.3 us for one glob, ~2x less than pathspec's loop
+    # over a .gitignore of twenty. None: every path goes to pathspec.
+    any_of: re.Pattern[str] | None
 
     @classmethod
     def of(cls, spec: GitIgnoreSpec) -> GlobMatcher:
         used = [pattern for pattern in spec.patterns if pattern.include is not None]
-        plain = os.sep == "/" and not os.altsep and all(pattern.include for pattern in used)
-        return cls(spec, tuple(pattern.regex for pattern in used) if plain else None)
+        if os.sep != "/" or os.altsep or not all(pattern.include for pattern in used):
+            return cls(spec, None)
+        return cls(spec, _joined([pattern.regex for pattern in used]))
+
+    def verdict(self, path: str) -> bool | None:
+        """`spec.check_file(path).include`: True where a glob matches, False where a negated
+        one decides, None where none matches."""
+        any_of = self.any_of
+        # pathspec drops a leading "/" or "./" before matching: such a path takes its way.
+        if any_of is None or path.startswith(("/", "./")):
+            return self.spec.check_file(path).include
+        return True if any_of.search(path) is not None else None
 
     def matches(self, path: str) -> bool:
-        # pathspec drops a leading "/" or "./" before matching: such a path takes its way.
-        regexes = self.regexes
-        if regexes is None or path.startswith(("/", "./")):
-            return self.spec.match_file(path)
-        for regex in regexes:
-            if regex.search(path) is not None:
-                return True
-        return False
+        """`spec.match_file(path)`."""
+        return bool(self.verdict(path))
+
+
+# pathspec marks a directory match with a named group; joined patterns cannot share a name.
+_GROUP_NAME = re.compile(r"\(\?P<\w+>")
+
+
+def _joined(regexes: list[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One pattern that searches for any of `regexes`; None if they cannot be joined as they
+    are (flags of their own, a backreference to a group's name)."""
+    if not regexes:
+        return re.compile("(?!)")  # matches nothing
+    if any(regex.flags != re.UNICODE for regex in regexes):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{_GROUP_NAME.sub('(?:', regex.pattern)})" for regex in regexes))
+    except re.error:
+        return None
 
 
 def spec_from(lines: Sequence[str]) -> GitIgnoreSpec:
@@ -235,7 +259,7 @@ class _IgnoreFile(NamedTuple):
     """One gitignore-style pattern list; its patterns are relative to `base` (a directory)."""
 
     base: str  # absolute, native separators
-    spec: GitIgnoreSpec
+    matcher: GlobMatcher
 
 
 _IgnoreChain = tuple[_IgnoreFile, ...]  # shallowest first; the last one that matches decides
@@ -243,7 +267,7 @@ _IgnoreChain = tuple[_IgnoreFile, ...]  # shallowest first; the last one that ma
 
 def _is_ignored(chain: _IgnoreChain, abs_path: str, is_dir: bool) -> bool:
     # Git precedence: a deeper .gitignore overrides a shallower one, and inside one file the
-    # last matching pattern wins (GitIgnoreSpec.check_file does that part, negations included).
+    # last matching pattern wins (GlobMatcher.verdict does that part, negations included).
     for ignore in reversed(chain):
         prefix = ignore.base if ignore.base.endswith(os.sep) else ignore.base + os.sep
         if not abs_path.startswith(prefix):
@@ -251,9 +275,9 @@ def _is_ignored(chain: _IgnoreChain, abs_path: str, is_dir: bool) -> bool:
         rel = abs_path[len(prefix) :]
         if os.sep != "/":
             rel = rel.replace(os.sep, "/")
-        result = ignore.spec.check_file(rel + "/" if is_dir else rel)
-        if result.include is not None:
-            return result.include
+        verdict = ignore.matcher.verdict(rel + "/" if is_dir else rel)
+        if verdict is not None:
+            return verdict
     return False
 
 
@@ -267,7 +291,7 @@ def _load_ignore_file(path: str, base: str) -> _IgnoreFile | None:
         spec = spec_from(lines)
     except ValueError:  # one malformed pattern must not void the rest of the file
         spec = spec_from([line for line in lines if _pattern_ok(line)])
-    return _IgnoreFile(base, spec) if spec.patterns else None
+    return _IgnoreFile(base, GlobMatcher.of(spec)) if spec.patterns else None
 
 
 def _pattern_ok(line: str) -> bool:

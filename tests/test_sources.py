@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import errno
 import io
+import itertools
 import os
 import socket
 import stat
@@ -435,6 +436,26 @@ def test_invalid_glob_is_a_usage_error_at_call_time(project: Path) -> None:
     assert "ok/" not in raised.value.message
 
 
+_GLOB_POOL = ["*.log", "build/", "/dist", "docs/**/*.md", "a?c", "[ab].py", "**/tmp", ".venv", "é*",
+              "!keep.log", "!build/", "x/**"]
+_PATHS = ["app.log", "keep.log", "src/app.log", "build", "build/", "build/x.py", "src/build/y", "dist",
+          "dist/z", "src/dist", "docs/a/b.md", "docs/b.md", "abc", "a/abc", "a.py", "c.py", "tmp",
+          "a/b/tmp/c", ".venv/bin/python", "étude.txt", "x/y/z", "/app.log", "./build/x.py"]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_glob_matcher_answers_as_pathspec_does_for_every_few_globs(size) -> None:
+    """Every list of `size` globs from a pool (negated ones included) against pathspec's
+    answers, on paths chosen to be matched by one glob and not another."""
+    for globs in itertools.combinations(_GLOB_POOL, size):
+        spec = sources.spec_from(list(globs))
+        matcher = sources.GlobMatcher.of(spec)
+        assert (matcher.any_of is None) == any(glob.startswith("!") for glob in globs)
+        for path in _PATHS:
+            assert matcher.verdict(path) == spec.check_file(path).include, (globs, path)
+            assert matcher.matches(path) == spec.match_file(path), (globs, path)
+
+
 _GLOB_PARTS = ["a", "b.py", "*", "**", "?", "[ab]", "[!a]", "build", "x*.txt", "..", "é*"]
 _PATH_PARTS = ["a", "b.py", "build", "x1.txt", "c", "ab", "..", "my file", "é.txt", "."]
 
@@ -455,18 +476,20 @@ _PATH = st.tuples(
 
 @given(globs=st.lists(_GLOB, min_size=1, max_size=4), paths=st.lists(_PATH, min_size=1, max_size=8))
 def test_glob_matcher_answers_as_pathspec_does(globs, paths) -> None:
-    """The walk's shortcut (any glob's regex, when none is negated) against pathspec's own
-    `match_file`, with anchored, directory-only, negated and `**` globs, and paths with a
-    leading "/" or "./" or a trailing "/"."""
+    """The walk's shortcut (the globs' regexes joined, when none is negated) against
+    pathspec's own `check_file` and `match_file`, with anchored, directory-only, negated and
+    `**` globs, and paths with a leading "/" or "./" or a trailing "/"."""
     lines = [
         "!" * negated + "/" * anchored + "/".join(parts) + "/" * dir_only
         for negated, anchored, parts, dir_only in globs
     ]
-    matcher = sources.GlobMatcher.of(sources.spec_from(lines))
-    assert (matcher.regexes is None) == any(line.startswith("!") for line in lines)
+    spec = sources.spec_from(lines)
+    matcher = sources.GlobMatcher.of(spec)
+    assert (matcher.any_of is None) == any(line.startswith("!") for line in lines)
     for prefix, parts, as_dir in paths:
         path = prefix + "/".join(parts) + "/" * as_dir
-        assert matcher.matches(path) == matcher.spec.match_file(path), (lines, path)
+        assert matcher.verdict(path) == spec.check_file(path).include, (lines, path)
+        assert matcher.matches(path) == spec.match_file(path), (lines, path)
 
 
 # --- binary, size, unreadable -------------------------------------------------------------
