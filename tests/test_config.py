@@ -190,3 +190,15 @@ def test_config_show_prints_values_and_origins(tmp_path, capsys, monkeypatch):
     assert rows["fail_on"][1:] == ["high", str(tmp_path / "pyproject.toml")]
     assert rows["min_confidence"][1:] == ["0.8", "env", "PIISCAN_MIN_CONFIDENCE"]
     assert rows["format"][1:] == ["table", "default"]
+
+
+def test_the_settings_defaults_are_the_librarys_defaults():
+    """`config` keeps its own copy of these (it stays light: `piiscan config show` and
+    `keygen` never import the engine), so a change to one side must reach the other."""
+    from piiscan import config, engine, sources
+
+    defaults = Settings()
+    assert defaults.min_confidence == engine.DEFAULT_MIN_CONFIDENCE
+    assert defaults.regex_timeout == engine.DEFAULT_REGEX_TIMEOUT
+    assert config.BACKENDS == engine.BACKENDS
+    assert defaults.max_file_size == config.DEFAULT_MAX_FILE_SIZE == sources.DEFAULT_MAX_FILE_SIZE
