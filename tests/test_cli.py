@@ -25,8 +25,8 @@ import piiscan
 import piiscan.engine
 import piiscan.report
 from piiscan import cli, config
-from piiscan.snippets import SNIPPET_CHARS
 from piiscan.masking import mask_value
+from piiscan.snippets import SNIPPET_CHARS
 
 from ownership import hand_to_another_user
 

