@@ -189,21 +189,25 @@ class GlobMatcher(NamedTuple):
         return bool(self.verdict(path))
 
 
-# pathspec marks a directory match with a named group; joined patterns cannot share a name.
-_GROUP_NAME = re.compile(r"\(\?P<\w+>")
+# pathspec marks a directory match with this group; joined patterns cannot share its name.
+# Only this exact text is made plain: a glob's bracket expression reaches the regex as it is
+# written ("[(?P<x>]" is a set of characters), but never holds the "/" this text does.
+_DIRECTORY_MARK = "(?P<ps_d>/)"
 
 
 def _joined(regexes: list[re.Pattern[str]]) -> re.Pattern[str] | None:
     """One pattern that searches for any of `regexes`; None if they cannot be joined as they
-    are (flags of their own, a backreference to a group's name)."""
+    are (flags of their own, a group of another name: pathspec's translation has changed)."""
     if not regexes:
         return re.compile("(?!)")  # matches nothing
     if any(regex.flags != re.UNICODE for regex in regexes):
         return None
+    sources = [regex.pattern.replace(_DIRECTORY_MARK, "(?:/)") for regex in regexes]
     try:
-        return re.compile("|".join(f"(?:{_GROUP_NAME.sub('(?:', regex.pattern)})" for regex in regexes))
+        joined = re.compile("|".join(f"(?:{source})" for source in sources))
     except re.error:
         return None
+    return None if joined.groupindex else joined
 
 
 def spec_from(lines: Sequence[str]) -> GitIgnoreSpec:
@@ -215,7 +219,10 @@ def spec_from(lines: Sequence[str]) -> GitIgnoreSpec:
     # the hyperscan one took 25-80 ms to build for 8-100 patterns, once per .gitignore file
     # (30 of them made a 4,700-file tree a second slower to scan), and it missed a match
     # the plain one finds (see test_sources: a 66-character path under a real .gitignore).
-    return GitIgnoreSpec.from_lines(lines, backend="simple")
+    try:
+        return GitIgnoreSpec.from_lines(lines, backend="simple")
+    except re.error as exc:  # a range such as [z-a]: pathspec leaves it to `re` to find
+        raise ValueError(exc.msg) from None  # its position is in the translation, not the glob
 
 
 def glob_verdict(spec: GitIgnoreSpec, path: str, scope_path: str | None) -> bool | None:
