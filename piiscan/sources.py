@@ -164,8 +164,8 @@ class GlobMatcher(NamedTuple):
     # When no glob is negated, "does any of them find the path" is the whole answer (the
     # last-match and directory-priority rules only decide between a glob and its negation):
     # the globs' regexes, pathspec's own translation, joined into one and searched once.
-    # 1.6 us a path through pathspec; 0.3 us for one glob, ~2x less than pathspec's loop
-    # over a .gitignore of twenty. None: every path goes to pathspec.
+    # One glob: 1.6 -> 0.5 us a path; the 30 .gitignore files of a real tree (gsutil):
+    # 6 -> 2 us a path and file. None: every path goes to pathspec.
     any_of: re.Pattern[str] | None
 
     @classmethod
