@@ -185,11 +185,11 @@ class Engine:
 
     def _pattern_matches(self, document: Document) -> list[Match]:
         matches: list[Match] = []
-        columns = table_columns(document)
+        column_of, column_names = table_columns(document)
         around: Surroundings | None = None  # worked out at the first window: most files have none
-        for order, window, tried in self._finder.windows(document.text, columns[1]):
+        for order, window, tried in self._finder.windows(document.text, column_names):
             if around is None:
-                around = Surroundings.of(document, self._is_test_code, columns)
+                around = Surroundings.of(document, self._is_test_code, column_of)
             matches.extend(self._confirm(self._compiled_rule(order), document, window, around, tried))
         return matches
 
@@ -262,12 +262,12 @@ class Engine:
         fingerprint hashes; built as Findings once numbered."""
         low = document.report_from
         high = len(document.text) if document.report_to is None else document.report_to
-        if not any(low <= m.start < high for m in kept):
-            return []
         text = document.text
         # Snippets mask every neighbour, also those in the overlap that another window reports.
         spans = [Span(m.start, m.end, self.rules[m.order].entity, text[m.start : m.end]) for m in kept]
         shown = [span for span in spans if low <= span.start < high]
+        if not shown:
+            return []
         left_out = functools.partial(self._left_out_spans, text) if self._options["masked_too"] else None
         snippets = iter(masked_snippets(text, spans, shown, left_out))
         offset, line_base, column_base = document.offset, document.line_base, document.column_base

@@ -116,14 +116,14 @@ _READ_AS_LITERAL_BY_HYPERSCAN = re.compile(
 )
 
 
-def _classify_patterns(hs, rules: Sequence[Rule], context_words: bool):
+def _classify_patterns(hs, rules: Sequence[Rule]):
     """Compile each pattern alone first: a multi-pattern compile error names no culprit.
 
     Returns the expressions, their flags, the owner of each (a rule's order, or `~order` for
     the rule's context words) and the rules left to the regex fallback: those with a pattern
     hyperscan cannot take even in prefilter mode, or would read in part as literal text
     (`_READ_AS_LITERAL_BY_HYPERSCAN`). Such a rule is tried whole by the fallback, none of
-    its patterns in the database. Without `context_words`, the patterns alone.
+    its patterns in the database.
     Expression ids are their positions: hyperscan ran a third slower with ids shared by a
     rule's patterns."""
     expressions, owners, flags, regex_only = [], [], [], set()
@@ -152,7 +152,7 @@ def _classify_patterns(hs, rules: Sequence[Rule], context_words: bool):
             owners.append(order)
             flags.append(expression_flags)
     for order, rule in enumerate(rules):
-        words = _context_pattern(rule) if context_words else None
+        words = _context_pattern(rule)
         if words is not None and order not in regex_only:
             expressions.append(words.encode("utf-8"))
             owners.append(~order)
@@ -177,19 +177,18 @@ def patterns_of(owners: Sequence[int]) -> list[tuple[int, int] | None]:
     return out
 
 
-def load_or_build_database(
-    rules: Sequence[Rule], cache_dir: Path | None, build: bool = True, context_words: bool = True
-):
+def load_or_build_database(rules: Sequence[Rule], cache_dir: Path | None, build: bool = True):
     """(first database, gated database, owner of each expression, rules left to `regex`),
     from the cache folder or compiled (and cached); None if not cached and `build` is
-    False. Without `context_words`, one database of the patterns alone (gated: None)."""
+    False. Rules that do not require context give one database of their patterns alone
+    (gated: None)."""
     import hyperscan as hs
 
     key_material = json.dumps(
         [_CACHE_MAGIC.decode(), piiscan.__version__, getattr(hs, "__version__", "?"), hs.HS_MODE_BLOCK,
          _hyperscan_flags(hs, False), _hyperscan_flags(hs, True), hs.HS_FLAG_CASELESS]
         + [[[p.regex, p.prefilter] for p in rule.patterns] for rule in rules]
-        + [_context_pattern(rule) if context_words else None for rule in rules]
+        + [_context_pattern(rule) for rule in rules]
     ).encode()
     key = hashlib.sha256(key_material).hexdigest()[:32]
     cache_file = cache_dir / f"hs-{key}.db" if cache_dir else None
@@ -200,7 +199,7 @@ def load_or_build_database(
     if not build:
         return None
 
-    expressions, owners, flags, regex_only = _classify_patterns(hs, rules, context_words)
+    expressions, owners, flags, regex_only = _classify_patterns(hs, rules)
     if not expressions:  # every rule needs the regex fallback
         return None, None, [], regex_only
     # A rule's patterns are gated when its context words are in the database (see

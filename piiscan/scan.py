@@ -367,7 +367,7 @@ class _LargeFile:
         if scanned.timed_out is not None:
             self.skipped = Skipped(path, SkipReason.TIMEOUT, scanned.timed_out)
             return
-        raw = self.engine.number_fingerprints(list(scanned.unnumbered), self.occurrences)
+        raw = self.engine.number_fingerprints(scanned.unnumbered, self.occurrences)
         kept, counts, unused_here = _filter(self.filters, window.document, raw)
         self.findings.extend(kept)
         self.suppressed += counts.total

@@ -68,26 +68,21 @@ class Surroundings(NamedTuple):
     in_code: bool = False  # a source-code file
     in_test_code: bool = False  # a test suite's source file
     in_credits_file: bool = False  # AUTHORS, CONTRIBUTORS.md ...: every line is a credit
-    # Every column name of a table: its header line (CSV, TSV), or the column lists of its
-    # INSERT statements (SQL). Context for the finders' "no context word near" skip.
-    column_names: str = ""
 
     @classmethod
     def of(
         cls,
         document: Document,
         is_test: Callable[[Document], bool],
-        columns: tuple[Callable[[int], str] | None, str] | None = None,
+        column_of: Callable[[int], str] | None,
     ) -> Surroundings:
-        """`is_test` tells test code (see `is_test_code_by`); `columns` are the document's
-        `table_columns`, when they are known already."""
-        column_of, column_names = table_columns(document) if columns is None else columns
+        """`is_test` tells test code (see `is_test_code_by`); `column_of` is the first of
+        the document's `table_columns`."""
         return cls(
             column_of=column_of,
             in_code=is_code(document.path),
             in_test_code=is_test(document),
             in_credits_file=is_attribution_file(document.path),
-            column_names=column_names,
         )
 
 

@@ -6,6 +6,7 @@ match there), and the material of a fingerprint that is stable across runs and l
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from itertools import accumulate
@@ -184,7 +185,9 @@ class LeftOutPatterns:
     def __init__(
         self, rules: Sequence[Rule], compile: Callable[[str, int], regex.Pattern], cache_dir: Path | None
     ) -> None:
-        self._rules = rules
+        # Context plays no part in masking: as rules that do not require it, their hyperscan
+        # database is one of the patterns alone (no words, no gated part).
+        self._rules = [dataclasses.replace(rule, context_required=False) for rule in rules]
         self._cache_dir = cache_dir
         self._patterns = [(r.entity, compile(p.regex, PATTERN_FLAGS)) for r in rules for p in r.patterns]
         self._starts = list(accumulate((len(r.patterns) for r in rules), initial=0))
@@ -198,7 +201,7 @@ class LeftOutPatterns:
         # Hyperscan keeps a raw pointer to the callback: hold a named reference for our life.
         self._on_match = self._note
         if cache_dir is not None:
-            self._use(load_or_build_database(rules, cache_dir, build=False, context_words=False))
+            self._use(load_or_build_database(self._rules, cache_dir, build=False))
 
     def _use(self, loaded) -> None:
         if loaded is None:
@@ -219,7 +222,7 @@ class LeftOutPatterns:
         """The matches in text[lo:hi]; a pattern that times out masks all of it."""
         self._searched += 1
         if self._searched == self.BUILD_AFTER and self._cache_dir is not None and not self._loaded:
-            self._use(load_or_build_database(self._rules, self._cache_dir, context_words=False))
+            self._use(load_or_build_database(self._rules, self._cache_dir))
         chosen = set(self._always)
         if self._database is not None:
             try:
