@@ -222,12 +222,11 @@ def scan(
     targets = paths or ["."]
     stdin_name = _stdin_name(stdin_filename, paths or [])
     settings = _settings(flags, targets, config, no_config).settings
-    baseline = None
     if settings.baseline:  # read before the engine is built: it may name the fingerprint key
-        from piiscan.baseline import read_baseline
-
-        baseline = read_baseline(settings.baseline)
-    engine = build_engine(settings, _fingerprint_key(key_file, baseline))
+        baseline, key = _baseline_and_key(settings.baseline, key_file)
+    else:
+        baseline, key = None, _fingerprint_key(key_file)
+    engine = build_engine(settings, key)
     if from_git:
         inputs = git_inputs(settings, staged=staged, since=since, history=history)
     else:
@@ -253,6 +252,20 @@ def _fingerprint_key(
     if not key_configured(key_file):
         return None
     return fingerprint_key(load_keyring(key_file), baseline.key_id if baseline else None)
+
+
+def _baseline_and_key(
+    path: "str | Path", key_file: Optional[str]
+) -> tuple["Baseline", Optional[tuple[str, bytes]]]:
+    """The baseline at `path` and the fingerprint key (see `_fingerprint_key`), checked to
+    agree before anything is scanned: a missing or broken baseline, or one made with
+    another key, costs no scan."""
+    from piiscan.baseline import check_fingerprint_key, read_baseline
+
+    baseline = read_baseline(path)
+    key = _fingerprint_key(key_file, baseline)
+    check_fingerprint_key(baseline, key[0] if key else None, str(path))
+    return baseline, key
 
 
 def _settings(flags: dict, targets: list[str], config: Optional[Path], no_config: bool):
@@ -645,13 +658,11 @@ def baseline_update(
     key_file: Optional[str] = KEY_FILE,
 ) -> None:
     """Drop fixed findings from the baseline (keeping reasons); --add-new records new ones."""
-    from piiscan.baseline import check_fingerprint_key, read_baseline, update_baseline, write_baseline
+    from piiscan.baseline import update_baseline, write_baseline
 
     targets, settings = _baseline_settings(paths, config, no_config)
     path = baseline_file or Path(settings.baseline or DEFAULT_BASELINE)
-    old = read_baseline(path)  # a missing or broken baseline, or another key: before scanning
-    key = _fingerprint_key(key_file, old)
-    check_fingerprint_key(old, key[0] if key else None, str(path))
+    old, key = _baseline_and_key(path, key_file)
     result = _baseline_scan(targets, settings, key, quiet)
     roots = [t.rstrip("/") for t in targets if t not in (".", "./")]
 

@@ -63,13 +63,9 @@ class EngineOptions:
     regex_timeout: float
     ner: NerOptions | None = None
     test_code: tuple[str, ...] = ()
-    # (key id, key) from the project key, never from settings.
-    fingerprint_key: tuple[str, bytes] | None = None
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, fingerprint_key: tuple[str, bytes] | None = None
-    ) -> EngineOptions:
+    def from_settings(cls, settings: Settings) -> EngineOptions:
         return cls(
             packs=settings.packs,
             rule_paths=settings.rules,
@@ -80,7 +76,6 @@ class EngineOptions:
             regex_timeout=settings.regex_timeout,
             ner=ner_options(settings.ner, settings.ner_model, settings.ner_entities),
             test_code=settings.test_code,
-            fingerprint_key=fingerprint_key,
         )
 
 
@@ -124,15 +119,10 @@ def build_engine(
     mask_left_out: bool = True,
 ) -> Engine:
     """An engine for these settings; `fingerprint_key`: (key id, key) when a project key
-    keys the fingerprints (EngineOptions hold their own). `mask_left_out=False` where no
-    snippet is shown (redaction, baselines): the rules left out by only/disable then never
-    run, not even to mask their values in snippets."""
-    if isinstance(settings, EngineOptions):
-        if fingerprint_key is not None:
-            raise TypeError("EngineOptions carry their own fingerprint_key")
-        options = settings
-    else:
-        options = EngineOptions.from_settings(settings, fingerprint_key)
+    keys the fingerprints (from the key, never from settings). `mask_left_out=False` where
+    no snippet is shown (redaction, baselines): the rules left out by only/disable then
+    never run, not even to mask their values in snippets."""
+    options = settings if isinstance(settings, EngineOptions) else EngineOptions.from_settings(settings)
     loaded = load_rules(options.rule_paths, packs=options.packs)
     rules = select_rules(loaded, options.only, options.disable)
     selected = {rule.id for rule in rules}
@@ -144,8 +134,8 @@ def build_engine(
         regex_timeout=options.regex_timeout,
         ner=options.ner,
         test_code=options.test_code,
-        fingerprint_key=options.fingerprint_key[1] if options.fingerprint_key else None,
-        fingerprint_key_id=options.fingerprint_key[0] if options.fingerprint_key else None,
+        fingerprint_key=fingerprint_key[1] if fingerprint_key else None,
+        fingerprint_key_id=fingerprint_key[0] if fingerprint_key else None,
     )
 
 

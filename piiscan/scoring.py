@@ -50,12 +50,12 @@ def is_test_code_by(globs: Sequence[str]) -> Callable[[Document], bool]:
     files included: the user knows which fixtures are made up."""
     if not globs:
         return lambda document: is_test_code(document.path)
-    from piiscan.sources import glob_verdict, user_spec
+    from piiscan.sources import glob_verdict, user_matcher
 
-    spec = user_spec("test_code", globs)
+    matcher = user_matcher("test_code", globs)
 
     def check(document: Document) -> bool:
-        verdict = glob_verdict(spec, document.path, document.scope_path)
+        verdict = glob_verdict(matcher, document.path, document.scope_path)
         return is_test_code(document.path) if verdict is None else verdict
 
     return check

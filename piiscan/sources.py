@@ -141,7 +141,7 @@ class PathScope:
 
     @classmethod
     def build(cls, include: Sequence[str], exclude: Sequence[str]) -> PathScope:
-        return cls(_matcher("--include", include), _matcher("--exclude", exclude))
+        return cls(user_matcher("--include", include), user_matcher("--exclude", exclude))
 
     def file_verdict(self, rel: str) -> str | None:
         """None if the file is in scope, else the reason it is excluded."""
@@ -225,19 +225,19 @@ def spec_from(lines: Sequence[str]) -> GitIgnoreSpec:
         raise ValueError(exc.msg) from None  # its position is in the translation, not the glob
 
 
-def glob_verdict(spec: GitIgnoreSpec, path: str, scope_path: str | None) -> bool | None:
+def glob_verdict(matcher: GlobMatcher, path: str, scope_path: str | None) -> bool | None:
     """What gitignore-style globs say of a document: matched against the path relative to
     the scanned folder (`scope_path`, as --include and --exclude are), and where no glob
     matches that, against the reported path (a glob written with the folder's name in it).
     True, False for a negated glob, None when no glob matches either."""
     if scope_path is not None and scope_path != path:
-        verdict = spec.check_file(scope_path).include
+        verdict = matcher.verdict(scope_path)
         if verdict is not None:
             return verdict
-    return spec.check_file(path).include
+    return matcher.verdict(path)
 
 
-def _matcher(option: str, globs: Sequence[str]) -> GlobMatcher | None:
+def user_matcher(option: str, globs: Sequence[str]) -> GlobMatcher | None:
     spec = user_spec(option, globs)
     return None if spec is None else GlobMatcher.of(spec)
 

@@ -27,11 +27,9 @@ import regex
 
 from piiscan.errors import ConfigError
 from piiscan.model import Finding
-from piiscan.sources import glob_verdict, spec_from
+from piiscan.sources import GlobMatcher, glob_verdict, spec_from
 
 if TYPE_CHECKING:
-    from pathspec import GitIgnoreSpec
-
     from piiscan.baseline import Baseline
 
 __all__ = [
@@ -118,14 +116,14 @@ class Allowlist:
     # Derived once, for cheap checks per finding.
     _values: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
     _rules: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
-    _spec: GitIgnoreSpec | None = field(init=False, repr=False, compare=False, default=None)
+    _paths: GlobMatcher | None = field(init=False, repr=False, compare=False, default=None)
     _scoped: dict = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_values", frozenset(v.strip() for v in self.values))
         object.__setattr__(self, "_rules", frozenset(r.casefold() for r in self.rules))
-        spec = spec_from(list(self.paths)) if self.paths else None
-        object.__setattr__(self, "_spec", spec)
+        paths = GlobMatcher.of(spec_from(list(self.paths))) if self.paths else None
+        object.__setattr__(self, "_paths", paths)
         object.__setattr__(self, "_scoped", {k.casefold(): v for k, v in self.entities.items()})
 
     def __reduce__(self):
@@ -157,7 +155,7 @@ class Allowlist:
             return True
         if any(p.search(finding.value) for p in self.patterns):
             return True
-        return self._spec is not None and bool(glob_verdict(self._spec, finding.path, scope_path))
+        return self._paths is not None and bool(glob_verdict(self._paths, finding.path, scope_path))
 
 
 _TOP_KEYS = ("values", "patterns", "paths", "rules", "entities")

@@ -60,6 +60,14 @@ class _Chunks:
         self.pieces: list[str] = []
         self._size = self._counted = 0
 
+    def add(self, piece: str) -> None:
+        """One piece, written with those before it once they fill a chunk."""
+        self.pieces.append(piece)
+        self._counted += 1
+        self._size += len(piece)
+        if self._size >= 1 << 16:
+            self.write()
+
     def write_if_full(self) -> None:
         self._size += sum(map(len, self.pieces[self._counted:]))  # those added since
         self._counted = len(self.pieces)
@@ -132,8 +140,7 @@ def write_in_chunks(pieces: Iterable[str], stream: TextIO) -> None:
     """Write the pieces about 64 KB at a time."""
     text = _Chunks(stream)
     for piece in pieces:
-        text.pieces.append(piece)
-        text.write_if_full()
+        text.add(piece)
     text.write()
 
 
