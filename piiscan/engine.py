@@ -166,8 +166,8 @@ class Engine:
         """Findings in each of several documents: `scan` for each, except that with NER the
         model reads the regions of all of them in one batch (much faster for small files)."""
         return [
-            self.number_fingerprints(self._unnumbered(document, self._kept(document, extra)), {})
-            for document, extra in zip(documents, self._model_matches(documents))
+            self.number_fingerprints(self._unnumbered(document, *self._kept(document, model)), {})
+            for document, model in zip(documents, self._model_matches(documents))
         ]
 
     def scan_window(self, window: Document) -> list[Unnumbered]:
@@ -175,27 +175,49 @@ class Engine:
         its fingerprint material: windows of a large file scanned in different processes are
         numbered in file order by `number_fingerprints`, which then gives what a whole-file
         scan gives."""
-        (model_matches,) = self._model_matches([window])
-        return self._unnumbered(window, self._kept(window, model_matches))
+        (model,) = self._model_matches([window])
+        return self._unnumbered(window, *self._kept(window, model))
 
-    def _kept(self, document: Document, model_matches: list[Match]) -> list[Match]:
-        """The pattern rules' matches and the model's, overlaps resolved."""
-        matches = self._pattern_matches(document) + model_matches
-        return resolve_overlaps(_dedupe(matches), self.rules) if matches else []
+    def _kept(
+        self, document: Document, model: tuple[list[Match], list[Span]]
+    ) -> tuple[list[Match], list[Span]]:
+        """The pattern rules' matches and the model's, overlaps resolved; and the values
+        matched but not reported (below the threshold, the losers of an overlap), which
+        snippets mask all the same: a value under the threshold must not show raw beside a
+        finding on its line. (What scoring drops as no value of the rule, such as a number
+        with no context word where its rule requires one, is not among them: that also
+        keeps them the same for both finders.)"""
+        model_matches, unreported = model[0], list(model[1])
+        matches = self._pattern_matches(document, unreported) + model_matches
+        if not matches:
+            return [], unreported
+        candidates = _dedupe(matches)
+        kept = resolve_overlaps(candidates, self.rules)
+        if len(kept) < len(candidates):
+            chosen, text = set(kept), document.text
+            unreported.extend(
+                Span(m.start, m.end, self.rules[m.order].entity, text[m.start : m.end])
+                for m in candidates if m not in chosen
+            )
+        return kept, unreported
 
-    def _pattern_matches(self, document: Document) -> list[Match]:
+    def _pattern_matches(self, document: Document, unreported: list[Span]) -> list[Match]:
         matches: list[Match] = []
         column_of, column_names = table_columns(document)
         around: Surroundings | None = None  # worked out at the first window: most files have none
         for order, window, tried in self._finder.windows(document.text, column_names):
             if around is None:
                 around = Surroundings.of(document, self._is_test_code, column_of)
-            matches.extend(self._confirm(self._compiled_rule(order), document, window, around, tried))
+            matches.extend(
+                self._confirm(self._compiled_rule(order), document, window, around, tried, unreported)
+            )
         return matches
 
-    def _model_matches(self, documents: Sequence[Document]) -> list[list[Match]]:
+    def _model_matches(self, documents: Sequence[Document]) -> list[tuple[list[Match], list[Span]]]:
+        """The model's findings in each document, and the names and places it found that are
+        not reported (below the threshold, or of an entity not asked for)."""
         if self._ner is None:
-            return [[] for _ in documents]
+            return [([], []) for _ in documents]
         from piiscan.regions import natural_language_regions
 
         found = self._ner.find(
@@ -204,13 +226,16 @@ class Engine:
         matches = []
         for document, spans in zip(documents, found):
             in_test_code = self._is_test_code(document)
-            kept = []
+            kept, unreported = [], []
             for span in spans:
-                if span.confidence >= self.min_confidence:
-                    order = self._ner_order[span.entity]
+                order = self._ner_order.get(span.entity)
+                if order is not None and span.confidence >= self.min_confidence:
                     made_up = in_test_code and self.rules[order].made_up_in_tests
                     kept.append(Match(order, span.start, span.end, span.confidence, made_up))
-            matches.append(kept)
+                else:
+                    value = document.text[span.start : span.end]
+                    unreported.append(Span(span.start, span.end, span.entity, value))
+            matches.append((kept, unreported))
         return matches
 
     def _compiled_rule(self, order: int) -> CompiledRule:
@@ -227,10 +252,11 @@ class Engine:
         document: Document,
         window: Segment,
         around: Surroundings,
-        tried: tuple[int, ...] | None = None,
+        tried: tuple[int, ...] | None,
+        unreported: list[Span],
     ) -> Iterator[Match]:
         """The rule's scored matches in a window, trying its patterns numbered in `tried`
-        (all of them when None)."""
+        (all of them when None); the matches that are not reported go to `unreported`."""
         text = document.text
         best: dict[tuple[int, int], float] = {}
         patterns = c.patterns if tried is None else [c.patterns[i] for i in tried]
@@ -254,12 +280,19 @@ class Engine:
                 ) from None
         for (start, end), score in best.items():
             scored = score_match(c, text, start, end, score, around, self.min_confidence)
-            if scored is not None and scored.confidence >= self.min_confidence:
+            if scored is None:
+                continue
+            if scored.confidence >= self.min_confidence:
                 yield scored
+            else:  # below the threshold, yet the rule's value: masked in snippets
+                unreported.append(Span(start, end, c.rule.entity, text[start:end]))
 
-    def _unnumbered(self, document: Document, kept: list[Match]) -> list[Unnumbered]:
+    def _unnumbered(
+        self, document: Document, kept: list[Match], unreported: list[Span]
+    ) -> list[Unnumbered]:
         """The reported findings of a document, in file coordinates, each with what its
-        fingerprint hashes; built as Findings once numbered."""
+        fingerprint hashes; built as Findings once numbered. Snippets mask the `unreported`
+        matches too."""
         low = document.report_from
         high = len(document.text) if document.report_to is None else document.report_to
         text = document.text
@@ -269,7 +302,7 @@ class Engine:
         if not shown:
             return []
         left_out = functools.partial(self._left_out_spans, text) if self._options["masked_too"] else None
-        snippets = iter(masked_snippets(text, spans, shown, left_out))
+        snippets = iter(masked_snippets(text, spans, shown, unreported, left_out))
         offset, line_base, column_base = document.offset, document.line_base, document.column_base
         found, reported = [], []
         line, counted_to, line_start = 1, 0, 0

@@ -193,11 +193,12 @@ class NerModel:
 
     def __init__(self, options: NerOptions) -> None:
         self.options = options
-        self._entities = frozenset(options.entities)
         self._nlp = load_pipeline(options.model)
 
     def find(self, documents: Sequence[tuple[str, str, Sequence[Region]]]) -> list[list[NerSpan]]:
-        """Entities in the regions of each (path, text, regions), as spans of that text.
+        """Entities in the regions of each (path, text, regions), as spans of that text:
+        of every entity, not only those asked for (the engine reports those, and masks the
+        others in snippets).
 
         The regions of all the documents go through the model in one batched stream: small
         files would otherwise each pay the pipeline's per-call cost.
@@ -227,7 +228,7 @@ class NerModel:
 
             for ent in doc.ents:
                 entity = LABELS.get(ent.label_)
-                if entity not in self._entities:
+                if entity is None:
                     continue
                 start = region.start + ent.start_char
                 end = region.start + ent.end_char
@@ -246,7 +247,7 @@ class NerModel:
             entity = "LOCATION"
         else:
             return None
-        if entity not in self._entities or _credited(text, region, region.start):
+        if _credited(text, region, region.start):
             return None
         value = text[region.start : region.end]
         if len(value.split()) > 4 or judge(entity, value, text, region.start, region.key) == 0:

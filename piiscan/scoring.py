@@ -105,8 +105,10 @@ def score_match(
     around: Surroundings = Surroundings(),
     min_confidence: float = 0.0,
 ) -> Match | None:
-    """Apply exclusions, context words, shape penalties and the validator; None drops it,
-    as does a confidence that cannot reach `min_confidence` whatever the validator says.
+    """Apply exclusions, context words, shape penalties and the validator. None: not a
+    value of the rule at all (an excluded value, no context word where the rule requires
+    one, rejected by the validator). Where the validator could not lift the confidence to
+    `min_confidence`, it is not run, and the match is given the confidence it has without it.
 
     `around.column_of(start)` names the table column a value sits in (a CSV header cell, an
     SQL INSERT's column): that name counts as a context word, as a key name does in JSON.
@@ -134,18 +136,18 @@ def score_match(
     capped = c.rule.named_in_credits and not known_test_value and (
         around.in_credits_file or (around.in_code and in_credit(text, start, end))
     )
+    # Addresses, phone numbers and the like in a test suite's code are made up for the test.
+    test_data = known_test_value or (around.in_test_code and c.rule.made_up_in_tests)
     if c.validator is not None:
         # The validator runs last, and only where its verdict can still decide: it is the
         # slowest step (a national phone number is tried against two dozen regions).
         if _final_confidence(score + VALIDATOR_BONUS, capped) < min_confidence:
-            return None
+            return Match(c.order, start, end, _final_confidence(score, capped), test_data)
         verdict = c.validator(value)
         if verdict is Verdict.INVALID:
             return None
         if verdict is Verdict.VALID:
             score += VALIDATOR_BONUS
-    # Addresses, phone numbers and the like in a test suite's code are made up for the test.
-    test_data = known_test_value or (around.in_test_code and c.rule.made_up_in_tests)
     return Match(c.order, start, end, _final_confidence(score, capped), test_data)
 
 

@@ -1,6 +1,8 @@
 """What a finding shows and what its fingerprint hashes: the line around it with every
-finding on it masked (and, under --only/--disable, whatever the left-out rules' patterns
-match there), and the material of a fingerprint that is stable across runs and line moves.
+finding on it masked, and every value a rule matched there but does not report (below the
+threshold, rejected by scoring or by an overlap; under --only/--disable, whatever the
+left-out rules' patterns match), and the material of a fingerprint that is stable across
+runs and line moves.
 """
 
 from __future__ import annotations
@@ -67,11 +69,13 @@ def masked_snippets(
     text: str,
     spans: list[Span],
     wanted: list[Span],
+    unreported: Sequence[Span] = (),
     left_out: Callable[[int, int], list[Span]] | None = None,
 ) -> list[tuple[str, str]]:
-    """The line around each `wanted` span, masked (every one of `spans` on it, and what
-    `left_out` finds there) and raw (--show-values)."""
+    """The line around each `wanted` span, masked (every one of `spans` on it, the
+    `unreported` matches, and what `left_out` finds there) and raw (--show-values)."""
     overlapping = _overlapping(spans)
+    unreported_in = _any_overlapping(unreported)
     line_bounds = _line_bounds(text)
     out = []
     masked, bounds = "", None  # findings on one short line share its excerpt
@@ -80,6 +84,9 @@ def masked_snippets(
         lo, hi = _excerpt_bounds(line_start, line_end, span.start, span.end, SNIPPET_CHARS)
         if (lo, hi) != bounds:
             shown = overlapping(lo, hi)
+            others = unreported_in(lo, hi)
+            if others:
+                shown = _masked_union(shown, others)
             if left_out is not None:
                 # Searched beyond the excerpt's ends, so that a value it cuts is masked too.
                 around = left_out(max(line_start, lo - MAX_MATCH_CHARS), min(line_end, hi + MAX_MATCH_CHARS))
@@ -92,6 +99,19 @@ def masked_snippets(
             (f"{prefix}{masked.strip()}{suffix}", f"{prefix}{text[lo:hi].strip()}{suffix}")
         )
     return out
+
+
+def _any_overlapping(spans: Sequence[Span]) -> Callable[[int, int], list[Span]]:
+    """A lookup of the `spans` (which may overlap one another) overlapping [lo, hi)."""
+    spans = sorted(spans)
+    starts = [s.start for s in spans]
+    longest = max((s.end - s.start for s in spans), default=0)
+
+    def lookup(lo: int, hi: int) -> list[Span]:
+        first = bisect.bisect_left(starts, lo - longest)
+        return [s for s in spans[first : bisect.bisect_left(starts, hi)] if s.end > lo]
+
+    return lookup
 
 
 def _masked_union(kept: list[Span], others: list[Span]) -> list[Span]:

@@ -90,6 +90,10 @@ def scan(rules, text: str, backend: str = "auto", **kw):
     return Engine(rules, backend=backend, cache_dir=None, **kw).scan(Document("t.txt", text))
 
 
+def scan_path(rules, path: str, text: str, **kw):
+    return Engine(rules, cache_dir=None, **kw).scan(Document(path, text))
+
+
 def spans(findings):
     return [(f.rule_id, f.start, f.end) for f in findings]
 
@@ -185,6 +189,30 @@ def test_snippets_mask_every_value_on_the_line(rules):
     assert ssn.snippet == mail.snippet == "ssn ***-**-1234 mail j***@acme-mail.net"
     assert "536-22" not in ssn.snippet and "jane" not in mail.snippet
     assert ssn.raw_snippet == "ssn 536-22-1234 mail jane@acme-mail.net"
+
+
+def test_snippets_mask_the_values_under_the_threshold_too(rules):
+    # At 0.8 the e-mail is reported; the SSN (0.3, 0.7 with its validator) and the digits
+    # (0.6) are not, and show masked all the same.
+    text = "mail jane@acme-mail.net id 536-22-1234"
+    (mail,) = scan(rules, text, min_confidence=0.8)
+    assert mail.raw_snippet == text
+    assert mail.snippet.startswith("mail j***@acme-mail.net id ")
+    assert "536" not in mail.snippet and "22-" not in mail.snippet
+
+
+def test_snippets_mask_a_credit_lines_address_that_the_credit_cap_leaves_unreported(rules):
+    # In source code a credit line's address is capped under the default threshold.
+    text = "# Written by Jane Roe <jane@acme-mail.net>, ssn 536-22-1234\n"
+    (ssn,) = scan_path(rules, "tool.py", text)
+    assert ssn.rule_id == "t.ssn" and "jane@" not in ssn.snippet
+    assert "j***@acme-mail.net" in ssn.snippet and "jane@acme-mail.net" in ssn.raw_snippet
+
+
+def test_values_dropped_as_no_value_of_their_rule_stay_as_they_are(rules):
+    # A number without its required context word is no postal code: nothing to mask.
+    (mail,) = scan(rules, "port 90210 mail jane@acme-mail.net")
+    assert mail.snippet == "port 90210 mail j***@acme-mail.net"
 
 
 def test_snippet_of_a_huge_line_is_an_excerpt(rules):

@@ -282,3 +282,23 @@ def test_a_lone_word_opening_a_code_sentence_is_not_trusted(engine):
     code = 'customer = Customer(first_name="Priya", city="Lisbon")\n'
     assert [(f.entity, f.value) for f in engine.scan(Document("seed.py", code))] == [
         ("PERSON", "Priya"), ("LOCATION", "Lisbon")]
+
+
+def test_names_and_places_not_reported_are_masked_in_snippets():
+    # Places are found by the model but not asked for; the e-mail on their line is reported.
+    text = "Contact Maria Gonzalez in Lisbon at mgonzalez@acme-mail.net about the refund.\n"
+    people_only = piiscan.engine_for(ner=True, ner_model=MODEL, ner_entities=["PERSON"])
+    found = {f.entity: f for f in people_only.scan(Document("ticket.md", text))}
+    assert set(found) == {"PERSON", "EMAIL_ADDRESS"}
+    assert "Lisbon" in found["EMAIL_ADDRESS"].raw_snippet
+    assert "Lisbon" not in found["EMAIL_ADDRESS"].snippet
+    assert "Maria" not in found["EMAIL_ADDRESS"].snippet
+    # A name with no context word scores 0.7: under a threshold of 0.8 it is not reported,
+    # and still masked.
+    text = "The refund for Maria Gonzalez went to e-mail mgonzalez@acme-mail.net today.\n"
+    everyone = piiscan.engine_for(ner=True, ner_model=MODEL)
+    found = [(f.entity, f.confidence) for f in everyone.scan(Document("ticket.md", text))]
+    assert found == [("PERSON", 0.7), ("EMAIL_ADDRESS", 0.9)]
+    strict = piiscan.engine_for(ner=True, ner_model=MODEL, min_confidence=0.8)
+    (mail,) = strict.scan(Document("ticket.md", text))
+    assert mail.entity == "EMAIL_ADDRESS" and "Maria" not in mail.snippet and "Gonzalez" not in mail.snippet
