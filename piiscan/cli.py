@@ -345,7 +345,11 @@ def _stdout_for(output_format: str):
     import io
 
     sys.stdout.flush()
-    stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n", write_through=True)
+    # A lone surrogate (a file name undecodable on disk) goes out as `\udcff`: in a JSON
+    # string, that same character escaped.
+    stream = io.TextIOWrapper(
+        sys.stdout.buffer, encoding="utf-8", errors="backslashreplace", newline="\n", write_through=True
+    )
     try:
         yield stream
         stream.flush()

@@ -23,6 +23,8 @@ def write_whole(
     durable: bool = False,
 ) -> None:
     """Write the text `write` puts into its handle (UTF-8, "\\n" line breaks) to `path`.
+    A lone surrogate (a file name undecodable on disk) is written as `\\udcff`, which in a
+    JSON string is that same character escaped.
 
     A symlink is written through: its target is replaced, the link stays. A path that is
     not a regular file (/dev/stdout, a FIFO) is written directly. An existing file keeps
@@ -35,7 +37,7 @@ def write_whole(
     except FileNotFoundError:
         existing = None
     if existing is not None and not stat.S_ISREG(existing.st_mode):
-        with open(target, "w", encoding="utf-8", newline="\n") as handle:
+        with open(target, "w", encoding="utf-8", errors="backslashreplace", newline="\n") as handle:
             write(handle)
         return
     import tempfile  # only when a file is written: a scan to stdout never needs it
@@ -43,7 +45,7 @@ def write_whole(
     folder = os.path.dirname(target)
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".part")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="\n") as handle:
             write(handle)
             if durable:
                 handle.flush()

@@ -806,6 +806,31 @@ def test_control_characters_in_names_and_content_are_escaped_subprocess(tmp_path
     assert SSN not in out
 
 
+@pytest.mark.parametrize("output_format", ["json", "sarif", "gitlab"])
+@pytest.mark.parametrize("to_file", [False, True])
+def test_a_file_name_undecodable_on_disk_is_reported_subprocess(tmp_path, pack, output_format, to_file):
+    folder = tmp_path / "tree"
+    folder.mkdir()
+    name = os.fsdecode(b"bad\xffname.txt")  # invalid UTF-8: a lone surrogate in Python
+    (folder / name).write_text(f"ssn {SSN}\n", encoding="utf-8")
+    (folder / os.fsdecode(b"bin\xfe.dat")).write_bytes(b"\0\1\2")  # skipped, and listed
+    argv = ["scan", "--packs", "", "--rules", pack, "tree", "-f", output_format]
+    proc = run_subprocess(*argv, *(["-o", "report"] if to_file else []), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads((tmp_path / "report").read_bytes() if to_file else proc.stdout)
+    if output_format == "json":
+        # The name comes back as it is on disk: JSON escapes the lone surrogate.
+        assert [os.fsencode(f["path"]) for f in report["findings"]] == [b"tree/bad\xffname.txt"]
+        assert [os.fsencode(s["path"]) for s in report["skipped"]] == [b"tree/bin\xfe.dat"]
+    elif output_format == "sarif":
+        (result,) = report["runs"][0]["results"]
+        location = result["locations"][0]["physicalLocation"]["artifactLocation"]
+        assert location["uri"] == "tree/bad%FFname.txt"  # the bytes on disk, percent-encoded
+    else:
+        (vulnerability,) = report["vulnerabilities"]
+        assert os.fsencode(vulnerability["location"]["file"]) == b"tree/bad\xffname.txt"
+
+
 def test_control_characters_in_rule_pack_errors_are_escaped(capsys, tmp_path, tree):
     bad = tmp_path / "bad\x1b[2J.yaml"
     bad.write_text("pack: acme\nrules: []\n", encoding="utf-8")

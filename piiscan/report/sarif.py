@@ -129,6 +129,11 @@ def source_root(base_dir: str | None) -> str:
     return work_tree_root(here) or here
 
 
+def _quoted(path: str) -> str:
+    # surrogateescape: a name undecodable on disk is percent-encoded as the bytes it has.
+    return quote(path, safe="/", encoding="utf-8", errors="surrogateescape")
+
+
 def artifact_location(path: str, base_dir: str, *, from_git: bool = False) -> dict[str, str]:
     """The SARIF artifactLocation of a reported path, relative to `base_dir` when inside it.
     `from_git`: a path of a history scan, which git gives relative to the repository's root
@@ -136,11 +141,11 @@ def artifact_location(path: str, base_dir: str, *, from_git: bool = False) -> di
     if path == "-":
         return {"uri": STDIN_URI}
     if from_git:
-        return {"uri": quote(path, safe="/"), "uriBaseId": SRCROOT}
+        return {"uri": _quoted(path), "uriBaseId": SRCROOT}
     relative = relative_inside(path, base_dir)
     if relative is None:
         return {"uri": Path(os.path.abspath(path)).as_uri()}
-    return {"uri": quote(PurePath(relative).as_posix(), safe="/"), "uriBaseId": SRCROOT}
+    return {"uri": _quoted(PurePath(relative).as_posix()), "uriBaseId": SRCROOT}
 
 
 def _message(finding: Finding, rule_name: str, show_values: bool) -> str:
