@@ -206,7 +206,10 @@ def _coerce_strategies(value: Any, from_text: bool) -> dict[str, str]:
 
 def find_config_file(start: Path) -> Path | None:
     """The nearest config file at or above `start` (a file's folder, or a folder)."""
-    folder = start.resolve()
+    try:
+        folder = start.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: look from the folder holding it
+        folder = Path(os.path.abspath(start)).parent
     if not folder.is_dir():
         folder = folder.parent
     for directory in (folder, *folder.parents):

@@ -661,11 +661,10 @@ def _iter_one(
         return
     if stat.S_ISLNK(st.st_mode):  # named explicitly: the user means what it points at
         target, problem = _symlink_target(given)
-        if isinstance(problem, OSError):
-            yield Skipped(shown, SkipReason.UNREADABLE, _strerror(problem))
-            return
         if target is None:
-            yield Skipped(shown, SkipReason.SYMLINK, str(problem))
+            # Named, so asked for: its content could not be read, as for a missing path.
+            detail = _strerror(problem) if isinstance(problem, OSError) else str(problem)
+            yield Skipped(shown, SkipReason.UNREADABLE, detail)
             return
         st = target
     if stat.S_ISDIR(st.st_mode):

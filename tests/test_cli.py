@@ -806,6 +806,16 @@ def test_control_characters_in_names_and_content_are_escaped_subprocess(tmp_path
     assert SSN not in out
 
 
+@pytest.mark.parametrize("target", ["self", "nowhere"])
+def test_a_named_symlink_that_leads_nowhere_is_an_incomplete_scan(capsys, tmp_path, monkeypatch, target):
+    # A loop named first used to stop the config lookup with an internal error.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "link").symlink_to(target if target == "nowhere" else "link")
+    code, out, err = run(capsys, "scan", "link")
+    assert code == 2 and "internal error" not in err
+    assert "link: unreadable" in out + err
+
+
 @pytest.mark.parametrize("output_format", ["json", "sarif", "gitlab"])
 @pytest.mark.parametrize("to_file", [False, True])
 def test_a_file_name_undecodable_on_disk_is_reported_subprocess(tmp_path, pack, output_format, to_file):

@@ -685,7 +685,14 @@ def test_dangling_symlink_reported_once(tmp_path: Path, follow: bool) -> None:
     results = scan(tmp_path, follow_symlinks=follow)
     shown = (tmp_path / "gone.txt").as_posix()
     assert results == [Skipped(shown, SkipReason.SYMLINK, "dangling symlink")]
-    assert scan(tmp_path / "gone.txt") == [Skipped(shown, SkipReason.SYMLINK, "dangling symlink")]
+    # Named, it is asked for: a target that cannot be read makes the scan incomplete.
+    assert scan(tmp_path / "gone.txt") == [Skipped(shown, SkipReason.UNREADABLE, "dangling symlink")]
+
+
+def test_a_named_symlink_loop_is_unreadable(tmp_path: Path) -> None:
+    (tmp_path / "self").symlink_to("self")
+    shown = (tmp_path / "self").as_posix()
+    assert scan(tmp_path / "self") == [Skipped(shown, SkipReason.UNREADABLE, "symlink loop")]
 
 
 # --- special files ------------------------------------------------------------------------
