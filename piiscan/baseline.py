@@ -243,6 +243,8 @@ def loads(text: str, source: str) -> Baseline:
         data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
     except _DuplicateKey as exc:
         raise ConfigError(f"{source}: duplicate key {exc.key!r}", "each key may appear once") from None
+    except RecursionError:  # json recurses per nesting level
+        raise ConfigError(f"{source}: nested too deeply", "is it a baseline written by `piiscan baseline create`?") from None
     except json.JSONDecodeError as exc:
         hint = "is it a baseline written by `piiscan baseline create`?"
         if "<<<<<<<" in text or ">>>>>>>" in text:

@@ -8,7 +8,6 @@ check every key and type with the line it came from, and no tag can ever run any
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING
 
 from piiscan.errors import PiiscanError
@@ -47,39 +46,37 @@ class _LazyYaml:
 yaml = _LazyYaml()  # type: ignore[assignment]  # noqa: F811
 
 
-@functools.cache
-def _strict_composer() -> type:
-    class _StrictComposer(yaml.SafeLoader):
-        """Composes nodes only; refuses anchors and aliases before they can be expanded."""
-
-        def compose_node(self, parent, index):  # type: ignore[override]
-            event = self.peek_event()
-            if isinstance(event, yaml.AliasEvent):
-                raise _NodeProblem("aliases (*name) are not allowed", event.start_mark)
-            if getattr(event, "anchor", None) is not None:
-                raise _NodeProblem("anchors (&name) are not allowed", event.start_mark)
-            return super().compose_node(parent, index)
-
-    return _StrictComposer
+# Rule packs and config files nest a few levels. libyaml composes recursively: a 200 KB file
+# of nested brackets crashed the process (and took seconds to get there).
+MAX_DEPTH = 64
 
 
-def _compose_with_libyaml(text: str) -> yaml.Node | None:
-    """The same tree through libyaml, ~30x faster: first a pass over the parse events, which
-    refuses anchors and aliases before anything is composed, then the composition itself."""
-    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+def _check_events(events) -> None:
+    """Refuse anchors, aliases and nesting deeper than MAX_DEPTH, before anything is composed."""
+    depth = 0
+    for event in events:
         if isinstance(event, yaml.AliasEvent):
             raise _NodeProblem("aliases (*name) are not allowed", event.start_mark)
         if getattr(event, "anchor", None) is not None:
             raise _NodeProblem("anchors (&name) are not allowed", event.start_mark)
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _NodeProblem(f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _compose_with_libyaml(text: str) -> yaml.Node | None:
+    """The same tree through libyaml, ~30x faster: first a pass over the parse events (see
+    `_check_events`), then the composition itself."""
+    _check_events(yaml.parse(text, Loader=yaml.CSafeLoader))
     return yaml.compose(text, Loader=yaml.CSafeLoader)
 
 
 def _compose_in_python(text: str) -> yaml.Node | None:
-    loader = _strict_composer()(text)
-    try:
-        return loader.get_single_node()
-    finally:
-        loader.dispose()
+    _check_events(yaml.parse(text, Loader=yaml.SafeLoader))
+    return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
 def compose_yaml(text: str, source: str, error: type[PiiscanError]) -> yaml.Node | None:

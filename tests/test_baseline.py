@@ -288,6 +288,8 @@ def wrap(*lines: str) -> str:
          "b.json: fingerprint_key: not a key id", "8 lowercase hex"),
         ('{"piiscan_baseline": 1, "fingerprint_key": 7, "entries": []}',
          "b.json: fingerprint_key: not a key id", ""),
+        ('{"piiscan_baseline": 1, "entries": ' + "[" * 100_000 + "]" * 100_000 + "}",
+         "b.json: nested too deeply", "piiscan baseline create"),
     ],
 )
 def test_loading_is_strict_and_names_the_file_and_entry(text, message, hint):

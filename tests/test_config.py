@@ -102,6 +102,7 @@ def test_allowlist_and_strategies_come_from_files(tmp_path):
         ("exclude: [1, 2]\n", "exclude: expected a list of strings"),
         ("strategies: {EMAIL_ADDRESS: shred}\n", "expected one of label"),
         ("fail_on: !!python/object/apply:os.system ['true']\n", "unsupported YAML tag"),
+        ("exclude: " + "[" * 100_000 + "]" * 100_000 + "\n", ":1: nested deeper than 64 levels"),
     ],
 )
 def test_bad_config_names_the_file_and_key(tmp_path, text, message):

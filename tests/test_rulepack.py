@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from piiscan import rulepack
+from piiscan import rulepack, strictyaml
 from piiscan.errors import RulePackError, UsageError
 from piiscan.model import Category, Pattern, Rule, RuleTests, Severity
 from piiscan.rulepack import load_pack_file, load_rules, pack_files, parse_pack, select_rules
@@ -224,6 +224,39 @@ def test_alias_bomb_is_refused_fast():
     assert elapsed < 1.0  # a sanity bound: expanding it would take forever and all memory
     assert "anchor" in error.message or "alias" in error.message
     assert_names(error, line=line_of(text, "&a0"))
+
+
+@pytest.fixture(params=["libyaml", "python"])
+def composer(request, monkeypatch):
+    """Each YAML test that takes it runs with libyaml and with PyYAML's pure-Python parser
+    (used where PyYAML was built without libyaml)."""
+    if request.param == "python":
+        monkeypatch.setattr(strictyaml.yaml, "__with_libyaml__", False)
+    return request.param
+
+
+def test_deep_nesting_is_refused_fast_and_names_its_line(composer):
+    # libyaml composes recursively: 100,000 brackets crashed the process.
+    text = "pack: acme\nrules:\n  - id: x\n    tags: " + "[" * 100_000 + "]" * 100_000 + "\n"
+    started = time.perf_counter()
+    error = refused(text)
+    assert time.perf_counter() - started < 1.0  # a sanity bound: it used to take ~25 s
+    assert f"nested deeper than {strictyaml.MAX_DEPTH} levels" in error.message
+    assert_names(error, line=4)
+
+
+@pytest.mark.parametrize("name", ["core", "eu"])
+def test_both_composers_give_the_same_pack(monkeypatch, name):
+    text = (rulepack._builtin_folder() / f"{name}.yaml").read_text(encoding="utf-8")
+    with_libyaml = parse_pack(text, f"{name}.yaml").rules
+    monkeypatch.setattr(strictyaml.yaml, "__with_libyaml__", False)
+    assert parse_pack(text, f"{name}.yaml").rules == with_libyaml and len(with_libyaml) > 10
+
+
+def test_anchors_and_aliases_are_refused_by_both_composers(composer):
+    error = refused("pack: acme\nrules:\n  - &one {id: x}\n  - *one\n")
+    assert "anchors" in error.message
+    assert_names(error, line=3)
 
 
 def test_recursive_alias_is_refused():
