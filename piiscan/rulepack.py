@@ -203,8 +203,7 @@ def _parse_rule(reader: _Reader, node: yaml.Node, field: str, pack: str) -> Rule
         )
     reader.rule_id = rule_id
     reader.require(
-        fields, node, "", "entity", "name", "description", "category", "severity", "patterns",
-        "tests",
+        fields, node, "", "entity", "name", "category", "severity", "patterns", "tests"
     )
     entity = reader.string(fields["entity"], "entity")
     if not _ENTITY.match(entity):
@@ -258,7 +257,8 @@ def _parse_rule(reader: _Reader, node: yaml.Node, field: str, pack: str) -> Rule
         id=rule_id,
         entity=entity,
         name=reader.string(fields["name"], "name"),
-        description=reader.string(fields["description"], "description"),
+        # Optional: reports describe a rule by its name when it has no description.
+        description=reader.string(fields["description"], "description") if "description" in fields else "",
         category=category,
         severity=severity,
         patterns=patterns,

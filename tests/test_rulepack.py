@@ -18,6 +18,7 @@ from piiscan import rulepack, strictyaml
 from piiscan.errors import RulePackError, UsageError
 from piiscan.model import Category, Pattern, Rule, RuleTests, Severity
 from piiscan.rulepack import load_pack_file, load_rules, pack_files, parse_pack, select_rules
+from piiscan.ruletest import run_rule_tests
 
 SOURCE = "acme.yaml"
 RULE_ID = "acme.ssn"
@@ -386,14 +387,41 @@ def test_unknown_pattern_key_is_refused():
     assert "'score'" in error.hint
 
 
-@pytest.mark.parametrize(
-    "field", ["entity", "name", "description", "category", "severity", "patterns", "tests"]
-)
+@pytest.mark.parametrize("field", ["entity", "name", "category", "severity", "patterns", "tests"])
 def test_missing_required_rule_field_is_named(field):
     text = with_fields(**{field: None})
     error = refused(text)
     assert "required" in error.message
     assert_names(error, line=line_of(text, f"id: {RULE_ID}"), rule=RULE_ID, field=field)
+
+
+# The example rule of DESIGN.md ("Rule packs"), as written there: it has no description.
+DESIGN_EXAMPLE = r"""
+pack: core
+rules:
+  - id: us.ssn                 # stable, lowercase, dotted by namespace; the SARIF ruleId
+    entity: US_SSN
+    name: US Social Security number
+    category: direct
+    severity: high             # info | low | medium | high | critical
+    patterns:
+      - regex: '\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b'
+        score: 0.6
+    validator: us_ssn          # named function in piiscan/validators.py
+    context: [ssn, social security, tax id]   # nearby words raise the score
+    keywords: ['-']            # cheap prefilter for the pure-regex backend
+    exclude: ['123-45-6789']   # known example / test values
+    tags: [gdpr, hipaa]
+    tests:                     # run by `piiscan rules test` and by the test suite
+      match: ['SSN: 536-22-1234']
+      no_match: ['order 000-12-3456', 'version 1.2.3-45-6789']
+"""
+
+
+def test_the_design_example_rule_loads_and_passes_its_own_tests():
+    (rule,) = parse_pack(DESIGN_EXAMPLE, "design.yaml").rules
+    assert (rule.id, rule.entity, rule.description, rule.tags) == ("us.ssn", "US_SSN", "", ("gdpr", "hipaa"))
+    assert run_rule_tests([rule]) == []
 
 
 def test_missing_rule_id_is_named():
