@@ -39,12 +39,12 @@ from noise import stdlib_files  # noqa: E402 - same file list as bench/noise.py
 import ner as ner_bench  # noqa: E402 - the labelled names and places of bench/ner.py
 
 from piiscan import engine_for  # noqa: E402
+from piiscan.decoding import decode_bytes  # noqa: E402
 from piiscan.errors import PiiscanError  # noqa: E402
 from piiscan.masking import mask_value  # noqa: E402
 from piiscan.model import Document, Finding, Severity  # noqa: E402
 from piiscan.model import NER_PACK  # noqa: E402
 from piiscan.rulepack import builtin_pack_names, load_builtin_pack  # noqa: E402
-from piiscan.sources import decode_bytes  # noqa: E402
 
 DEFAULT_PACKS = "core,eu,americas,apac,mea"
 TARGET_PRECISION, TARGET_RECALL = 0.98, 0.97

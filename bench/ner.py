@@ -237,7 +237,7 @@ def stdlib_sample(seed: int, megabytes: float) -> list[CodeFile]:
     the figure, and so are texts spaCy refuses by default (over 1M characters).
     """
     from noise import stdlib_files
-    from piiscan.sources import decode_bytes
+    from piiscan.decoding import decode_bytes
 
     budget = int(megabytes * 1e6)
     files = stdlib_files()

@@ -15,8 +15,8 @@ from collections import Counter
 from pathlib import Path
 
 from piiscan import engine_for
+from piiscan.decoding import decode_bytes
 from piiscan.model import Document, Severity
-from piiscan.sources import decode_bytes
 
 
 def stdlib_files() -> list[Path]:

@@ -79,8 +79,9 @@ def _cached_engine(options: EngineOptions) -> Engine:
     return build_engine(options)
 
 
-def scan_text(text: str, *, path: str = "<text>", **engine_settings) -> list[Finding]:
-    """Findings in one string. Keyword arguments are those of `engine_for`."""
+def scan_text(text: str | bytes, *, path: str = "<text>", **engine_settings) -> list[Finding]:
+    """Findings in one string (bytes are decoded as a file's would be). Keyword arguments
+    are those of `engine_for`."""
     from piiscan.model import Document
 
     return engine_for(**engine_settings).scan(Document(path=path, text=text, size=len(text)))

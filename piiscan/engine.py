@@ -23,6 +23,7 @@ line's break: the two finders' windows end in different places after it.)
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import regex
 
 from piiscan.compiled import CompiledRule, compile_rule, pattern_cache
+from piiscan.decoding import decode_bytes
 from piiscan.diskcache import default_cache_dir
 from piiscan.errors import ScanError, UsageError
 from piiscan.finders import MAX_MATCH_CHARS, HyperscanFinder, RegexFinder, Segment
@@ -155,16 +157,18 @@ class Engine:
 
     def scan(self, document: Document, occurrences: dict[str, int] | None = None) -> list[Finding]:
         """Findings in one document (or one window of a large file: see Document.offset).
+        A document given bytes is decoded as a file would be (`piiscan.decoding`).
 
         `occurrences` carries the fingerprint occurrence counts from one window of a file to
         the next, so that a file scanned in windows gets the fingerprints of a whole scan.
         """
-        unnumbered = self.scan_window(document)
+        unnumbered = self.scan_window(as_text(document))
         return self.number_fingerprints(unnumbered, {} if occurrences is None else occurrences)
 
     def scan_many(self, documents: Sequence[Document]) -> list[list[Finding]]:
         """Findings in each of several documents: `scan` for each, except that with NER the
         model reads the regions of all of them in one batch (much faster for small files)."""
+        documents = [as_text(document) for document in documents]
         return [
             self.number_fingerprints(self._unnumbered(document, *self._kept(document, model)), {})
             for document, model in zip(documents, self._model_matches(documents))
@@ -359,6 +363,15 @@ class Engine:
                 fingerprint = hmac.new(self._fingerprint_key, data, "sha256").hexdigest()[:32]
             out.append(Finding(*fields[:_FINGERPRINT_AT], fingerprint, *fields[_FINGERPRINT_AT:]))
         return out
+
+
+def as_text(document: Document) -> Document:
+    """The document, its text decoded if a library caller gave bytes."""
+    if isinstance(document.text, str):
+        return document
+    data = document.text
+    text, encoding, bom = decode_bytes(data)
+    return dataclasses.replace(document, text=text, encoding=encoding, bom=bom, size=document.size or len(data))
 
 
 class Unnumbered(NamedTuple):

@@ -22,9 +22,10 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO
 
+from piiscan.decoding import decode_bytes, is_binary
 from piiscan.errors import UsageError
 from piiscan.model import Document, Skipped, SkipReason
-from piiscan.sources import DEFAULT_MAX_FILE_SIZE, decode_bytes, is_binary
+from piiscan.sources import DEFAULT_MAX_FILE_SIZE
 
 _GIT_CONFIG = (
     "-c", "core.quotepath=off",  # raw bytes for non-ASCII paths (we read them with -z anyway)

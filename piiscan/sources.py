@@ -22,71 +22,18 @@ from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 if TYPE_CHECKING:  # pathspec is imported when a walk needs it (a pre-commit run does not)
     from pathspec import GitIgnoreSpec
 
+from piiscan.decoding import BOMS, decode_bytes, is_binary
 from piiscan.errors import ScanError, UsageError
 from piiscan.model import Document, FileToRead, Skipped, SkipReason, StreamedFile
 
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 
-# Longest BOM first: the UTF-32 LE mark FF FE 00 00 begins with the UTF-16 LE mark FF FE.
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-)
-_WIDE_ENCODINGS = frozenset({"utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"})
 
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_EXTRA = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _READ_CHUNK = 1 << 20
 NOT_INCLUDED = "not matched by --include"
-
-
-# --- decoding ------------------------------------------------------------------------------
-
-
-def decode_bytes(data: bytes) -> tuple[str, str, bytes]:
-    """-> (text, encoding, bom).
-
-    `bom + text.encode(encoding) == data` always holds, so a rewrite can be byte-exact.
-    Order: a BOM whose codec decodes the rest strictly; then strict UTF-8; then latin-1, which
-    decodes every byte. A BOM whose rest does not decode is not trusted (random binary data can
-    start with FF FE); a UTF-8 BOM is kept in front of a latin-1 fallback so that the text does
-    not start with mojibake. Newlines are left exactly as they are.
-    """
-    data = bytes(data)
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data[len(bom) :].decode(encoding), encoding, bom
-            except UnicodeDecodeError:
-                continue  # e.g. FF FE 00 00 that is UTF-16 LE text starting with U+0000
-    try:
-        return data.decode("utf-8"), "utf-8", b""
-    except UnicodeDecodeError:
-        pass
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("latin-1"), "latin-1", codecs.BOM_UTF8
-    return data.decode("latin-1"), "latin-1", b""
-
-
-def _is_wide_text(data: bytes) -> bool:
-    """True when a UTF-16/32 BOM is present and the rest decodes with its codec."""
-    for bom, encoding in _BOMS:
-        if encoding in _WIDE_ENCODINGS and data.startswith(bom):
-            try:
-                data[len(bom) :].decode(encoding)
-            except UnicodeDecodeError:
-                continue
-            return True
-    return False
-
-
-def is_binary(data: bytes) -> bool:
-    """ripgrep's rule: a NUL byte anywhere means binary, except in BOM-marked UTF-16/32 text."""
-    return b"\x00" in data and not _is_wide_text(data)
 
 
 def read_stream(stream: BinaryIO, path: str = "-") -> Document:
@@ -560,7 +507,7 @@ def _streamed_encoding(os_path: str) -> tuple[str, bytes]:
     fd = os.open(os_path, os.O_RDONLY | _O_NONBLOCK | _O_EXTRA)
     try:
         first = _read_fd(fd, _READ_CHUNK)
-        for mark, codec in _BOMS:
+        for mark, codec in BOMS:
             if first.startswith(mark):
                 return codec, mark
         checker = codecs.getincrementaldecoder("utf-8")(errors="strict")

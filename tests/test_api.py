@@ -8,7 +8,7 @@ from pathlib import Path
 from faker import Faker
 
 import piiscan
-from piiscan.model import Finding, ScanResult
+from piiscan.model import Document, Finding, ScanResult
 
 
 def test_scan_text_finds_an_email_with_positions():
@@ -65,3 +65,17 @@ def test_scan_paths_matches_the_cli_engine(tmp_path):
 def test_findings_pickle_for_worker_pools():
     findings = piiscan.scan_text("ssn 536-22-1234")
     assert pickle.loads(pickle.dumps(findings)) == findings
+
+
+def test_scan_takes_bytes_as_a_file_would_be_read():
+    fake = Faker()
+    Faker.seed(5)
+    text = f"Grüße, {fake.name()} <{fake.user_name()}@acme-mail.net>\r\nssn 536-22-1234\n"
+    expected = [(f.rule_id, f.start, f.end, f.line, f.value) for f in piiscan.scan_text(text)]
+    assert len(expected) == 2
+    engine = piiscan.engine_for()
+    for data in (text.encode("utf-8"), b"\xff\xfe" + text.encode("utf-16-le"), text.encode("latin-1")):
+        for found in (piiscan.scan_text(data), engine.scan(Document("notes.txt", data))):
+            assert [(f.rule_id, f.start, f.end, f.line, f.value) for f in found] == expected
+    (batch,) = engine.scan_many([Document("notes.txt", text.encode("utf-8"))])
+    assert [f.value for f in batch] == [v for *_, v in expected]

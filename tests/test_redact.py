@@ -29,6 +29,7 @@ from stdnum import iban as stdnum_iban
 
 import piiscan
 from piiscan import cli
+from piiscan.decoding import decode_bytes
 from piiscan.errors import UsageError
 from piiscan.model import Document
 from piiscan.redact import keys
@@ -41,7 +42,6 @@ from piiscan.redact.redactor import (
     restore_text,
 )
 from piiscan.redact.tokens import decrypt_token
-from piiscan.sources import decode_bytes
 
 STRATEGIES = ("label", "mask", "partial", "hash", "encrypt")
 HEX_KEY_LENGTH = 64

@@ -21,9 +21,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from piiscan import sources
+from piiscan.decoding import decode_bytes, is_binary
 from piiscan.errors import UsageError
 from piiscan.model import Document, Skipped, SkipReason
-from piiscan.sources import decode_bytes, is_binary, iter_sources, read_stream
+from piiscan.sources import iter_sources, read_stream
 
 fake = Faker()
 Faker.seed(4242)

@@ -15,6 +15,7 @@ from faker import Faker
 from hypothesis import given
 from hypothesis import strategies as st
 
+from piiscan.decoding import decode_bytes
 from piiscan.errors import RedactionError
 from piiscan.redact import writer
 from piiscan.redact.writer import (
@@ -24,7 +25,6 @@ from piiscan.redact.writer import (
     read_for_rewrite,
     write_new_file,
 )
-from piiscan.sources import decode_bytes
 
 fake = Faker()
 Faker.seed(4242)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
+from piiscan.decoding import decode_bytes
 from piiscan.engine import Engine
 from piiscan.errors import PiiscanError, RedactionError
 from piiscan.model import Document, Finding, SkipReason, Skipped, StreamedFile
@@ -30,7 +31,6 @@ from piiscan.redact.redactor import (
 )
 from piiscan.redact.tokens import reencrypt_token
 from piiscan.redact.writer import atomic_rewrite, encode_like, read_for_rewrite, write_new_file
-from piiscan.sources import decode_bytes
 from piiscan.suppress import Allowlist, filter_findings
 
 

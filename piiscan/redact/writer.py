@@ -14,7 +14,7 @@ hard link's other name, and turns a symlink into a regular file. The recipe here
    disk full, KeyboardInterrupt) the `finally` removes the temp file. After it, the file is
    wholly new. There is never a mix.
 
-Byte fidelity: `encode_like` is the inverse of `piiscan.sources.decode_bytes`, so bytes outside
+Byte fidelity: `encode_like` is the inverse of `piiscan.decoding.decode_bytes`, so bytes outside
 the redacted spans come back exactly (BOM, byte order, line endings, invalid UTF-8 via latin-1).
 
 Messages name the file and the OS reason, never the content.
@@ -326,7 +326,7 @@ def write_new_file(path: str, data: bytes, *, mode: int = 0o644) -> None:
 
 
 def encode_like(text: str, encoding: str, bom: bytes) -> bytes:
-    """`bom + text` in `encoding`: the inverse of `piiscan.sources.decode_bytes`.
+    """`bom + text` in `encoding`: the inverse of `piiscan.decoding.decode_bytes`.
 
     Strict, so a replacement that the file's encoding cannot hold (say "€" in a latin-1 file)
     is an error rather than a "?" in the output. The caller adds the file's name.
