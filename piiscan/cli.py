@@ -489,7 +489,7 @@ def redact(
     # the baseline (perhaps keyed, or not created yet) is not read.
     filters = filters_from(settings, use_baseline=False)
     transform = redaction(engine, options, allowlist=filters.allowlist,
-                          ignore_comments=filters.ignore_comments)
+                          ignore_comments=filters.ignore_comments, with_diff=dry_run)
     # Binary files are never rewritten, whether walked, named or --text.
     inputs = iter_inputs(targets, settings, named_binary=False, stdin_name=stdin_name) if targets else ()
     summary = run_over(inputs, transform, Target(dry_run=dry_run, output_dir=output_dir),

@@ -174,6 +174,16 @@ class Engine:
             for document, model in zip(documents, self._model_matches(documents))
         ]
 
+    def spans_to_mask(self, document: Document) -> list[Span]:
+        """Every value a rule matched in the document, reported or not (before any ignore
+        comment, allowlist or baseline): what a redaction's --dry-run diff masks, as
+        snippets do."""
+        document = as_text(document)
+        (model,) = self._model_matches([document])
+        kept, unreported = self._kept(document, model)
+        text = document.text
+        return [Span(m.start, m.end, self.rules[m.order].entity, text[m.start : m.end]) for m in kept] + unreported
+
     def scan_window(self, window: Document) -> list[Unnumbered]:
         """The findings of one document or window, fingerprints not yet numbered, each with
         its fingerprint material: windows of a large file scanned in different processes are

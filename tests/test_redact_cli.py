@@ -153,6 +153,33 @@ def test_dry_run_prints_a_masked_diff_and_writes_nothing(piiscan_cli, tmp_path):
     assert temp_files(tmp_path) == []
 
 
+@pytest.mark.parametrize("strategy", ["label", "partial"])
+def test_dry_run_masks_every_value_it_shows_and_shows_every_change(piiscan_cli, tmp_path, strategy):
+    (person,) = fake_people(1)
+    piiscan_cli.forbid(*person.values)  # checked on stdout and stderr by the fixture
+    path = tmp_path / "mixed.txt"
+    path.write_text(
+        f"ssn {person.ssn} # piiscan: ignore\n"  # kept by its ignore comment: context line
+        f"email {person.email}\n"
+        f"card {person.card} iban {person.iban} # piiscan: ignore[CREDIT_CARD]\n"
+        f"weak id {person.ssn}\n",  # no context word: under --min-confidence 0.8
+        encoding="utf-8",
+    )
+    before = snapshot(path)
+    run = piiscan_cli("redact", "--no-config", "--dry-run", "--strategy", strategy,
+                      "--min-confidence", "0.8", path)
+    assert run.code == 0, run.err
+    assert snapshot(path) == before
+    lines = run.out.splitlines()
+    # partial shows j***@... on both sides: the lines still show as changed.
+    assert sum(1 for line in lines if line.startswith("-email ")) == 1
+    assert sum(1 for line in lines if line.startswith("+email ")) == 1
+    assert f" ssn ***-**-{person.ssn[-4:]} # piiscan: ignore" in lines
+    assert f" weak id ***-**-{person.ssn[-4:]}" in lines
+    changed_card_line = [line for line in lines if line.startswith("+card ")]
+    assert len(changed_card_line) == 1 and person.card[-4:] in changed_card_line[0]
+
+
 def test_dry_run_and_output_dir_together_are_refused(piiscan_cli, tmp_path):
     write_person_file(piiscan_cli, tmp_path / "a.txt")
     run = piiscan_cli("redact", "--no-config", "--dry-run", "--output-dir", "out", "a.txt")

@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from piiscan.config import STRATEGIES
 from piiscan.errors import RedactionError, UsageError
@@ -26,6 +27,9 @@ from piiscan.masking import mask_value
 from piiscan.model import Finding, Rule
 from piiscan.redact.keys import Keyring
 from piiscan.redact.tokens import TokenError, decrypt_token, encrypt_value, find_tokens, hash_value
+
+if TYPE_CHECKING:
+    from piiscan.snippets import Span
 
 KEYED_STRATEGIES = frozenset({"hash", "encrypt"})
 # Characters that cannot start a plain YAML scalar: a replacement starting with one of them
@@ -194,7 +198,6 @@ MAX_REDACTION_ROUNDS = 3
 class Redacted:
     text: str
     replaced: Counter  # entity -> spans replaced
-    first: tuple[Finding, ...]  # what the first scan found (for the masked diff)
 
 
 def redact_text(
@@ -211,15 +214,15 @@ def redact_text(
     if findings remain after MAX_REDACTION_ROUNDS.
     """
     findings = list(find(text))
-    first, replaced = tuple(findings), Counter()
+    replaced: Counter = Counter()
     for _ in range(MAX_REDACTION_ROUNDS):
         if not findings:
-            return Redacted(text, replaced, first)
+            return Redacted(text, replaced)
         text = apply_replacements(text, plan_replacements(text, findings, options, syntax=syntax))
         replaced.update(f.entity for f in findings)
         findings = list(find(text))
     if not findings:
-        return Redacted(text, replaced, first)
+        return Redacted(text, replaced)
     lines = ", ".join(str(f.line) for f in findings[:5])
     raise RedactionError(
         f"{len(findings)} finding(s) survived redaction (line {lines}); nothing written",
@@ -275,16 +278,64 @@ def rekey_text(
     return apply_replacements(text, replacements), len(replacements), problems
 
 
-def masked_diff(path: str, old: str, new: str, findings: Sequence[Finding]) -> str:
-    """A unified diff of a redaction in which the old side shows values masked."""
-    masked_old = apply_replacements(
-        old, [Replacement(f.start, f.end, mask_value(f.entity, f.value), f.entity) for f in findings]
-    )
+def masked_diff(path: str, old: str, new: str, spans: Sequence[Span]) -> str:
+    """A unified diff of a redaction, its lines shown with every value in `spans` (of the old
+    text: all a rule matched, redacted or not) masked.
+
+    Lines are compared as they are, so a change shows even where old and new look alike
+    masked (a `partial` redaction); a line the redaction left is shown as its old self,
+    masked, and a changed line's values that survive (one an ignore comment kept) are
+    masked where they appear."""
+    old_lines = _shown_lines(old, spans)
+    values = sorted({(s.value, s.entity) for s in spans if s.value}, key=lambda v: -len(v[0]))
+    new_lines = []
+    for raw in new.splitlines(keepends=True):
+        shown = raw
+        for value, entity in values:
+            if value in shown:
+                shown = shown.replace(value, mask_value(entity, value))
+        new_lines.append(_Line(shown, raw))
     return "".join(
-        difflib.unified_diff(
-            masked_old.splitlines(keepends=True),
-            new.splitlines(keepends=True),
-            fromfile=f"a/{path}",
-            tofile=f"b/{path}",
-        )
+        difflib.unified_diff(old_lines, new_lines, fromfile=f"a/{path}", tofile=f"b/{path}")
     )
+
+
+class _Line(str):
+    """A line as shown (masked), compared by what it is (raw): the diff is worked out on the
+    text itself and printed masked."""
+
+    raw: str
+
+    def __new__(cls, shown: str, raw: str) -> _Line:
+        line = super().__new__(cls, shown)
+        line.raw = raw
+        return line
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Line) and self.raw == other.raw
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self.raw)
+
+
+def _shown_lines(text: str, spans: Sequence[Span]) -> list[_Line]:
+    """The lines of `text`, each with the spans on it masked (overlapping spans: the first
+    masks, the rest of a later one past it is masked whole)."""
+    masked, pos = [], 0
+    for span in sorted(spans):
+        start = max(span.start, pos)
+        if start >= span.end:
+            continue
+        masked.append(text[pos:start])
+        whole = start == span.start
+        masked.append(mask_value(span.entity, span.value) if whole else "*" * (span.end - start))
+        pos = span.end
+    masked.append(text[pos:])
+    shown = "".join(masked).splitlines(keepends=True)
+    raw = text.splitlines(keepends=True)
+    if len(shown) != len(raw):  # a mask never adds or removes a line break; be safe anyway
+        shown = raw
+    return [_Line(s, r) for s, r in zip(shown, raw)]

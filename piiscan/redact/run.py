@@ -140,8 +140,10 @@ def redaction(
     *,
     allowlist: Allowlist | None = None,
     ignore_comments: bool = True,
+    with_diff: bool = False,
 ) -> Transform:
-    """Replace every finding; then scan the result and refuse it if a redacted entity survives."""
+    """Replace every finding; then scan the result and refuse it if a redacted entity survives.
+    `with_diff`: also give the masked diff that --dry-run prints (else "")."""
 
     def findings_in(doc: Document) -> list[Finding]:
         kept, _, _ = filter_findings(
@@ -155,7 +157,10 @@ def redaction(
             return findings_in(Document(doc.path, text, doc.encoding, doc.bom, scope_path=doc.scope_path))
 
         result = redact_text(doc.text, find, options, syntax=_syntax_of(doc.path))
-        return result.text, result.replaced, masked_diff(doc.path, doc.text, result.text, result.first)
+        if not with_diff or not result.replaced:
+            return result.text, result.replaced, ""
+        diff = masked_diff(doc.path, doc.text, result.text, engine.spans_to_mask(doc))
+        return result.text, result.replaced, diff
 
     return transform
 
