@@ -168,11 +168,13 @@ class Finding:
     severity: Severity
     category: Category
     test_data: bool
-    value: str  # the raw matched text: never printed unless the user asks (--show-values)
-    # The line around the match (an excerpt of a long one) with every finding on it masked,
-    # and with --only/--disable whatever the left-out rules' patterns match there too.
+    # The raw matched text: never printed unless the user asks (--show-values); not in the
+    # repr either, which lands in logs and assertion messages.
+    value: str = field(repr=False)
+    # The line around the match (an excerpt of a long one) with every value a rule matched
+    # on it masked, and with --only/--disable whatever the left-out rules' patterns match.
     snippet: str
-    raw_snippet: str  # the same excerpt unmasked, only for --show-values
+    raw_snippet: str = field(repr=False)  # the same excerpt unmasked, only for --show-values
     fingerprint: str = ""
     commit: str | None = None
     commit_date: str | None = None

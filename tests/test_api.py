@@ -79,3 +79,13 @@ def test_scan_takes_bytes_as_a_file_would_be_read():
             assert [(f.rule_id, f.start, f.end, f.line, f.value) for f in found] == expected
     (batch,) = engine.scan_many([Document("notes.txt", text.encode("utf-8"))])
     assert [f.value for f in batch] == [v for *_, v in expected]
+
+
+def test_a_findings_repr_shows_no_raw_value():
+    fake = Faker()
+    Faker.seed(9)
+    address = f"{fake.user_name()}@acme-mail.net"
+    (found,) = piiscan.scan_text(f"contact {address}")
+    assert found.value == address  # the field is there for --show-values and the redactor
+    for shown in (repr(found), str(found), f"{found}", repr([found])):
+        assert address not in shown and "contact " in shown  # the masked snippet only
