@@ -324,6 +324,8 @@ def _write_report(result, output_format, output, rules, show_values) -> None:
             # Whoever reads stdout went away: the report is lost, so this is no clean exit.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise PiiscanError("stdout was closed before the report was written") from None
+        except OSError as exc:  # a full disk behind a redirect, an I/O error
+            raise PiiscanError(f"cannot write the report to stdout: {exc.strerror or exc}") from None
         return
     try:
         write_whole(output, lambda handle: render(

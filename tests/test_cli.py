@@ -668,6 +668,21 @@ def test_closed_stdout_is_an_error_not_findings_subprocess(tmp_path, pack, tree)
     assert "Traceback" not in err
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("command", [["scan", "-f", "table"], ["scan", "-f", "json"], ["redact", "-"]])
+def test_a_full_stdout_is_a_one_line_error_subprocess(tmp_path, command):
+    (tmp_path / "t.txt").write_text(f"ssn {SSN}\n", encoding="utf-8")
+    argv = [*command, "t.txt"] if command[0] == "scan" else command
+    with open("/dev/full", "wb") as full, open(tmp_path / "t.txt", "rb") as stdin:
+        proc = subprocess.run(
+            [sys.executable, "-m", "piiscan.cli", *argv, "--no-config"], cwd=tmp_path, stdin=stdin,
+            stdout=full, stderr=subprocess.PIPE, env=subprocess_env(), timeout=120,
+        )
+    err = proc.stderr.decode()
+    assert proc.returncode == 2
+    assert "No space left on device" in err and "internal error" not in err and SSN not in err
+
+
 # ---------------------------------------------------------------------------- stdin
 
 

@@ -61,8 +61,7 @@ def rewrite_document(doc: Document, transform: Transform, target: Target, summar
         new_text, replaced, diff = transform(doc)
         if doc.from_stdin and not target.dry_run:
             # A stream always comes out whole: transformed, or as it came if nothing matched.
-            sys.stdout.buffer.write(_encode(doc, new_text))
-            sys.stdout.buffer.flush()
+            _write_stdout(_encode(doc, new_text))
         elif not replaced:
             return
         elif target.dry_run:
@@ -85,6 +84,16 @@ def rewrite_document(doc: Document, transform: Transform, target: Target, summar
     if replaced:
         summary.files_changed += 1
         summary.replaced.update(replaced)
+
+
+def _write_stdout(data: bytes) -> None:
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise  # the reader went away: the CLI's edge says nothing more
+    except OSError as exc:  # a full disk behind a redirect, an I/O error
+        raise RedactionError(f"cannot write to stdout: {exc.strerror or exc}") from None
 
 
 def _encode(doc: Document, text: str) -> bytes:
