@@ -231,6 +231,17 @@ def test_planted_values_are_all_found():
     [("EMAIL_ADDRESS", fake_email()), ("US_SSN", fake_ssn()), ("PHONE_NUMBER", fake_phone()),
      ("CREDIT_CARD", fake_card()), ("IBAN_CODE", fake_iban())],
 )
+def test_the_design_examples_of_mask_and_partial():
+    def replaced(strategy: str, entity: str, value: str) -> str:
+        return replacement_text(entity, value, RedactOptions(strategy=strategy))
+
+    assert replaced("mask", "EMAIL_ADDRESS", "jane.doe@acme-mail.net") == "********@*********.***"
+    assert replaced("partial", "EMAIL_ADDRESS", "jane.doe@acme-mail.net") == "j***@acme-mail.net"
+    assert replaced("mask", "US_SSN", "123-45-6789") == "***-**-****"
+    assert replaced("partial", "US_SSN", "123-45-6789") == "***-**-6789"
+    assert replaced("partial", "CREDIT_CARD", "4242424242424242") == "************4242"
+
+
 def test_each_strategy_replaces_as_documented(entity, value):
     keyring = keys.generate_keyring()
 
@@ -241,7 +252,13 @@ def test_each_strategy_replaces_as_documented(entity, value):
 
     masked = replaced("mask")
     assert len(masked) == len(value)
-    assert all((m == "*") == v.isalnum() and (v.isalnum() or m == v) for m, v in zip(masked, value))
+    if entity == "EMAIL_ADDRESS":  # only the @ and the domain's dots are kept
+        at = value.rindex("@")
+        kept = {at} | {i for i, ch in enumerate(value) if ch == "." and i > at}
+        assert all((m == "*") == (i not in kept) for i, m in enumerate(masked))
+        assert all(masked[i] == value[i] for i in kept)
+    else:
+        assert all((m == "*") == v.isalnum() and (v.isalnum() or m == v) for m, v in zip(masked, value))
 
     partial = replaced("partial")
     if entity == "EMAIL_ADDRESS":

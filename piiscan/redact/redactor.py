@@ -91,7 +91,7 @@ def replacement_text(entity: str, value: str, options: RedactOptions) -> str:
     if strategy == "label":
         return f"[{entity}]"
     if strategy == "mask":
-        return "".join("*" if ch.isalnum() else ch for ch in value)
+        return _masked_whole(entity, value)
     if strategy == "partial":
         return mask_value(entity, value)
     if options.keyring is None:  # the CLI loads a key whenever a keyed strategy is in play
@@ -101,6 +101,16 @@ def replacement_text(entity: str, value: str, options: RedactOptions) -> str:
     return encrypt_value(
         value, entity, options.keyring, scope=options.scope, unlinkable=options.unlinkable
     )
+
+
+def _masked_whole(entity: str, value: str) -> str:
+    """Every character masked but the separators, which keep the shape: an e-mail address
+    keeps its @ and the dots of its domain (DESIGN's `********@*********.***` for
+    jane.doe@acme-mail.net), other values every character that is not a letter or digit."""
+    if entity == "EMAIL_ADDRESS" and "@" in value:
+        local, _, domain = value.rpartition("@")
+        return "*" * len(local) + "@" + ".".join("*" * len(label) for label in domain.split("."))
+    return "".join("*" if ch.isalnum() else ch for ch in value)
 
 
 def plan_replacements(
