@@ -303,6 +303,13 @@ def resolve(
             except ValueError as exc:
                 raise ConfigError(f"{where}{name}: {exc}") from None
             origins[name] = str(path)
+        if "allowlist" in values:
+            # Checked here, where the file is known, so that its errors name it; the scan
+            # parses it again when it builds its filters.
+            from piiscan.suppress import parse_allowlist
+
+            key = "tool.piiscan.allowlist" if path.name == "pyproject.toml" else "allowlist"
+            parse_allowlist(values["allowlist"], str(path), key=key)
 
     for name in SETTING_NAMES:
         variable = env_name(name)

@@ -103,6 +103,8 @@ def test_allowlist_and_strategies_come_from_files(tmp_path):
         ("strategies: {EMAIL_ADDRESS: shred}\n", "expected one of label"),
         ("fail_on: !!python/object/apply:os.system ['true']\n", "unsupported YAML tag"),
         ("exclude: " + "[" * 100_000 + "]" * 100_000 + "\n", ":1: nested deeper than 64 levels"),
+        ('allowlist: {patterns: ["(x"]}\n', "allowlist.patterns[0]: bad regex"),
+        ("allowlist: {valeus: [x]}\n", "did you mean 'values'"),
     ],
 )
 def test_bad_config_names_the_file_and_key(tmp_path, text, message):
@@ -111,6 +113,13 @@ def test_bad_config_names_the_file_and_key(tmp_path, text, message):
         resolve({}, start=tmp_path, environ={})
     assert str(config) in error.value.message
     assert message in error.value.message + " " + error.value.hint
+
+
+def test_bad_allowlist_in_pyproject_names_the_file_and_table(tmp_path):
+    config = write(tmp_path / "pyproject.toml", '[tool.piiscan.allowlist]\npatterns = ["(x"]\n')
+    with pytest.raises(ConfigError) as error:
+        resolve({}, start=tmp_path, environ={})
+    assert error.value.message.startswith(f"{config}: tool.piiscan.allowlist.patterns[0]: bad regex")
 
 
 def test_bad_pyproject_value_names_the_table_key(tmp_path):
