@@ -407,8 +407,12 @@ def _flip_ciphertext(match: re.Match) -> str:
         (_flip_ciphertext, "token failed authentication"),
         (lambda m: m[0].replace(f".{m[1]}.", ".PHONE_NUMBER."), "token failed authentication"),
         (lambda m: m[0].replace(f".k{m[3]}", ".k00000000"), "unknown key id k00000000"),
+        # Cut short (by hand, by a column width, by a copy and paste): found, not passed over.
+        (lambda m: m[0][:-3], "malformed token"),
+        (lambda m: m[0][: m[0].rindex(".")], "malformed token"),
+        (lambda m: m[0][: m[0].index(m[2]) + 12], "malformed token"),
     ],
-    ids=["tampered", "entity-swapped", "unknown-key"],
+    ids=["tampered", "entity-swapped", "unknown-key", "key-id-cut", "key-id-lost", "ciphertext-cut"],
 )
 def test_a_bad_token_names_file_and_line_and_nothing_is_written(piiscan_cli, key_file, tmp_path, edit, message):
     bad, good = tmp_path / "bad.txt", tmp_path / "good.txt"

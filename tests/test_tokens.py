@@ -24,6 +24,7 @@ from piiscan.redact.tokens import (
     Token,
     TokenError,
     decrypt_token,
+    find_damaged_tokens,
     encrypt_value,
     find_tokens,
     hash_value,
@@ -461,3 +462,12 @@ def test_the_documented_example_has_the_documented_format():
     )
     match = re.fullmatch(TOKEN_PATTERN, example)
     assert match and match["entity"] == "EMAIL_ADDRESS" and match["mode"] == "s"
+
+
+def test_damaged_tokens_are_found_and_whole_ones_or_descriptions_are_not():
+    first = encrypt_value("536-22-1234", "US_SSN", KEYRING)
+    second = encrypt_value("jane@acme-mail.net", "EMAIL_ADDRESS", KEYRING, unlinkable=True)
+    whole = f"{first}{second} and pii1s.ENTITY.<base64url>.k<8 hex digits>\n"
+    assert find_damaged_tokens(whole) == []
+    cut = f"a {first[:-4]}\nb {second[: second.rindex('.')]}_x\n"
+    assert find_damaged_tokens(cut) == [(2, "US_SSN"), (cut.index(second[:10]), "EMAIL_ADDRESS")]

@@ -26,7 +26,9 @@ from piiscan.errors import RedactionError, UsageError
 from piiscan.masking import mask_value
 from piiscan.model import Finding, Rule
 from piiscan.redact.keys import Keyring
-from piiscan.redact.tokens import TokenError, decrypt_token, encrypt_value, find_tokens, hash_value
+from piiscan.redact.tokens import (
+    TokenError, decrypt_token, encrypt_value, find_damaged_tokens, find_tokens, hash_value,
+)
 
 if TYPE_CHECKING:
     from piiscan.snippets import Span
@@ -268,7 +270,16 @@ def restore_text(
             problems.append(RestoreProblem(text.count("\n", 0, token.start) + 1, exc.message))
             continue
         replacements.append(Replacement(token.start, token.end, value, entity))
+    problems += _damaged(text, entities)
     return apply_replacements(text, replacements), len(replacements), problems
+
+
+def _damaged(text: str, entities: Collection[str] = ()) -> list[RestoreProblem]:
+    return [
+        RestoreProblem(text.count("\n", 0, start) + 1, "malformed token: cut short or edited")
+        for start, entity in find_damaged_tokens(text)
+        if not entities or entity in entities
+    ]
 
 
 def rekey_text(
@@ -285,6 +296,7 @@ def rekey_text(
             problems.append(RestoreProblem(text.count("\n", 0, token.start) + 1, exc.message))
             continue
         replacements.append(Replacement(token.start, token.end, new, token.entity))
+    problems += _damaged(text)
     return apply_replacements(text, replacements), len(replacements), problems
 
 

@@ -62,6 +62,11 @@ TOKEN_PATTERN = (
     r"k(?P<key_id>[0-9a-f]{8})"
 )
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
+# What starts like a token: prefix, entity and a run of base64url characters (a description
+# such as `pii1s.ENTITY.<base64url>` has none). One that is no whole token was cut or edited.
+_TOKEN_START_RE = re.compile(
+    r"pii[0-9]{1,3}[a-z]\.(?P<entity>[A-Z][A-Z0-9_]{0,63})\.[A-Za-z0-9_-]{8}"
+)
 _ENTITY = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 
 _AUTH_FAILED = "token failed authentication (wrong key, wrong scope, or modified)"
@@ -110,6 +115,13 @@ def encrypt_value(
 def find_tokens(text: str) -> list[Token]:
     """Every token in `text`, in order, with its span. Nothing is decrypted."""
     return [_token_from_match(m) for m in _TOKEN_RE.finditer(text)]
+
+
+def find_damaged_tokens(text: str) -> list[tuple[int, str]]:
+    """(offset, entity) of each place that starts like a token but is none (cut short, its
+    key id or a separator lost): restoring must not pass over it in silence."""
+    starts = {token.start for token in find_tokens(text)}
+    return [(m.start(), m["entity"]) for m in _TOKEN_START_RE.finditer(text) if m.start() not in starts]
 
 
 def decrypt_token(token: str | Token, keyring: Keyring, *, scope: str = "") -> tuple[str, str]:
