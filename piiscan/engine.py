@@ -79,7 +79,7 @@ class Engine:
         matches are masked in snippets all the same (`_left_out_spans`)."""
         if backend not in BACKENDS:
             raise UsageError(f"unknown backend {backend!r}", "use one of: " + ", ".join(BACKENDS))
-        if not rules:
+        if not rules and ner is None:
             raise UsageError("no rules to run")
         self._options = {
             "rules": tuple(rules),

@@ -6,6 +6,7 @@ The CLI and the library API both call `build_engine`, `iter_inputs` and `scan_in
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import sys
@@ -19,6 +20,7 @@ from piiscan.config import DEFAULT_NER_ENTITIES, DEFAULT_NER_MODEL, Settings
 from piiscan.engine import Engine, Unnumbered
 from piiscan.errors import ScanError
 from piiscan.model import (
+    NER_PACK,
     Document,
     FileToRead,
     Finding,
@@ -124,7 +126,17 @@ def build_engine(
     never run, not even to mask their values in snippets."""
     options = settings if isinstance(settings, EngineOptions) else EngineOptions.from_settings(settings)
     loaded = load_rules(options.rule_paths, packs=options.packs)
-    rules = select_rules(loaded, options.only, options.disable)
+    ner = options.ner
+    candidates = list(loaded)
+    if ner is not None:  # the model's rules are named in --only/--disable like the others
+        from piiscan.ner import ner_rules
+
+        candidates += ner_rules(ner.entities)
+    chosen = select_rules(candidates, options.only, options.disable)
+    rules = [rule for rule in chosen if rule.pack != NER_PACK]
+    if ner is not None:
+        # The model still runs for the entities left out: what it finds is masked in snippets.
+        ner = dataclasses.replace(ner, entities=tuple(r.entity for r in chosen if r.pack == NER_PACK))
     selected = {rule.id for rule in rules}
     return Engine(
         rules,
@@ -132,7 +144,7 @@ def build_engine(
         min_confidence=options.min_confidence,
         backend=options.backend,
         regex_timeout=options.regex_timeout,
-        ner=options.ner,
+        ner=ner,
         test_code=options.test_code,
         fingerprint_key=fingerprint_key[1] if fingerprint_key else None,
         fingerprint_key_id=fingerprint_key[0] if fingerprint_key else None,

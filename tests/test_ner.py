@@ -302,3 +302,29 @@ def test_names_and_places_not_reported_are_masked_in_snippets():
     strict = piiscan.engine_for(ner=True, ner_model=MODEL, min_confidence=0.8)
     (mail,) = strict.scan(Document("ticket.md", text))
     assert mail.entity == "EMAIL_ADDRESS" and "Maria" not in mail.snippet and "Gonzalez" not in mail.snippet
+
+
+@pytest.mark.parametrize("backend", ["hyperscan", "regex"])
+def test_only_and_disable_name_the_models_rules_too(backend):
+    text = "The refund for Maria Gonzalez in Lisbon went to e-mail mgonzalez@acme-mail.net.\n"
+
+    def found(**selection) -> list[str]:
+        engine = piiscan.engine_for(ner=True, ner_model=MODEL, backend=backend, **selection)
+        return [f.rule_id for f in engine.scan(Document("ticket.md", text))]
+
+    assert found() == ["ner.person", "ner.location", "core.email"]
+    assert found(only=["EMAIL_ADDRESS"]) == ["core.email"]  # the model's rules are left out too
+    assert found(only=["PERSON"]) == ["ner.person"]  # no pattern rule at all
+    assert found(only=["ner.location", "core.email"]) == ["ner.location", "core.email"]
+    assert found(disable=["PERSON"]) == found(disable=["ner.person"]) == ["ner.location", "core.email"]
+    # Left out, the names and places are still masked beside what is reported.
+    (mail,) = piiscan.engine_for(ner=True, ner_model=MODEL, only=["EMAIL_ADDRESS"]).scan(Document("t.md", text))
+    assert "Maria" not in mail.snippet and "Lisbon" not in mail.snippet
+
+
+def test_the_models_rule_names_need_the_model(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("nothing here\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["scan", "--no-config", "--only", "PERSON", str(tmp_path / "a.txt")])
+    assert exit_info.value.code == 2
+    assert "no rule or entity named 'PERSON'" in capsys.readouterr().err
