@@ -237,6 +237,9 @@ def _entry_json(entry: BaselineEntry) -> str:
     return text
 
 
+_NOT_A_BASELINE = "is it a baseline written by `piiscan baseline create`?"
+
+
 def loads(text: str, source: str) -> Baseline:
     """Parse a baseline strictly: any problem is a `ConfigError` naming `source` and the entry."""
     try:
@@ -244,9 +247,9 @@ def loads(text: str, source: str) -> Baseline:
     except _DuplicateKey as exc:
         raise ConfigError(f"{source}: duplicate key {exc.key!r}", "each key may appear once") from None
     except RecursionError:  # json recurses per nesting level
-        raise ConfigError(f"{source}: nested too deeply", "is it a baseline written by `piiscan baseline create`?") from None
+        raise ConfigError(f"{source}: nested too deeply", _NOT_A_BASELINE) from None
     except json.JSONDecodeError as exc:
-        hint = "is it a baseline written by `piiscan baseline create`?"
+        hint = _NOT_A_BASELINE
         if "<<<<<<<" in text or ">>>>>>>" in text:
             hint = "resolve the git conflict markers (keep the entries of both sides)"
         raise ConfigError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}", hint) from None

@@ -47,3 +47,21 @@ def _mask_alnum(value: str, keep_last: int) -> str:
         else:
             out.append(ch)
     return "".join(reversed(out))
+
+
+def mask_spans(text: str, spans) -> str:
+    """`text` with each (start, end, entity, value) span masked by `mask_value`, in one pass.
+    Spans may overlap: the first (in start order) is masked whole, the part of a later one
+    past it with its separators kept (a part has no entity)."""
+    masked, pos = [], 0
+    for start, end, entity, value in sorted(spans):
+        if max(start, pos) >= end:
+            continue
+        if start >= pos:
+            masked.append(text[pos:start])
+            masked.append(mask_value(entity, value))
+        else:
+            masked.append(_mask_alnum(value[pos - start :], keep_last=0))
+        pos = end
+    masked.append(text[pos:])
+    return "".join(masked)

@@ -1,7 +1,7 @@
 """What a finding shows and what its fingerprint hashes: the line around it with every
 finding on it masked, and every value a rule matched there but does not report (below the
-threshold, rejected by scoring or by an overlap; under --only/--disable, whatever the
-left-out rules' patterns match), and the material of a fingerprint that is stable across
+threshold, or an overlap's loser; under --only/--disable, whatever the left-out rules'
+patterns match), and the material of a fingerprint that is stable across
 runs and line moves.
 """
 

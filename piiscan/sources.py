@@ -28,7 +28,6 @@ from piiscan.model import Document, FileToRead, Skipped, SkipReason, StreamedFil
 
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 
-
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_EXTRA = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)

@@ -31,6 +31,7 @@ import piiscan
 from piiscan import cli
 from piiscan.decoding import decode_bytes
 from piiscan.errors import UsageError
+from piiscan.masking import mask_spans
 from piiscan.model import Document
 from piiscan.redact import keys
 from piiscan.redact.redactor import (
@@ -42,6 +43,7 @@ from piiscan.redact.redactor import (
     restore_text,
 )
 from piiscan.redact.tokens import decrypt_token
+from piiscan.snippets import Span
 
 STRATEGIES = ("label", "mask", "partial", "hash", "encrypt")
 HEX_KEY_LENGTH = 64
@@ -583,3 +585,12 @@ def test_json_numbers_that_are_pii_leave_valid_json(piiscan_cli, key_file, tmp_p
     run = piiscan_cli("redact", "--no-config", "--strategy", strategy, "--key-file", key_file, path)
     assert run.code == 0, run.err
     assert set(json.loads(path.read_text())) == {"ssn", "card"}
+
+
+def test_mask_spans_keeps_every_line_break_and_masks_overlaps_to_their_end():
+    text = "to Maria\nGonzalez at 536-22-1234-99\n"
+    spans = [Span(3, 17, "PERSON", "Maria\nGonzalez"), Span(21, 32, "US_SSN", "536-22-1234"),
+             Span(28, 35, "DIGITS", "1234-99")]
+    masked = mask_spans(text, spans)
+    assert masked == "to *****\n******** at ***-**-1234-**\n"
+    assert masked.count("\n") == text.count("\n")

@@ -14,7 +14,9 @@ the engine's. Strategies (DESIGN.md, "Redaction strategies"):
 
 from __future__ import annotations
 
+import bisect
 import difflib
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from piiscan.config import STRATEGIES
 from piiscan.errors import RedactionError, UsageError
-from piiscan.masking import mask_value
+from piiscan.masking import mask_spans, mask_value
 from piiscan.model import Finding, Rule
 from piiscan.redact.keys import Keyring
 from piiscan.redact.tokens import (
@@ -305,18 +307,29 @@ def masked_diff(path: str, old: str, new: str, spans: Sequence[Span]) -> str:
     text: all a rule matched, redacted or not) masked.
 
     Lines are compared as they are, so a change shows even where old and new look alike
-    masked (a `partial` redaction); a line the redaction left is shown as its old self,
-    masked, and a changed line's values that survive (one an ignore comment kept) are
-    masked where they appear."""
-    old_lines = _shown_lines(old, spans)
-    values = sorted({(s.value, s.entity) for s in spans if s.value}, key=lambda v: -len(v[0]))
+    masked (a `partial` redaction). A replacement rarely adds or removes a line break (only
+    a label for a name the model found across one), so line k of the new text is line k of
+    the old one redacted: an unchanged line is shown as the old one masked, a changed one
+    with the values of the old line that survive in it (one an ignore comment kept) masked.
+    Where the line counts differ, a changed line is looked at for every value."""
+    old_raw, new_raw = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    old_shown = mask_spans(old, spans).splitlines(keepends=True)  # masks keep line breaks
+    paired = len(new_raw) == len(old_raw)
+    line_starts = [0, *itertools.accumulate(len(line) for line in old_raw)]
+    on_line: dict[int, list[Span]] = {}
+    for span in spans:
+        on_line.setdefault(bisect.bisect_right(line_starts, span.start) - 1, []).append(span)
     new_lines = []
-    for raw in new.splitlines(keepends=True):
+    for k, raw in enumerate(new_raw):
+        if paired and raw == old_raw[k]:
+            new_lines.append(_Line(old_shown[k], raw))
+            continue
         shown = raw
-        for value, entity in values:
-            if value in shown:
-                shown = shown.replace(value, mask_value(entity, value))
+        for span in sorted(on_line.get(k, ()) if paired else spans, key=lambda s: -len(s.value)):
+            if span.value and span.value in shown:
+                shown = shown.replace(span.value, mask_value(span.entity, span.value))
         new_lines.append(_Line(shown, raw))
+    old_lines = [_Line(shown, raw) for shown, raw in zip(old_shown, old_raw)]
     return "".join(
         difflib.unified_diff(old_lines, new_lines, fromfile=f"a/{path}", tofile=f"b/{path}")
     )
@@ -341,23 +354,3 @@ class _Line(str):
 
     def __hash__(self) -> int:
         return hash(self.raw)
-
-
-def _shown_lines(text: str, spans: Sequence[Span]) -> list[_Line]:
-    """The lines of `text`, each with the spans on it masked (overlapping spans: the first
-    masks, the rest of a later one past it is masked whole)."""
-    masked, pos = [], 0
-    for span in sorted(spans):
-        start = max(span.start, pos)
-        if start >= span.end:
-            continue
-        masked.append(text[pos:start])
-        whole = start == span.start
-        masked.append(mask_value(span.entity, span.value) if whole else "*" * (span.end - start))
-        pos = span.end
-    masked.append(text[pos:])
-    shown = "".join(masked).splitlines(keepends=True)
-    raw = text.splitlines(keepends=True)
-    if len(shown) != len(raw):  # a mask never adds or removes a line break; be safe anyway
-        shown = raw
-    return [_Line(s, r) for s, r in zip(shown, raw)]
