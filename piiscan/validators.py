@@ -229,6 +229,28 @@ def us_itin(value: str) -> Verdict:
     return verdict(digits[0] == "9" and digits[3:5] in _ITIN_GROUPS)
 
 
+# First letters of a DEA registration: the registrant's business activity (A, B, F and G for
+# practitioners and hospitals, M for mid-level practitioners, P and R for distributors,
+# X for buprenorphine prescribers, and the letters DEA has added since).
+_DEA_REGISTRANT_TYPES = frozenset("ABCDEFGHJKLMPRSTUX")
+
+
+@validator("us_dea_number")
+def us_dea_number(value: str) -> Verdict:
+    """A DEA registration number: registrant type, the first letter of the registrant's last
+    name (or 9 for a business), six digits and a check digit, the last digit of
+    d1 + d3 + d5 + 2 * (d2 + d4 + d6)."""
+    if len(value) != 9 or not value.isascii():
+        return Verdict.INVALID
+    kind, initial, digits = value[0], value[1], value[2:]
+    if kind not in _DEA_REGISTRANT_TYPES or not (initial.isupper() or initial == "9"):
+        return Verdict.INVALID
+    if not digits.isdigit():
+        return Verdict.INVALID
+    d = [int(c) for c in digits]
+    return verdict((d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10 == d[6])
+
+
 @validator("uk_nhs")
 def uk_nhs(value: str) -> Verdict:
     digits = _compact(value)

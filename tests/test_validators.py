@@ -148,7 +148,7 @@ def check(name: str, value: str, expected: Verdict) -> None:
 EXPECTED_NAMES = {
     "luhn", "credit_card", "iban", "us_ssn", "us_itin", "phone", "email", "uk_nhs", "uk_nino",
     "vin", "btc_address", "eth_address", "ip_address", "mac_address", "date_of_birth",
-    "url_credentials",
+    "url_credentials", "us_dea_number",
 }  # fmt: skip
 
 
@@ -399,6 +399,47 @@ def test_us_ssn(value, expected):
 )
 def test_us_itin(value, expected):
     check("us_itin", value, expected)
+
+
+def dea_number(kind: str, initial: str, six_digits: str) -> str:
+    """A DEA registration number with its check digit computed here."""
+    d = [int(c) for c in six_digits]
+    check_digit = (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10
+    return f"{kind}{initial}{six_digits}{check_digit}"
+
+
+@pytest.mark.parametrize("kind", list("ABCDEFGHJKLMPRSTUX"))
+def test_us_dea_number_valid_for_every_registrant_type(kind):
+    surname_initial = fake.last_name()[0].upper()
+    check("us_dea_number", dea_number(kind, surname_initial, random_digits(6)), VALID)
+    check("us_dea_number", dea_number(kind, "9", random_digits(6)), VALID)  # a business
+
+
+def test_us_dea_number_any_wrong_check_digit_is_invalid():
+    number = dea_number("F", "K", random_digits(6))
+    for wrong in set("0123456789") - {number[-1]}:
+        check("us_dea_number", number[:-1] + wrong, INVALID)
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("BK6128347", VALID),  # 6+2+3 + 2*(1+8+4) = 37
+        ("BK6128343", INVALID),
+        ("NK6128347", INVALID),  # N is no registrant type
+        ("IK6128347", INVALID),
+        ("bk6128347", INVALID),  # printed in capitals
+        ("Bk6128347", INVALID),
+        ("B16128347", INVALID),  # second character: a letter or 9
+        ("BK612834", INVALID),
+        ("BK61283477", INVALID),
+        ("BKK128347", INVALID),
+        ("BK６128347", INVALID),  # full-width digit
+        ("", INVALID),
+    ],
+)
+def test_us_dea_number(value, expected):
+    check("us_dea_number", value, expected)
 
 
 # --------------------------------------------------------------------------------------------
