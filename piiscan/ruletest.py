@@ -1,7 +1,8 @@
 """Running the `tests: match / no_match` examples that every rule carries.
 
 Each rule is tested alone (an engine of that one rule), so another rule winning an overlap
-cannot hide a miss. `piiscan rules test` and the test suite both call `run_rule_tests`.
+cannot hide a miss. `piiscan rules test` and the test suite both call `run_rule_tests`; a
+scan refuses a user's pack whose own examples fail (`refuse_failing_rules`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import regex
 
 from piiscan.engine import Engine
+from piiscan.errors import RulePackError
 from piiscan.model import Document, Rule
 from piiscan.rulepack import PATTERN_FLAGS
 
@@ -22,6 +24,7 @@ class RuleTestFailure:
     example: str
     expected_match: bool
     message: str
+    where: str  # which example: "match[0]", "no_match[2]"
 
 
 def run_rule_tests(rules: Sequence[Rule], *, backend: str = "auto") -> list[RuleTestFailure]:
@@ -36,7 +39,8 @@ def run_rule_tests(rules: Sequence[Rule], *, backend: str = "auto") -> list[Rule
                     verb = "found nothing in" if expected else "found something in"
                     failures.append(
                         RuleTestFailure(
-                            rule.id, example, expected, f"{kind}[{i}]: {verb} {example!r}"
+                            rule.id, example, expected, f"{kind}[{i}]: {verb} {example!r}",
+                            f"{kind}[{i}]",
                         )
                     )
         failures.extend(_prefilter_misses(rule))
@@ -60,4 +64,24 @@ def _prefilter_misses(rule: Rule) -> Iterator[RuleTestFailure]:
                         rule.id, example, True,
                         f"match[{i}]: the prefilter of pattern {p.name or p.regex!r} does not "
                         f"match inside {m.group()!r}",
+                        f"match[{i}]",
                     )
+
+
+def refuse_failing_rules(rules: Sequence[Rule]) -> None:
+    """A rule whose own examples fail is a load error: a pack that misses what its author
+    says it finds would scan quietly and report "clean". Run on the user's packs at every
+    load (the built-in ones are run by the test suite), on the pure-regex backend, which
+    compiles nothing and gives the same findings. The error names the example, not its text:
+    a pack's examples are the author's, but the message lands in CI logs."""
+    failures = run_rule_tests(rules, backend="regex")
+    if not failures:
+        return
+    first = failures[0]
+    rule = next(r for r in rules if r.id == first.rule_id)
+    verdict = "finds nothing" if first.expected_match else "finds something"
+    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+    raise RulePackError(
+        f"{rule.source}: rule {rule.id!r}: tests.{first.where} {verdict}{more}",
+        f"`piiscan rules test {rule.source}` shows each failing example",
+    )

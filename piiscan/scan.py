@@ -31,7 +31,7 @@ from piiscan.model import (
     StreamedFile,
 )
 from piiscan.parallel import DEFAULT_BATCHING, Batching, default_jobs, ordered_map
-from piiscan.rulepack import load_rules, select_rules
+from piiscan.rulepack import load_rules, pack_files, select_rules
 from piiscan.sources import (
     NOT_INCLUDED,
     PathScope,
@@ -126,6 +126,11 @@ def build_engine(
     never run, not even to mask their values in snippets."""
     options = settings if isinstance(settings, EngineOptions) else EngineOptions.from_settings(settings)
     loaded = load_rules(options.rule_paths, packs=options.packs)
+    if options.rule_paths:
+        from piiscan.ruletest import refuse_failing_rules
+
+        own_packs = {str(file) for location in options.rule_paths for file in pack_files(location)}
+        refuse_failing_rules([rule for rule in loaded if rule.source in own_packs])
     ner = options.ner
     candidates = list(loaded)
     if ner is not None:  # the model's rules are named in --only/--disable like the others

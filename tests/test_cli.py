@@ -23,6 +23,7 @@ from faker import Faker
 
 import piiscan
 import piiscan.engine
+import piiscan.errors
 import piiscan.report
 from piiscan import cli, config
 from piiscan.masking import mask_value
@@ -970,6 +971,40 @@ def test_rules_test_wrong_example_exits_1_and_names_it(capsys, tmp_path):
     (failure,) = [line for line in err.splitlines() if line.startswith("FAIL")]
     assert "acme.email" in failure and WRONG_EXAMPLE in failure
     assert "acme.ssn" not in err
+
+
+@pytest.mark.parametrize("command", ["scan", "redact"])
+def test_a_pack_whose_own_example_misses_is_a_load_error_naming_the_rule(capsys, tmp_path, tree, command):
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(WRONG_PACK, encoding="utf-8")
+    before = {p: p.read_bytes() for p in tree.iterdir()}
+    code, out, err = run(capsys, command, "--packs", "", "--rules", str(wrong), str(tree))
+    assert code == 2
+    assert out == ""
+    first = err.splitlines()[0]
+    assert first == f"piiscan: rule pack error: {wrong}: rule 'acme.email': tests.match[1] finds nothing"
+    assert f"piiscan rules test {wrong}" in err
+    assert WRONG_EXAMPLE not in err  # named by its place, not copied into a CI log
+    assert {p: p.read_bytes() for p in tree.iterdir()} == before
+
+
+def test_a_pack_whose_no_match_example_matches_is_a_load_error(capsys, tmp_path, tree):
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(PACK.replace("no_match: ['nothing here']", f"no_match: ['nothing here', 'cc {EMAIL}']"), encoding="utf-8")
+    code, _, err = run(capsys, "scan", "--packs", "", "--rules", str(wrong), str(tree))
+    assert code == 2
+    assert f"{wrong}: rule 'acme.email': tests.no_match[1] finds something" in err
+    assert EMAIL not in err
+
+
+def test_a_pack_with_several_failing_examples_names_the_first_and_counts_the_rest(tmp_path):
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(
+        WRONG_PACK.replace("match: ['ssn", "match: ['no number here', 'ssn"), encoding="utf-8"
+    )
+    with pytest.raises(piiscan.errors.RulePackError) as error:
+        piiscan.engine_for(packs=(), rules=[wrong])
+    assert error.value.message == f"{wrong}: rule 'acme.ssn': tests.match[0] finds nothing (and 1 more)"
 
 
 def test_rules_test_takes_built_in_pack_names_and_files_together(capsys, pack, tmp_path, monkeypatch):
