@@ -548,15 +548,17 @@ def restore(
 ) -> None:
     """Turn encrypt tokens back into the original values (all, or chosen entities)."""
     from piiscan.redact.keys import load_keyring
-    from piiscan.redact.run import Target, restoration, run_over
+    from piiscan.redact.run import Target, check_restored_entities, restoration, run_over
     from piiscan.scan import iter_inputs
 
     targets = paths or ["."]
     settings = _settings({}, targets, config, no_config).settings
     keyring = load_keyring(key_file)
-    transform = restoration(keyring, entities=_split(entity), scope=settings.scope)
+    entities = _split(entity)
+    transform = restoration(keyring, entities=entities, scope=settings.scope)
     inputs = iter_inputs(targets, settings, named_binary=False)
     summary = run_over(inputs, transform, Target(dry_run, output_dir), named=_named(targets))
+    check_restored_entities(summary, entities, settings.packs, settings.rules)
     _finish(summary, "restored" if not dry_run else "would restore", quiet)
 
 

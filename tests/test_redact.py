@@ -17,6 +17,7 @@ import json
 import os
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -318,7 +319,7 @@ def _encrypt_round_trip(text: str, options: RedactOptions) -> None:
     redacted = apply_replacements(text, plan_replacements(text, findings, options))
     restored, count, problems = restore_text(redacted, _KEYRING)
     assert problems == []
-    assert count == len(findings)
+    assert count == Counter(f.entity for f in findings)
     assert restored == text
 
 
@@ -391,7 +392,8 @@ def test_cli_encrypt_then_restore_gives_the_same_bytes(piiscan_cli, key_file, tm
 
     run = piiscan_cli("restore", "--no-config", "--key-file", key_file, target)
     assert run.code == 0, run.err
-    assert "restored 1 file: 15 tokens" in run.err
+    restored = re.search(r"restored 1 file: (.+)", run.err)[1].split(", ")  # "3 EMAIL_ADDRESS, ..."
+    assert sum(int(part.split()[0]) for part in restored) == 15
     assert target.read_bytes() == original
 
 

@@ -60,24 +60,34 @@ def check_strategy_entities(strategies: Mapping[str, str], rules: Sequence[Rule]
     """Refuse a per-entity strategy for an entity no rule reports (the loaded rules, any
     built-in pack's, NER's): a misspelt name would leave that entity to the default strategy
     without a word."""
-    from piiscan.ner import ALL_ENTITIES
-    from piiscan.rulepack import builtin_packs
-
     loaded = {r.entity for r in rules}
     unknown = [entity for entity in strategies if entity not in loaded]
     if not unknown:
         return
-    known = loaded | set(ALL_ENTITIES)
-    known |= {r.entity for pack in builtin_packs().values() for r in pack.rules}
+    known = known_entities(rules)
     for entity in unknown:
         if entity not in known:
-            close = sorted(k for k in known if k.startswith(entity.upper())) or (
-                difflib.get_close_matches(entity, sorted(known), n=1)
-            )
             raise UsageError(
                 f"a strategy is set for {entity!r}, which no rule reports",
-                f"did you mean {close[0]!r}?" if close else "`piiscan rules list` shows entities",
+                entity_hint(entity, known),
             )
+
+
+def known_entities(rules: Sequence[Rule]) -> set[str]:
+    """Entities some rule reports: the loaded rules', any built-in pack's, NER's."""
+    from piiscan.ner import ALL_ENTITIES
+    from piiscan.rulepack import builtin_packs
+
+    known = {r.entity for r in rules} | set(ALL_ENTITIES)
+    return known | {r.entity for pack in builtin_packs().values() for r in pack.rules}
+
+
+def entity_hint(entity: str, known: Collection[str]) -> str:
+    """A did-you-mean for a misspelt entity: a known name it begins (EMAIL), else the closest."""
+    close = sorted(k for k in known if k.startswith(entity.upper())) or (
+        difflib.get_close_matches(entity, sorted(known), n=1)
+    )
+    return f"did you mean {close[0]!r}?" if close else "`piiscan rules list` shows entities"
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,8 +266,9 @@ def restore_text(
     *,
     entities: Collection[str] = (),
     scope: str = "",
-) -> tuple[str, int, list[RestoreProblem]]:
-    """Decrypt every token (or only those of `entities`): (text, restored count, problems).
+) -> tuple[str, Counter, list[RestoreProblem]]:
+    """Decrypt every token (or only those of `entities`): (text, tokens restored per entity,
+    problems).
 
     Problems are collected, not raised, so the caller can name every bad line of a file and
     still write nothing for it.
@@ -273,7 +284,8 @@ def restore_text(
             continue
         replacements.append(Replacement(token.start, token.end, value, entity))
     problems += _damaged(text, entities)
-    return apply_replacements(text, replacements), len(replacements), problems
+    restored = Counter(r.entity for r in replacements)
+    return apply_replacements(text, replacements), restored, problems
 
 
 def _damaged(text: str, entities: Collection[str] = ()) -> list[RestoreProblem]:

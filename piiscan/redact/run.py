@@ -12,7 +12,7 @@ from __future__ import annotations
 import stat
 import sys
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -24,6 +24,8 @@ from piiscan.redact.keys import Keyring
 from piiscan.redact.redactor import (
     MAX_REDACTION_ROUNDS,
     RedactOptions,
+    entity_hint,
+    known_entities,
     masked_diff,
     redact_text,
     rekey_text,
@@ -31,6 +33,7 @@ from piiscan.redact.redactor import (
 )
 from piiscan.redact.tokens import reencrypt_token
 from piiscan.redact.writer import atomic_rewrite, encode_like, read_for_rewrite, write_new_file
+from piiscan.rulepack import load_rules
 from piiscan.suppress import Allowlist, filter_findings
 
 
@@ -187,19 +190,36 @@ def restoration(keyring: Keyring, *, entities: Collection[str] = (), scope: str 
     def transform(doc: Document) -> tuple[str, Counter, str]:
         # Tokens of a later redaction round can hold tokens of an earlier one: restore until
         # none is left (as many rounds as redaction can take).
-        new_text, count = doc.text, 0
+        new_text, restored = doc.text, Counter()
         for _ in range(MAX_REDACTION_ROUNDS):
-            new_text, restored, problems = restore_text(
+            new_text, restored_now, problems = restore_text(
                 new_text, keyring, entities=entities, scope=scope
             )
             _refuse_on(doc, problems)
-            count += restored
-            if not restored:
+            restored += restored_now
+            if not restored_now:
                 break
         # A restore diff would print the restored values: --dry-run only counts.
-        return new_text, Counter({"tokens": count}) if count else Counter(), ""
+        return new_text, restored, ""
 
     return transform
+
+
+def check_restored_entities(
+    summary: Summary, entities: Collection[str], packs: Sequence[str] | None, rule_paths: Sequence[str]
+) -> None:
+    """An `--entity` that restored nothing and that no rule reports (the config's packs, any
+    built-in pack, NER) is a typo: an error (exit 2), not a quiet "restored 0 files". Told
+    only after the run, since a token's entity may come from a pack the config does not
+    load; the files restored for the other entities are rightly restored."""
+    unmatched = [entity for entity in entities if not summary.replaced[entity]]
+    if not unmatched:
+        return
+    known = known_entities(load_rules(rule_paths, packs=packs)) | set(summary.replaced)
+    for entity in unmatched:
+        if entity not in known:
+            message = f"--entity {entity!r}: no token of it here, and no rule reports it"
+            summary.errors.append(("", f"{message}; {entity_hint(entity, known)}"))
 
 
 def rekeying(old: Keyring, scope: str = "") -> Transform:
