@@ -180,14 +180,25 @@ def parse_pack(text: str, source: str, *, check_regexes: bool = True) -> Pack:
     if not _PACK_NAME.match(name):
         raise reader.fail(top["pack"], "pack", f"{name!r} is not a lowercase name")
     description = reader.string(top["description"], "description") if "description" in top else ""
-    rules = tuple(
-        _parse_rule(reader, node, f"rules[{i}]", name)
-        for i, node in enumerate(reader.sequence(top["rules"], "rules"))
-    )
+    rule_nodes = reader.sequence(top["rules"], "rules")
+    rules = tuple(_parse_rule(reader, node, f"rules[{i}]", name) for i, node in enumerate(rule_nodes))
     if not rules:
         raise reader.fail(top["rules"], "rules", "the pack has no rules")
-    _check_unique_ids(rules, source)
+    _refuse_reused_ids(reader, rule_nodes, rules)
     return Pack(name=name, description=description, source=source, rules=rules)
+
+
+def _refuse_reused_ids(reader: _Reader, nodes: Sequence[yaml.Node], rules: Sequence[Rule]) -> None:
+    """An id used twice in one pack, named with both lines (across packs: `load_rules`)."""
+    first_line: dict[str, int] = {}
+    for i, (node, rule) in enumerate(zip(nodes, rules)):
+        if rule.id in first_line:
+            reader.rule_id = rule.id
+            raise reader.fail(
+                node, f"rules[{i}].id", f"defined twice in this pack (first at line {first_line[rule.id]})",
+                _ID_REUSE_HINT,
+            )
+        first_line[rule.id] = node.start_mark.line + 1
 
 
 def _parse_rule(reader: _Reader, node: yaml.Node, field: str, pack: str) -> Rule:
@@ -343,6 +354,9 @@ def _parse_tests(reader: _Reader, node: yaml.Node) -> RuleTests:
     return tests
 
 
+_ID_REUSE_HINT = "rule ids are stable keys for baselines and ignores: give each rule its own"
+
+
 def _check_unique_ids(rules: Iterable[Rule], where: str) -> None:
     seen: dict[str, Rule] = {}
     for rule in rules:
@@ -350,7 +364,7 @@ def _check_unique_ids(rules: Iterable[Rule], where: str) -> None:
             other = seen[rule.id]
             raise RulePackError(
                 f"{where}: rule id {rule.id!r} is defined twice ({other.source} and {rule.source})",
-                "rule ids are stable keys for baselines and ignores: give each rule its own",
+                _ID_REUSE_HINT,
             )
         seen[rule.id] = rule
 

@@ -335,9 +335,10 @@ def test_key_errors_inside_a_rule_name_the_rule_id(edit):
 
 def test_duplicate_rule_ids_in_one_pack_are_refused():
     twin = {**EMAIL_RULE, "id": RULE_ID}
-    error = refused(pack_yaml(SSN_RULE, twin))
-    assert "twice" in error.message
-    assert_names(error, rule=RULE_ID)
+    text = pack_yaml(SSN_RULE, twin)
+    error = refused(text)
+    assert_names(error, line=line_of(text, f"id: {RULE_ID}", 2), rule=RULE_ID, field="rules[1].id")
+    assert f"defined twice in this pack (first at line {line_of(text, f'id: {RULE_ID}')})" in error.message
     assert error.hint
 
 
