@@ -188,8 +188,8 @@ def _find(baseline: Baseline, fingerprint: str) -> BaselineEntry:
     )
     if len(fingerprint) < _MIN_PREFIX:
         raise UsageError(
-            f"fingerprint {fingerprint!r} is not in the baseline",
-            f"give at least {_MIN_PREFIX} digits; " + hint,
+            f"fingerprint prefix {fingerprint!r} is too short to name one finding",
+            f"give at least {_MIN_PREFIX} digits",
         )
     matches = [e for e in baseline.entries if e.fingerprint.startswith(fingerprint)]
     if len(matches) == 1:

@@ -330,7 +330,7 @@ def _read_entries(
         if mode == _MODE_GITLINK:
             continue
         if mode == _MODE_SYMLINK:
-            yield Skipped(path, SkipReason.SYMLINK, "not followed")
+            yield Skipped(path, SkipReason.SYMLINK, "a link in git: its target is not scanned")
             continue
         wanted.append((oid, path))
     if not wanted:

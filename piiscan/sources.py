@@ -383,7 +383,7 @@ def _load_file(
         fd = os.open(os_path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP and not follow:  # became a symlink since we looked
-            return Skipped(shown, SkipReason.SYMLINK, "not followed")
+            return Skipped(shown, SkipReason.SYMLINK, "became a symlink while the scan ran")
         if exc.errno == errno.ENXIO:  # a socket (or a device without a driver)
             return Skipped(shown, SkipReason.SPECIAL_FILE, _strerror(exc))
         return Skipped(shown, SkipReason.UNREADABLE, _strerror(exc))
@@ -734,7 +734,7 @@ def _visit(
     if link_problem:
         return Skipped(shown, SkipReason.SYMLINK, str(link_problem))
     if is_link and not options.follow_symlinks:
-        return Skipped(shown, SkipReason.SYMLINK, "not followed")
+        return Skipped(shown, SkipReason.SYMLINK, "--follow-symlinks scans its target")
     if plain_file:
         try:
             target = entry.stat(follow_symlinks=False)

@@ -233,6 +233,7 @@ def test_accept_refuses_an_unknown_short_or_ambiguous_fingerprint():
     assert "not in the baseline" in str(unknown.value) and "baseline update" in unknown.value.hint
     with pytest.raises(UsageError) as short:
         accept(baseline, "bbb", "x")
+    assert "'bbb' is too short" in str(short.value)  # a prefix of an entry: not "not in the baseline"
     assert "at least 6" in short.value.hint
     with pytest.raises(UsageError) as ambiguous:
         accept(baseline, "aaaaaa", "x")

@@ -638,7 +638,7 @@ def test_symlinks_not_followed_by_default(tmp_path: Path) -> None:
     assert scanned(results) == [(root / "real.txt").as_posix()]
     assert skipped(results) == {
         (root / "file-link.txt").as_posix(): Skipped(
-            (root / "file-link.txt").as_posix(), SkipReason.SYMLINK, "not followed"
+            (root / "file-link.txt").as_posix(), SkipReason.SYMLINK, "--follow-symlinks scans its target"
         )
     }
 
@@ -770,7 +770,7 @@ def test_file_turned_fifo_after_stat_is_caught_by_fstat(specials: Path) -> None:
     swapped = sources._load_file(
         str(specials / "zero"), "zero", follow=False, max_file_size=100, decode_binary=True
     )
-    assert swapped == Skipped("zero", SkipReason.SYMLINK, "not followed")
+    assert swapped == Skipped("zero", SkipReason.SYMLINK, "became a symlink while the scan ran")
 
 
 def test_socket_open_failure_is_a_special_file(specials: Path) -> None:
