@@ -768,10 +768,15 @@ def main(argv: Optional[list[str]] = None) -> None:
     """Console entry point: the one place errors become messages and exit codes.
 
     Typer's standalone mode itself exits 2 on usage errors and 130 on Ctrl-C inside a
-    command; what reaches these handlers is ours (PiiscanError) or a bug.
+    command (silently: the line below says why); what reaches the other handlers is ours
+    (PiiscanError) or a bug.
     """
     try:
         app(args=argv, prog_name="piiscan")
+    except SystemExit as exc:
+        if exc.code == EXIT_INTERRUPTED:
+            print("piiscan: interrupted", file=sys.stderr)
+        raise
     except PiiscanError as exc:
         from piiscan.report.table import visible
 

@@ -651,7 +651,35 @@ def test_interrupt_exits_130(capsys, monkeypatch, pack, tree):
     monkeypatch.setattr(piiscan.report, "render", interrupted)
     code, _, err = scan(capsys, pack, tree)
     assert code == 130
+    assert err.splitlines()[-1] == "piiscan: interrupted"
     assert "Traceback" not in err
+
+
+def test_sigterm_mid_rewrite_exits_130_and_leaves_the_file_and_no_temp_subprocess(tmp_path, pack, tree):
+    """A real process killed with SIGTERM while the temp file is half written (the kill is
+    sent from inside the write, so the moment is certain)."""
+    victim = tree / "people.txt"
+    before = victim.read_bytes()
+    driver = (
+        "import os, signal, sys\n"
+        "from piiscan.redact import writer\n"
+        "real_write = os.write\n"
+        "def write_then_killed(fd, data):\n"
+        "    written = real_write(fd, bytes(data[:5]))\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    return written\n"
+        "writer.os.write = write_then_killed\n"
+        "from piiscan.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", driver, "redact", "--packs", "", "--rules", str(pack), str(victim)],
+        cwd=tmp_path, capture_output=True, env=subprocess_env(), timeout=120,
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.decode().splitlines()[-1] == "piiscan: interrupted"
+    assert victim.read_bytes() == before
+    assert sorted(p.name for p in tree.iterdir()) == ["clean.txt", "contact.log", "people.txt"]
 
 
 def test_closed_stdout_is_an_error_not_findings_subprocess(tmp_path, pack, tree):

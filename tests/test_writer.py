@@ -545,6 +545,33 @@ def test_interrupt_during_the_write_leaves_the_old_file(tmp_path, monkeypatch):
     assert temp_files(tmp_path) == []
 
 
+def test_sigterm_during_the_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
+    # Python's default SIGTERM ends the process at once, skipping the clean-up: while a
+    # temp file may exist, SIGTERM is raised as an interrupt.
+    path = make_file(tmp_path, BODY.encode())
+    data, snapshot = read_for_rewrite(str(path))
+    real_write = os.write
+
+    def write_then_terminated(fd, buf):
+        written = real_write(fd, bytes(buf[:10]))
+        os.kill(os.getpid(), signal.SIGTERM)  # handled before the next bytecode
+        return written
+
+    def callers_handler(signum, frame):  # reached only if the writer did not take SIGTERM
+        raise AssertionError("SIGTERM was not handled by the writer")
+
+    monkeypatch.setattr(writer.os, "write", write_then_terminated)
+    before = signal.signal(signal.SIGTERM, callers_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            atomic_rewrite(str(path), redact_bytes(data, EMAIL, "[EMAIL]"), snapshot)
+        assert signal.getsignal(signal.SIGTERM) is callers_handler  # the caller's is back
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert path.read_bytes() == BODY.encode()
+    assert temp_files(tmp_path) == []
+
+
 def test_interrupt_after_the_rename_leaves_the_new_file(tmp_path, monkeypatch):
     path = make_file(tmp_path, BODY.encode())
     data, snapshot = read_for_rewrite(str(path))

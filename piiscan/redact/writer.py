@@ -22,11 +22,14 @@ Messages name the file and the OS reason, never the content.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import signal
 import stat
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from piiscan.errors import RedactionError
@@ -240,37 +243,58 @@ def _replace_via_temp(
 ) -> None:
     """Temp file beside `path`, prepared, written, synced, renamed over `path`.
 
-    The temp file is removed in every way out before the rename (KeyboardInterrupt too).
+    The temp file is removed in every way out before the rename (KeyboardInterrupt and
+    SIGTERM too).
     """
     folder = _folder_of(path)
     temp_path = None
     renamed = False
-    try:
-        fd, temp_path = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
+    with _terminate_as_interrupt():
         try:
-            prepare_temp(fd)
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        before_rename()
-        os.replace(temp_path, path)
-        renamed = True
-        fsync_folder(folder)
-    except OSError as exc:
-        if renamed:
-            raise RedactionError(
-                f"{path} was rewritten, but its folder could not be synced: {_reason(exc)}",
-                hint="the new content may not survive a power cut; run sync",
-            ) from None
-        raise _os_failure(path, exc) from None
-    finally:
-        if temp_path is not None and not renamed:
+            fd, temp_path = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
             try:
-                os.unlink(temp_path)
-            except OSError:
-                pass  # already gone, or the original error (or interrupt) is worth more
+                prepare_temp(fd)
+                _write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            before_rename()
+            os.replace(temp_path, path)
+            renamed = True
+            fsync_folder(folder)
+        except OSError as exc:
+            if renamed:
+                raise RedactionError(
+                    f"{path} was rewritten, but its folder could not be synced: {_reason(exc)}",
+                    hint="the new content may not survive a power cut; run sync",
+                ) from None
+            raise _os_failure(path, exc) from None
+        finally:
+            if temp_path is not None and not renamed:
+                try:
+                    os.unlink(temp_path)
+                except OSError:
+                    pass  # already gone, or the original error (or interrupt) is worth more
 
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job, `kill`) ends a process without running its `finally`
+    blocks, which would leave the temp file behind: while one may exist, SIGTERM is raised
+    as an interrupt instead (the CLI exits 130). Python takes handlers in the main thread
+    only; a library caller in another thread keeps its own."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 def atomic_rewrite(path: str, data: bytes, expected: FileSnapshot) -> None:
     """Replace `path` with `data`, keeping owner, group, mode (and ACL), or leave it untouched.
