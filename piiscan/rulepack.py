@@ -181,7 +181,9 @@ def parse_pack(text: str, source: str, *, check_regexes: bool = True) -> Pack:
         raise reader.fail(top["pack"], "pack", f"{name!r} is not a lowercase name")
     description = reader.string(top["description"], "description") if "description" in top else ""
     rule_nodes = reader.sequence(top["rules"], "rules")
-    rules = tuple(_parse_rule(reader, node, f"rules[{i}]", name) for i, node in enumerate(rule_nodes))
+    rules = tuple(
+        _parse_rule(reader, node, f"rules[{i}]", name) for i, node in enumerate(rule_nodes)
+    )
     if not rules:
         raise reader.fail(top["rules"], "rules", "the pack has no rules")
     _refuse_reused_ids(reader, rule_nodes, rules)
@@ -194,8 +196,9 @@ def _refuse_reused_ids(reader: _Reader, nodes: Sequence[yaml.Node], rules: Seque
     for i, (node, rule) in enumerate(zip(nodes, rules)):
         if rule.id in first_line:
             reader.rule_id = rule.id
+            first = first_line[rule.id]
             raise reader.fail(
-                node, f"rules[{i}].id", f"defined twice in this pack (first at line {first_line[rule.id]})",
+                node, f"rules[{i}].id", f"defined twice in this pack (first at line {first})",
                 _ID_REUSE_HINT,
             )
         first_line[rule.id] = node.start_mark.line + 1

@@ -206,7 +206,10 @@ def restoration(keyring: Keyring, *, entities: Collection[str] = (), scope: str 
 
 
 def check_restored_entities(
-    summary: Summary, entities: Collection[str], packs: Sequence[str] | None, rule_paths: Sequence[str]
+    summary: Summary,
+    entities: Collection[str],
+    packs: Sequence[str] | None,
+    rule_paths: Sequence[str],
 ) -> None:
     """An `--entity` that restored nothing and that no rule reports (the config's packs, any
     built-in pack, NER) is a typo: an error (exit 2), not a quiet "restored 0 files". Told

@@ -296,6 +296,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
+
 def atomic_rewrite(path: str, data: bytes, expected: FileSnapshot) -> None:
     """Replace `path` with `data`, keeping owner, group, mode (and ACL), or leave it untouched.
 
