@@ -155,6 +155,15 @@ def run_subprocess(*argv: str, cwd: Path, input: bytes | None = None, pre: tuple
     )
 
 
+def run_patched_subprocess(patch: str, *argv: str, cwd: Path):
+    """The CLI in a real process after `patch` (Python source) has swapped in a failure."""
+    script = patch + "from piiscan.cli import main\nmain(sys.argv[1:])\n"
+    return subprocess.run(
+        [sys.executable, "-c", "import sys\n" + script, *[str(a) for a in argv]],
+        cwd=cwd, capture_output=True, env=subprocess_env(), timeout=120,
+    )
+
+
 # ---------------------------------------------------------------------------- version and help
 
 
@@ -660,8 +669,8 @@ def test_sigterm_mid_rewrite_exits_130_and_leaves_the_file_and_no_temp_subproces
     sent from inside the write, so the moment is certain)."""
     victim = tree / "people.txt"
     before = victim.read_bytes()
-    driver = (
-        "import os, signal, sys\n"
+    patch = (
+        "import os, signal\n"
         "from piiscan.redact import writer\n"
         "real_write = os.write\n"
         "def write_then_killed(fd, data):\n"
@@ -669,13 +678,8 @@ def test_sigterm_mid_rewrite_exits_130_and_leaves_the_file_and_no_temp_subproces
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
         "    return written\n"
         "writer.os.write = write_then_killed\n"
-        "from piiscan.cli import main\n"
-        "main(sys.argv[1:])\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", driver, "redact", "--packs", "", "--rules", str(pack), str(victim)],
-        cwd=tmp_path, capture_output=True, env=subprocess_env(), timeout=120,
-    )
+    proc = run_patched_subprocess(patch, "redact", "--packs", "", "--rules", pack, victim, cwd=tmp_path)
     assert proc.returncode == 130, proc.stderr
     assert proc.stderr.decode().splitlines()[-1] == "piiscan: interrupted"
     assert victim.read_bytes() == before
@@ -1106,18 +1110,13 @@ def test_debug_does_not_stick_to_the_next_run(capsys, monkeypatch, pack, tree):
 
 def test_internal_error_subprocess_has_no_traceback(tmp_path, pack, tree):
     # The same crash in a real process: a tiny wrapper swaps the reporter, then runs main().
-    script = (
-        "import sys, piiscan.report\n"
+    patch = (
+        "import piiscan.report\n"
         "def boom(*a, **k):\n"
         f"    raise RuntimeError({SSN!r})\n"
         "piiscan.report.render = boom\n"
-        "from piiscan.cli import main\n"
-        "main(sys.argv[1:])\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", script, "scan", "--packs", "", "--rules", str(pack), str(tree)],
-        cwd=tmp_path, capture_output=True, env=subprocess_env(), timeout=120,
-    )
+    proc = run_patched_subprocess(patch, "scan", "--packs", "", "--rules", pack, tree, cwd=tmp_path)
     assert proc.returncode == 2
     err = proc.stderr.decode()
     assert "internal error" in err

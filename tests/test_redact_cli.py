@@ -388,6 +388,13 @@ def redact_encrypt(piiscan_cli: Piiscan, key: Path, *paths: object) -> None:
     assert run.code == 0, run.err
 
 
+def encrypted_person_file(piiscan_cli: Piiscan, key: Path, path: Path) -> tuple:
+    """A person's file with every value encrypted; its snapshot, to show nothing changed."""
+    write_person_file(piiscan_cli, path)
+    redact_encrypt(piiscan_cli, key, path)
+    return snapshot(path)
+
+
 def edit_token(path: Path, line_no: int, edit) -> None:
     lines = path.read_text().splitlines(keepends=True)
     match = TOKEN.search(lines[line_no - 1])
@@ -517,9 +524,7 @@ def test_restore_of_one_entity_leaves_the_other_tokens(piiscan_cli, key_file, tm
 
 def test_restore_of_a_misspelt_entity_is_an_error_with_a_did_you_mean(piiscan_cli, key_file, tmp_path):
     path = tmp_path / "a.txt"
-    write_person_file(piiscan_cli, path)
-    redact_encrypt(piiscan_cli, key_file, path)
-    before = snapshot(path)
+    before = encrypted_person_file(piiscan_cli, key_file, path)
     run = piiscan_cli("restore", "--no-config", "--key-file", key_file, "--entity", "EMAIL", "a.txt")
     assert run.code == 2
     assert error_lines(run.err) == [
@@ -531,9 +536,7 @@ def test_restore_of_a_misspelt_entity_is_an_error_with_a_did_you_mean(piiscan_cl
 
 def test_restore_of_a_known_entity_without_tokens_is_not_an_error(piiscan_cli, key_file, tmp_path):
     path = tmp_path / "a.txt"
-    write_person_file(piiscan_cli, path)
-    redact_encrypt(piiscan_cli, key_file, path)
-    before = snapshot(path)
+    before = encrypted_person_file(piiscan_cli, key_file, path)
     run = piiscan_cli("restore", "--no-config", "--key-file", key_file, "--entity", "UK_NHS", "a.txt")
     assert run.code == 0, run.err
     assert "restored 0 files" in run.err
@@ -575,9 +578,7 @@ def test_restore_of_an_entity_from_a_pack_no_longer_loaded(piiscan_cli, key_file
 
 def test_restore_dry_run_writes_nothing_and_prints_no_value(piiscan_cli, key_file, tmp_path):
     path = tmp_path / "a.txt"
-    write_person_file(piiscan_cli, path)
-    redact_encrypt(piiscan_cli, key_file, path)
-    before = snapshot(path)
+    before = encrypted_person_file(piiscan_cli, key_file, path)
     run = piiscan_cli("restore", "--no-config", "--key-file", key_file, "--dry-run", "a.txt")
     assert run.code == 0, run.err
     assert "would restore 1 file: 1 CREDIT_CARD, 1 EMAIL_ADDRESS, 1 IBAN_CODE, 1 PHONE_NUMBER, 1 US_SSN" in run.err
