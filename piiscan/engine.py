@@ -181,8 +181,7 @@ class Engine:
         document = as_text(document)
         (model,) = self._model_matches([document])
         kept, unreported = self._kept(document, model)
-        text = document.text
-        return [Span(m.start, m.end, self.rules[m.order].entity, text[m.start : m.end]) for m in kept] + unreported
+        return [self._span(m, document.text) for m in kept] + unreported
 
     def scan_window(self, window: Document) -> list[Unnumbered]:
         """The findings of one document or window, fingerprints not yet numbered, each with
@@ -208,12 +207,13 @@ class Engine:
         candidates = _dedupe(matches)
         kept = resolve_overlaps(candidates, self.rules)
         if len(kept) < len(candidates):
-            chosen, text = set(kept), document.text
-            unreported.extend(
-                Span(m.start, m.end, self.rules[m.order].entity, text[m.start : m.end])
-                for m in candidates if m not in chosen
-            )
+            chosen = set(kept)
+            unreported.extend(self._span(m, document.text) for m in candidates if m not in chosen)
         return kept, unreported
+
+    def _span(self, match: Match, text: str) -> Span:
+        """A match as snippets and the dry-run diff mask it."""
+        return Span(match.start, match.end, self.rules[match.order].entity, text[match.start : match.end])
 
     def _pattern_matches(self, document: Document, unreported: list[Span]) -> list[Match]:
         matches: list[Match] = []
@@ -311,7 +311,7 @@ class Engine:
         high = len(document.text) if document.report_to is None else document.report_to
         text = document.text
         # Snippets mask every neighbour, also those in the overlap that another window reports.
-        spans = [Span(m.start, m.end, self.rules[m.order].entity, text[m.start : m.end]) for m in kept]
+        spans = [self._span(m, text) for m in kept]
         shown = [span for span in spans if low <= span.start < high]
         if not shown:
             return []

@@ -27,14 +27,14 @@ def mask_value(entity: str, value: str) -> str:
         scheme, sep, _ = head.partition("://")
         return f"{scheme}{sep}{MASK * 3}:{MASK * 3}@{host}" if sep else f"{MASK * 3}@{host}"
     keep = 4 if entity in _LAST_FOUR and _alnum_count(value) >= 8 else 0
-    return _mask_alnum(value, keep_last=keep)
+    return mask_alnum(value, keep_last=keep)
 
 
 def _alnum_count(value: str) -> int:
     return sum(ch.isalnum() for ch in value)
 
 
-def _mask_alnum(value: str, keep_last: int) -> str:
+def mask_alnum(value: str, keep_last: int) -> str:
     out = []
     kept = 0
     for ch in reversed(value):
@@ -61,7 +61,7 @@ def mask_spans(text: str, spans) -> str:
             masked.append(text[pos:start])
             masked.append(mask_value(entity, value))
         else:
-            masked.append(_mask_alnum(value[pos - start :], keep_last=0))
+            masked.append(mask_alnum(value[pos - start :], keep_last=0))
         pos = end
     masked.append(text[pos:])
     return "".join(masked)

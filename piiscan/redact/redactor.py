@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from piiscan.config import STRATEGIES
 from piiscan.errors import RedactionError, UsageError
-from piiscan.masking import mask_spans, mask_value
+from piiscan.masking import MASK, mask_alnum, mask_spans, mask_value
 from piiscan.model import Finding, Rule
 from piiscan.redact.keys import Keyring
 from piiscan.redact.tokens import (
@@ -123,8 +123,8 @@ def _masked_whole(entity: str, value: str) -> str:
     jane.doe@acme-mail.net), other values every character that is not a letter or digit."""
     if entity == "EMAIL_ADDRESS" and "@" in value:
         local, _, domain = value.rpartition("@")
-        return "*" * len(local) + "@" + ".".join("*" * len(label) for label in domain.split("."))
-    return "".join("*" if ch.isalnum() else ch for ch in value)
+        return MASK * len(local) + "@" + ".".join(MASK * len(label) for label in domain.split("."))
+    return mask_alnum(value, keep_last=0)
 
 
 def plan_replacements(
@@ -274,7 +274,8 @@ def restore_text(
     still write nothing for it.
     """
     replacements, problems = [], []
-    for token in find_tokens(text):
+    tokens = find_tokens(text)
+    for token in tokens:
         if entities and token.entity not in entities:
             continue
         try:
@@ -283,15 +284,15 @@ def restore_text(
             problems.append(RestoreProblem(text.count("\n", 0, token.start) + 1, exc.message))
             continue
         replacements.append(Replacement(token.start, token.end, value, entity))
-    problems += _damaged(text, entities)
+    problems += _damaged(text, tokens, entities)
     restored = Counter(r.entity for r in replacements)
     return apply_replacements(text, replacements), restored, problems
 
 
-def _damaged(text: str, entities: Collection[str] = ()) -> list[RestoreProblem]:
+def _damaged(text: str, tokens: list, entities: Collection[str] = ()) -> list[RestoreProblem]:
     return [
         RestoreProblem(text.count("\n", 0, start) + 1, "malformed token: cut short or edited")
-        for start, entity in find_damaged_tokens(text)
+        for start, entity in find_damaged_tokens(text, tokens)
         if not entities or entity in entities
     ]
 
@@ -301,7 +302,8 @@ def rekey_text(
 ) -> tuple[str, int, list[RestoreProblem]]:
     """Re-encrypt every token that is not under the primary key with `reencrypt(token)`."""
     replacements, problems = [], []
-    for token in find_tokens(text):
+    tokens = find_tokens(text)
+    for token in tokens:
         if token.key_id == keyring.primary:
             continue
         try:
@@ -310,7 +312,7 @@ def rekey_text(
             problems.append(RestoreProblem(text.count("\n", 0, token.start) + 1, exc.message))
             continue
         replacements.append(Replacement(token.start, token.end, new, token.entity))
-    problems += _damaged(text)
+    problems += _damaged(text, tokens)
     return apply_replacements(text, replacements), len(replacements), problems
 
 
@@ -328,8 +330,9 @@ def masked_diff(path: str, old: str, new: str, spans: Sequence[Span]) -> str:
     old_shown = mask_spans(old, spans).splitlines(keepends=True)  # masks keep line breaks
     paired = len(new_raw) == len(old_raw)
     line_starts = [0, *itertools.accumulate(len(line) for line in old_raw)]
+    longest_first = sorted(spans, key=lambda s: -len(s.value))  # a value inside another waits
     on_line: dict[int, list[Span]] = {}
-    for span in spans:
+    for span in longest_first:
         on_line.setdefault(bisect.bisect_right(line_starts, span.start) - 1, []).append(span)
     new_lines = []
     for k, raw in enumerate(new_raw):
@@ -337,7 +340,7 @@ def masked_diff(path: str, old: str, new: str, spans: Sequence[Span]) -> str:
             new_lines.append(_Line(old_shown[k], raw))
             continue
         shown = raw
-        for span in sorted(on_line.get(k, ()) if paired else spans, key=lambda s: -len(s.value)):
+        for span in on_line.get(k, ()) if paired else longest_first:
             if span.value and span.value in shown:
                 shown = shown.replace(span.value, mask_value(span.entity, span.value))
         new_lines.append(_Line(shown, raw))

@@ -117,10 +117,11 @@ def find_tokens(text: str) -> list[Token]:
     return [_token_from_match(m) for m in _TOKEN_RE.finditer(text)]
 
 
-def find_damaged_tokens(text: str) -> list[tuple[int, str]]:
+def find_damaged_tokens(text: str, tokens: list[Token] | None = None) -> list[tuple[int, str]]:
     """(offset, entity) of each place that starts like a token but is none (cut short, its
-    key id or a separator lost): restoring must not pass over it in silence."""
-    starts = {token.start for token in find_tokens(text)}
+    key id or a separator lost): restoring must not pass over it in silence. `tokens`: the
+    text's whole tokens, if the caller has found them already."""
+    starts = {token.start for token in (find_tokens(text) if tokens is None else tokens)}
     return [(m.start(), m["entity"]) for m in _TOKEN_START_RE.finditer(text) if m.start() not in starts]
 
 
