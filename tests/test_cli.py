@@ -9,6 +9,7 @@ Every scan uses `--packs ''` and a pack written by the test, never the built-in 
 from __future__ import annotations
 
 import errno
+import gc
 import json
 import os
 import random
@@ -220,6 +221,26 @@ def test_clean_folder_exits_0_subprocess(tmp_path, pack):
     proc = run_subprocess("scan", "--packs", "", "--rules", pack, clean, cwd=tmp_path)
     assert proc.returncode == 0
     assert proc.stderr == b""
+
+
+def test_the_command_exits_as_main_does_with_the_heap_frozen(capsys, monkeypatch, pack, tree):
+    # `piiscan` is `cli.run`: the interpreter's last collections skip a frozen heap.
+    monkeypatch.setattr(sys, "argv", ["piiscan", "scan", "--packs", "", "--rules", str(pack), str(tree)])
+    assert gc.get_freeze_count() == 0
+    try:
+        with pytest.raises(SystemExit) as info:
+            cli.run()
+        assert info.value.code == 1
+        assert "acme.ssn" in capsys.readouterr().out
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+def test_the_installed_command_is_cli_run():
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"]["piiscan"] == "piiscan.cli:run"
 
 
 def test_finding_exits_1_with_report_on_stdout_only_subprocess(tmp_path, pack, tree):
