@@ -1,5 +1,5 @@
-"""Files in piiscan's cache folder: compiled hyperscan databases, parsed rule packs and
-compiled regex patterns.
+"""Files in piiscan's cache folder: compiled hyperscan databases, parsed rule packs, which of
+the user's packs passed their own examples, and compiled regex patterns.
 
 Each file is written whole under a temporary name and renamed into place, so a concurrent
 reader sees the old file or the new one, never half of one; and it is read back only if its
@@ -7,13 +7,13 @@ magic line and the checksum in its header match. A missing, stale, corrupt or un
 cache file only costs the work it would have saved.
 
 What is in the folder is trusted as the installed code is: hyperscan loads a database as it
-finds it, a compiled regex program goes to `regex`'s C engine, and a parsed pack decides which
-rules run. The checksum catches damage, not forgery. So a folder or a file that another user
-could have written (not owned by this user or root, or writable by group or others) is never
-read or written: everything is then rebuilt in memory, slowly but safely. The folder is
-created private (0700); one this user owns that group or others may write (made so by an
-older piiscan under a 002 umask, say) is made private first, and the files others left in
-it stay unread, as they are not this user's.
+finds it, a compiled regex program goes to `regex`'s C engine, and a parsed pack (or a pack's
+"passed" mark) decides which rules run. The checksum catches damage, not forgery. So a
+folder or a file that another user could have written (not owned by this user or root, or
+writable by group or others) is never read or written: everything is then rebuilt in
+memory, slowly but safely. The folder is created private (0700); one this user owns that
+group or others may write (made so by an older piiscan under a 002 umask, say) is made
+private first, and the files others left in it stay unread, as they are not this user's.
 
 Every edit of a rule pack makes new cache files, so the folder is bounded: a read marks a
 file used (its mtime), and each write removes the files of its kind (the name's part before
@@ -27,9 +27,11 @@ reader that loses its file to another process's clean-up only rebuilds it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import sys
 import stat
 import time
 from pathlib import Path
@@ -48,6 +50,40 @@ def default_cache_dir() -> Path | None:
         return Path(os.environ["PIISCAN_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME")
     return (Path(base) if base else Path.home() / ".cache") / "piiscan"
+
+
+@functools.cache
+def code_stamp() -> str:
+    """What a cached result of piiscan's own work depends on besides its input: piiscan's
+    version and modules (the size and modification time of each, as a development checkout
+    keeps its version while its code changes), the interpreter, and the libraries that decide
+    a pattern's or a validator's verdict (regex, python-stdnum, phonenumbers). Stat calls
+    only: ~0.5 ms."""
+    import importlib.util
+
+    import piiscan
+
+    parts = [piiscan.__version__, sys.version]
+    package = os.path.dirname(piiscan.__file__)
+    for folder, subfolders, names in os.walk(package):
+        subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+        for name in sorted(names):
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                parts.append(f"{os.path.relpath(path, package)} {_file_stamp(path)}")
+    for library in ("regex", "stdnum", "phonenumbers"):
+        spec = importlib.util.find_spec(library)
+        origin = spec.origin if spec is not None else None
+        parts.append(f"{library} {_file_stamp(origin) if origin else 'missing'}")
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _file_stamp(path: str) -> str:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return "unreadable"
+    return f"{info.st_size} {info.st_mtime_ns}"
 
 
 def read_checked(cache_file: Path, magic: bytes) -> tuple[dict, bytes] | None:

@@ -9,7 +9,6 @@ field, so a user can fix a pack from the message alone.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import regex
 
-from piiscan.diskcache import default_cache_dir, read_checked, write_checked
+from piiscan.diskcache import code_stamp, default_cache_dir, read_checked, write_checked
 from piiscan.errors import RulePackError, UsageError
 from piiscan.model import Category, Pattern, Rule, RuleTests, Severity
 from piiscan.strictyaml import BOOL as _BOOL
@@ -385,7 +384,7 @@ def load_pack_file(path: str | Path) -> Pack:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RulePackError(f"{path}: rule pack is not UTF-8 (byte {exc.start})") from None
-    return parse_pack(text, str(path))
+    return _parse_cached(text, str(path), check_regexes=True)
 
 
 def _builtin_folder():
@@ -416,7 +415,7 @@ def load_builtin_pack(name: str) -> Pack:
         )
     source = f"rules/{name}.yaml"
     entry = _builtin_folder().joinpath(f"{name}.yaml")
-    pack = _parse_builtin_pack(entry.read_text(encoding="utf-8"), source)
+    pack = _parse_cached(entry.read_text(encoding="utf-8"), source, check_regexes=False)
     if pack.name != name:
         raise RulePackError(f"{source}: a built-in pack must be named after its file ({name!r})")
     return pack
@@ -424,52 +423,37 @@ def load_builtin_pack(name: str) -> Pack:
 
 # ---------------------------------------------------------------------------- pack cache
 #
-# Parsing a built-in pack (YAML, then every check above) costs more than the rest of a small
-# scan, and importing PyYAML as much again; the parsed packs are kept beside the hyperscan
-# databases (`diskcache`), the same way: one file per pack, named by a hash of
-# everything the result depends on (the pack's text, the piiscan version and the code that
-# parses it), written whole and renamed into place so a concurrent reader sees the old file
-# or the new one, and read back only if its checksum matches. A missing, stale, corrupt or
-# unwritable cache file only costs the parse.
+# Parsing a pack (YAML, then every check above; for a user's pack, compiling each regex too)
+# costs more than the rest of a small scan, and importing PyYAML as much again; the parsed
+# packs, built-in and the user's, are kept beside the hyperscan databases (`diskcache`), the
+# same way: one file per pack, named by a hash of everything the result depends on (the
+# pack's text and path, whether its regexes were checked, and `code_stamp`: piiscan's code
+# and the regex library), written whole and renamed into place so a concurrent reader sees
+# the old file or the new one, and read back only if its checksum matches. Only a pack that
+# parsed is kept: a broken one is parsed again, and its error given again, every time. A
+# missing, stale, corrupt or unwritable cache file only costs the parse.
 
-_PACK_CACHE_MAGIC = b"piiscan-pack-cache/1\n"
+_PACK_CACHE_MAGIC = b"piiscan-pack-cache/2\n"
 
 
-def _parse_builtin_pack(text: str, source: str) -> Pack:
+def _parse_cached(text: str, source: str, *, check_regexes: bool) -> Pack:
     cache_dir = default_cache_dir()
     if cache_dir is None:
-        return parse_pack(text, source, check_regexes=False)
-    cache_file = cache_dir / f"pack-{_pack_cache_key(text, source)}.json"
+        return parse_pack(text, source, check_regexes=check_regexes)
+    cache_file = cache_dir / f"pack-{_pack_cache_key(text, source, check_regexes)}.json"
     cached = _read_pack_cache(cache_file)
     if cached is not None:
         return cached
-    pack = parse_pack(text, source, check_regexes=False)
+    pack = parse_pack(text, source, check_regexes=check_regexes)
     _write_pack_cache(cache_file, pack)
     return pack
 
 
-def _pack_cache_key(text: str, source: str) -> str:
-    import piiscan
-
+def _pack_cache_key(text: str, source: str, check_regexes: bool) -> str:
     digest = hashlib.sha256(_PACK_CACHE_MAGIC)
-    for part in (piiscan.__version__, source, _code_fingerprint(), text):
+    for part in (code_stamp(), source, str(check_regexes), text):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
     return digest.hexdigest()[:32]
-
-
-@functools.cache
-def _code_fingerprint() -> str:
-    """A hash of the modules that turn a pack into rules, so that a changed parser or rule
-    model (in a development checkout, where the version stays the same) misses the cache."""
-    from piiscan import model, strictyaml
-
-    digest = hashlib.sha256()
-    for module_file in (__file__, model.__file__, strictyaml.__file__):
-        try:
-            digest.update(Path(module_file).read_bytes())
-        except (OSError, TypeError):
-            digest.update(b"?")
-    return digest.hexdigest()
 
 
 def _pack_to_data(pack: Pack) -> dict:

@@ -7,11 +7,14 @@ scan refuses a user's pack whose own examples fail (`refuse_failing_rules`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import regex
 
+from piiscan.diskcache import code_stamp, default_cache_dir, read_checked, write_checked
 from piiscan.engine import Engine
 from piiscan.errors import RulePackError
 from piiscan.model import Document, Rule
@@ -73,9 +76,18 @@ def refuse_failing_rules(rules: Sequence[Rule]) -> None:
     says it finds would scan quietly and report "clean". Run on the user's packs at every
     load (the built-in ones are run by the test suite), on the pure-regex backend, which
     compiles nothing and gives the same findings. The error names the example, not its text:
-    a pack's examples are the author's, but the message lands in CI logs."""
+    a pack's examples are the author's, but the message lands in CI logs.
+
+    Rules that passed are remembered in the cache folder (a hook's every run would pay
+    ~5 ms per rule again), keyed by the rules themselves and by `code_stamp`; a failure is
+    never remembered, so it is found and told again each time."""
+    passed = _passed_marker(rules)
+    if passed is not None and read_checked(passed, _PASSED_MAGIC) is not None:
+        return
     failures = run_rule_tests(rules, backend="regex")
     if not failures:
+        if passed is not None:
+            write_checked(passed, _PASSED_MAGIC, b"passed")
         return
     first = failures[0]
     rule = next(r for r in rules if r.id == first.rule_id)
@@ -85,3 +97,17 @@ def refuse_failing_rules(rules: Sequence[Rule]) -> None:
         f"{rule.source}: rule {rule.id!r}: tests.{first.where} {verdict}{more}",
         f"`piiscan rules test {rule.source}` shows each failing example",
     )
+
+
+_PASSED_MAGIC = b"piiscan-rule-tests-passed/1\n"
+
+
+def _passed_marker(rules: Sequence[Rule]) -> Path | None:
+    """The cache file that says these rules passed their examples with this code."""
+    cache_dir = default_cache_dir()
+    if cache_dir is None or not rules:
+        return None
+    digest = hashlib.sha256(_PASSED_MAGIC + code_stamp().encode())
+    for rule in rules:  # a frozen dataclass of strings, numbers, enums and tuples
+        digest.update(repr(rule).encode("utf-8", "surrogatepass") + b"\0")
+    return cache_dir / f"ruletests-{digest.hexdigest()[:32]}.ok"

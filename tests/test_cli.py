@@ -1060,6 +1060,47 @@ def test_a_pack_with_several_failing_examples_names_the_first_and_counts_the_res
     assert error.value.message == f"{wrong}: rule 'acme.ssn': tests.match[0] finds nothing (and 1 more)"
 
 
+def build_engine_with(rules: Path):
+    """An engine built afresh (`engine_for` would hand back the one it built before)."""
+    from piiscan.scan import build_engine
+
+    return build_engine(config.Settings(packs=(), rules=(str(rules),)))
+
+
+@pytest.fixture
+def rule_test_cache(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.delenv("PIISCAN_NO_CACHE", raising=False)
+    monkeypatch.setenv("PIISCAN_CACHE_DIR", str(folder))
+    return folder
+
+
+def test_a_pack_that_passed_its_examples_is_not_tested_again(tmp_path, pack, rule_test_cache, monkeypatch):
+    import piiscan.ruletest
+
+    runs = []
+    real = piiscan.ruletest.run_rule_tests
+    monkeypatch.setattr(piiscan.ruletest, "run_rule_tests", lambda *a, **k: runs.append(1) or real(*a, **k))
+    for _ in range(2):
+        build_engine_with(pack)
+    assert len(runs) == 1
+    assert len(list(rule_test_cache.glob("ruletests-*.ok"))) == 1
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(pack.read_text(encoding="utf-8").replace("ssn 536-22-1234", "ssn: 536-22-1234"), encoding="utf-8")
+    build_engine_with(edited)
+    assert len(runs) == 2  # other rules, tested again
+
+
+def test_a_pack_whose_examples_fail_is_refused_every_time(tmp_path, rule_test_cache):
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(WRONG_PACK, encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(piiscan.errors.RulePackError, match=r"tests\.match\[1\] finds nothing"):
+            build_engine_with(wrong)
+    assert rule_test_cache.is_dir()  # the parsed pack was kept,
+    assert not list(rule_test_cache.glob("ruletests-*"))  # no verdict
+
+
 def test_rules_test_takes_built_in_pack_names_and_files_together(capsys, pack, tmp_path, monkeypatch):
     from piiscan.rulepack import builtin_packs
 

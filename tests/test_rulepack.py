@@ -847,10 +847,47 @@ def test_a_damaged_pack_cache_file_is_parsed_again_and_rewritten(pack_cache, dam
 
 
 def test_a_changed_pack_misses_the_cache(pack_cache):
-    first = rulepack._parse_builtin_pack(pack_yaml(SSN_RULE), "rules/acme.yaml")
+    first = rulepack._parse_cached(pack_yaml(SSN_RULE), "rules/acme.yaml", check_regexes=False)
     renamed = pack_yaml(SSN_RULE).replace("Acme SSN", "Acme social security number")
-    second = rulepack._parse_builtin_pack(renamed, "rules/acme.yaml")
+    second = rulepack._parse_cached(renamed, "rules/acme.yaml", check_regexes=False)
     assert first.rules[0].name != second.rules[0].name
+    assert len(list(pack_cache.glob("pack-*.json"))) == 2
+
+
+def test_a_users_pack_is_parsed_once_then_read_from_the_cache(pack_cache, tmp_path, monkeypatch):
+    user_pack = tmp_path / "mine.yaml"
+    user_pack.write_text(pack_yaml(SSN_RULE), encoding="utf-8")
+    expected = parse_pack(pack_yaml(SSN_RULE), str(user_pack))
+    assert rulepack.load_pack_file(user_pack) == expected
+    (cached,) = pack_cache.glob("pack-*.json")
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed although cached")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(rulepack, "parse_pack", no_parsing)
+        assert rulepack.load_pack_file(user_pack) == expected
+    # Another path for the same text is another pack: its rules name their source.
+    moved = tmp_path / "moved.yaml"
+    moved.write_text(pack_yaml(SSN_RULE), encoding="utf-8")
+    assert rulepack.load_pack_file(moved).source == str(moved)
+    assert len(list(pack_cache.glob("pack-*.json"))) == 2
+
+
+def test_a_users_broken_pack_is_never_cached(pack_cache, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(pack_yaml(dict(SSN_RULE, patterns="\n      - regex: '(unclosed'\n        score: 0.3")), encoding="utf-8")
+    for _ in range(2):  # the same error the second time: nothing was kept of the first
+        with pytest.raises(RulePackError, match="bad regex"):
+            rulepack.load_pack_file(broken)
+    assert not list(pack_cache.glob("pack-*.json"))
+
+
+def test_a_users_pack_with_its_regexes_checked_is_not_the_unchecked_parse(pack_cache):
+    # A built-in pack is parsed without compiling its regexes; the same text as a user's pack
+    # must not come back from that entry unchecked.
+    rulepack._parse_cached(pack_yaml(SSN_RULE), SOURCE, check_regexes=False)
+    rulepack._parse_cached(pack_yaml(SSN_RULE), SOURCE, check_regexes=True)
     assert len(list(pack_cache.glob("pack-*.json"))) == 2
 
 
