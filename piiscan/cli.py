@@ -607,6 +607,11 @@ def rekey(
 
 
 DEFAULT_BASELINE = ".piiscan-baseline.json"
+BASELINE_FILE_HELP = f"Baseline file (default: the config's `baseline`, else {DEFAULT_BASELINE})."
+
+
+def _baseline_path(given: Optional[Path], settings: "Settings") -> Path:
+    return given or Path(settings.baseline or DEFAULT_BASELINE)
 
 
 def _baseline_settings(
@@ -639,7 +644,7 @@ def _baseline_scan(
 @baseline_app.command("create")
 def baseline_create(
     paths: Optional[list[str]] = PATHS,
-    output: Path = typer.Option(Path(DEFAULT_BASELINE), "--output", "-o", help="Baseline file."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help=BASELINE_FILE_HELP),
     config: Optional[Path] = CONFIG,
     no_config: bool = NO_CONFIG,
     quiet: bool = QUIET,
@@ -652,14 +657,15 @@ def baseline_create(
     key = _fingerprint_key(key_file)
     result = _baseline_scan(targets, settings, key, quiet)
     baseline = baseline_from_findings(result.findings, key[0] if key else None)
-    write_baseline(baseline, output)
-    typer.echo(f"piiscan: recorded {len(baseline)} findings in {output}", err=True)
+    path = _baseline_path(output, settings)
+    write_baseline(baseline, path)
+    typer.echo(f"piiscan: recorded {len(baseline)} findings in {path}", err=True)
 
 
 @baseline_app.command("update")
 def baseline_update(
     paths: Optional[list[str]] = PATHS,
-    baseline_file: Optional[Path] = typer.Option(None, "--baseline", "-b", help="Baseline file."),
+    baseline_file: Optional[Path] = typer.Option(None, "--baseline", "-b", help=BASELINE_FILE_HELP),
     add_new: bool = typer.Option(False, "--add-new", help="Also record findings that are new."),
     config: Optional[Path] = CONFIG,
     no_config: bool = NO_CONFIG,
@@ -670,7 +676,7 @@ def baseline_update(
     from piiscan.baseline import update_baseline, write_baseline
 
     targets, settings = _baseline_settings(paths, config, no_config)
-    path = baseline_file or Path(settings.baseline or DEFAULT_BASELINE)
+    path = _baseline_path(baseline_file, settings)
     old, key = _baseline_and_key(path, key_file)
     result = _baseline_scan(targets, settings, key, quiet)
     roots = [t.rstrip("/") for t in targets if t not in (".", "./")]
@@ -687,12 +693,16 @@ def baseline_update(
 def baseline_accept(
     fingerprint: str = typer.Argument(..., help="Fingerprint (or a unique prefix) of the finding."),
     reason: str = typer.Option(..., "--reason", help="Why this finding is acceptable."),
-    baseline_file: Path = typer.Option(Path(DEFAULT_BASELINE), "--baseline", "-b", help="Baseline file."),
+    baseline_file: Optional[Path] = typer.Option(None, "--baseline", "-b", help=BASELINE_FILE_HELP),
+    config: Optional[Path] = CONFIG,
+    no_config: bool = NO_CONFIG,
 ) -> None:
     """Attach a reason to a baselined finding."""
     from piiscan.baseline import accept, read_baseline, write_baseline
 
-    write_baseline(accept(read_baseline(baseline_file), fingerprint, reason), baseline_file)
+    _, settings = _baseline_settings(None, config, no_config)
+    path = _baseline_path(baseline_file, settings)
+    write_baseline(accept(read_baseline(path), fingerprint, reason), path)
 
 
 @rules_app.command("list")

@@ -86,6 +86,27 @@ def test_baseline_lifecycle(repo, capsys):
     assert fingerprint not in updated and "reason" not in updated
 
 
+def test_every_baseline_command_uses_the_configs_baseline_file(repo, capsys):
+    (repo / ".piiscan.yaml").write_text("baseline: ci/known.json\n", encoding="utf-8")
+    (repo / "ci").mkdir()
+    code, _, err = run(capsys, "baseline", "create")
+    assert code == 0 and err.rstrip().endswith(f"recorded 1 findings in {repo / 'ci/known.json'}")
+    assert not (repo / ".piiscan-baseline.json").exists()
+    code, _, _ = run(capsys, "scan", "-q")  # the scan reads it from the config too
+    assert code == 0
+    fingerprint = json.loads((repo / "ci/known.json").read_text().splitlines()[1].rstrip(","))["fingerprint"]
+    code, _, err = run(capsys, "baseline", "accept", fingerprint[:8], "--reason", "fake data")
+    assert code == 0, err
+    assert '"reason": "fake data"' in (repo / "ci/known.json").read_text(encoding="utf-8")
+    code, _, err = run(capsys, "baseline", "update")
+    assert code == 0 and f"{repo / 'ci/known.json'}: 1 -> 1 findings" in err
+    # --no-config (and a flag) still mean the default file, and the flag wins.
+    code, _, err = run(capsys, "baseline", "accept", fingerprint[:8], "--reason", "x", "--no-config")
+    assert code == 2 and ".piiscan-baseline.json" in err
+    code, _, err = run(capsys, "baseline", "create", "-o", "other.json")
+    assert code == 0 and (repo / "other.json").exists()
+
+
 def test_a_project_key_keys_fingerprints_by_value_and_the_baseline_names_it(repo, capsys, monkeypatch):
     from piiscan.redact import keys
 
