@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import itertools
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -90,19 +91,29 @@ def _pooled(function, items: Iterator, jobs: int, size_of, batching: Batching) -
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_install, initargs=(function,)
     ) as pool:
-        pending: deque[Future] = deque()
-        batches = _batches(items, size_of, batching)
-        # The workers start as the first batches are submitted (all at the first one with
-        # "fork" since Python 3.11, one per submit before).
-        with _frozen_while_forking(context.get_start_method() == "fork"):
-            for batch in itertools.islice(batches, jobs):
+        try:
+            pending: deque[Future] = deque()
+            batches = _batches(items, size_of, batching)
+            # The workers start as the first batches are submitted (all at the first one with
+            # "fork" since Python 3.11, one per submit before).
+            with _frozen_while_forking(context.get_start_method() == "fork"):
+                for batch in itertools.islice(batches, jobs):
+                    pending.append(pool.submit(_run_batch, batch))
+            for batch in batches:
                 pending.append(pool.submit(_run_batch, batch))
-        for batch in batches:
-            pending.append(pool.submit(_run_batch, batch))
-            while len(pending) >= jobs * IN_FLIGHT_PER_WORKER:
+                while len(pending) >= jobs * IN_FLIGHT_PER_WORKER:
+                    yield from pending.popleft().result()
+            while pending:
                 yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
+        except BaseException:  # Ctrl-C, an error, or the caller stopped reading
+            # Drop the batches not yet sent to a worker and wait for the few running:
+            # leaving the `with` alone would wait for every batch submitted (seconds of a
+            # large file's windows after a Ctrl-C), as its own shutdown call would undo an
+            # earlier request to cancel. Killing the running ones would be quicker, but a
+            # worker killed while sending its result leaves half a message in the pipe,
+            # which the pool then waits on for ever.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 @contextmanager
@@ -140,6 +151,9 @@ def _install(function: Callable[[Any], Any]) -> None:
     # with "fork" it is inherited, with "spawn" unpickled once, not once per batch.
     global _worker_function
     _worker_function = function
+    # Ctrl-C reaches the whole process group: the main process stops the workers, which
+    # would otherwise each print a KeyboardInterrupt traceback from wherever they were.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_batch(batch: list) -> list:

@@ -685,6 +685,59 @@ def test_interrupt_exits_130(capsys, monkeypatch, pack, tree):
     assert "Traceback" not in err
 
 
+def ctrl_c_during_pooled_scan(tmp_path: Path, pack: Path, *, files: int, pause: float, after: float):
+    """`scan --jobs 2` of `files` files in batches of two, in a real process group, where a
+    worker presses Ctrl-C (SIGINT to the group, as a terminal sends it) `pause` seconds into
+    the first batch, so the moment is certain; the other batches take `after` seconds each.
+    Gives the process and how many batches were started."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(files):
+        (folder / f"f{i:02}.txt").write_text(f"ssn {SSN}\n", encoding="utf-8")
+    ran = tmp_path / "ran"
+    patch = (
+        "import os, signal, time\n"
+        "import piiscan.parallel, piiscan.scan\n"
+        "piiscan.scan.DEFAULT_BATCHING = piiscan.parallel.Batching(items=2, inline_items=2)\n"
+        "real = piiscan.scan.scan_group\n"
+        "def slow_group(*args):\n"
+        f"    with open({str(ran)!r}, 'a') as log:\n"
+        "        log.write('.')\n"
+        f"    if os.path.getsize({str(ran)!r}) == 1:\n"
+        f"        time.sleep({pause})\n"
+        "        os.killpg(0, signal.SIGINT)\n"
+        f"    time.sleep({after})\n"
+        "    return real(*args)\n"
+        "piiscan.scan.scan_group = slow_group\n"
+        "from piiscan.cli import run\n"
+        "run()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys\n" + patch, "scan", "--packs", "", "--rules", str(pack),
+         "--jobs", "2", str(folder)],
+        cwd=tmp_path, capture_output=True, env=subprocess_env(), timeout=120, start_new_session=True,
+    )
+    return proc, len(ran.read_text())
+
+
+def test_ctrl_c_with_an_idle_worker_prints_one_line_subprocess(tmp_path, pack):
+    # Three batches: one worker holds the first while the other runs the two others and
+    # waits for more, where Python's own SIGINT handler would print it a traceback.
+    proc, _ = ctrl_c_during_pooled_scan(tmp_path, pack, files=6, pause=1.0, after=0)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.decode() == "piiscan: interrupted\n"
+    assert proc.stdout == b""
+
+
+def test_ctrl_c_drops_the_batches_not_yet_started_subprocess(tmp_path, pack):
+    # Forty batches of 0.2 s. Eight are submitted when the Ctrl-C comes; the two running and
+    # the three handed to the pool's queue may still run, the rest must not.
+    proc, started = ctrl_c_during_pooled_scan(tmp_path, pack, files=80, pause=0.2, after=0.2)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.decode() == "piiscan: interrupted\n"
+    assert started <= 6
+
+
 def test_sigterm_mid_rewrite_exits_130_and_leaves_the_file_and_no_temp_subprocess(tmp_path, pack, tree):
     """A real process killed with SIGTERM while the temp file is half written (the kill is
     sent from inside the write, so the moment is certain)."""
