@@ -18,3 +18,12 @@ def private_cache_folder(tmp_path_factory):
         for name in ("PIISCAN_KEY", "PIISCAN_KEY_FILE"):  # a key changes every fingerprint
             patch.delenv(name, raising=False)
         yield folder
+
+
+@pytest.fixture
+def own_cache_folder(tmp_path, monkeypatch):
+    """A cache folder of the test's own (not created yet), with caching on."""
+    folder = tmp_path / "cache"
+    monkeypatch.delenv("PIISCAN_NO_CACHE", raising=False)
+    monkeypatch.setenv("PIISCAN_CACHE_DIR", str(folder))
+    return folder

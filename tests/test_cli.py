@@ -399,11 +399,9 @@ def test_json_reports_on_stdout_are_utf8_whatever_the_locale_subprocess(tmp_path
     assert name in text or quote(name) in text  # SARIF gives the path as a URI
 
 
-def test_a_cache_folder_that_cannot_be_trusted_is_reported(capsys, tmp_path, monkeypatch, pack):
-    folder = tmp_path / "cache"
+def test_a_cache_folder_that_cannot_be_trusted_is_reported(capsys, tmp_path, monkeypatch, own_cache_folder, pack):
+    folder = own_cache_folder
     folder.mkdir(mode=0o700)
-    monkeypatch.delenv("PIISCAN_NO_CACHE", raising=False)
-    monkeypatch.setenv("PIISCAN_CACHE_DIR", str(folder))
     sample = tmp_path / "notes.txt"
     sample.write_text("nothing personal\n", encoding="utf-8")
     code, _, err = scan(capsys, pack, sample)
@@ -703,7 +701,11 @@ def ctrl_c_during_pooled_scan(tmp_path: Path, pack: Path, *, files: int, pause: 
         "def slow_group(*args):\n"
         f"    with open({str(ran)!r}, 'a') as log:\n"
         "        log.write('.')\n"
-        f"    if os.path.getsize({str(ran)!r}) == 1:\n"
+        "    try:\n"  # the first batch to get here presses Ctrl-C
+        f"        os.close(os.open({str(tmp_path / 'pressed')!r}, os.O_CREAT | os.O_EXCL))\n"
+        "    except FileExistsError:\n"
+        "        pass\n"
+        "    else:\n"
         f"        time.sleep({pause})\n"
         "        os.killpg(0, signal.SIGINT)\n"
         f"    time.sleep({after})\n"
@@ -730,9 +732,9 @@ def test_ctrl_c_with_an_idle_worker_prints_one_line_subprocess(tmp_path, pack):
 
 
 def test_ctrl_c_drops_the_batches_not_yet_started_subprocess(tmp_path, pack):
-    # Forty batches of 0.2 s. Eight are submitted when the Ctrl-C comes; the two running and
-    # the three handed to the pool's queue may still run, the rest must not.
-    proc, started = ctrl_c_during_pooled_scan(tmp_path, pack, files=80, pause=0.2, after=0.2)
+    # Forty batches of half a second. Eight are submitted when the Ctrl-C comes; the two
+    # running and the three handed to the pool's queue may still run, the rest must not.
+    proc, started = ctrl_c_during_pooled_scan(tmp_path, pack, files=80, pause=0.2, after=0.5)
     assert proc.returncode == 130, proc.stderr
     assert proc.stderr.decode() == "piiscan: interrupted\n"
     assert started <= 6
@@ -1120,15 +1122,7 @@ def build_engine_with(rules: Path):
     return build_engine(config.Settings(packs=(), rules=(str(rules),)))
 
 
-@pytest.fixture
-def rule_test_cache(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.delenv("PIISCAN_NO_CACHE", raising=False)
-    monkeypatch.setenv("PIISCAN_CACHE_DIR", str(folder))
-    return folder
-
-
-def test_a_pack_that_passed_its_examples_is_not_tested_again(tmp_path, pack, rule_test_cache, monkeypatch):
+def test_a_pack_that_passed_its_examples_is_not_tested_again(tmp_path, pack, own_cache_folder, monkeypatch):
     import piiscan.ruletest
 
     runs = []
@@ -1137,21 +1131,21 @@ def test_a_pack_that_passed_its_examples_is_not_tested_again(tmp_path, pack, rul
     for _ in range(2):
         build_engine_with(pack)
     assert len(runs) == 1
-    assert len(list(rule_test_cache.glob("ruletests-*.ok"))) == 1
+    assert len(list(own_cache_folder.glob("ruletests-*.ok"))) == 1
     edited = tmp_path / "edited.yaml"
     edited.write_text(pack.read_text(encoding="utf-8").replace("ssn 536-22-1234", "ssn: 536-22-1234"), encoding="utf-8")
     build_engine_with(edited)
     assert len(runs) == 2  # other rules, tested again
 
 
-def test_a_pack_whose_examples_fail_is_refused_every_time(tmp_path, rule_test_cache):
+def test_a_pack_whose_examples_fail_is_refused_every_time(tmp_path, own_cache_folder):
     wrong = tmp_path / "wrong.yaml"
     wrong.write_text(WRONG_PACK, encoding="utf-8")
     for _ in range(2):
         with pytest.raises(piiscan.errors.RulePackError, match=r"tests\.match\[1\] finds nothing"):
             build_engine_with(wrong)
-    assert rule_test_cache.is_dir()  # the parsed pack was kept,
-    assert not list(rule_test_cache.glob("ruletests-*"))  # no verdict
+    assert own_cache_folder.is_dir()  # the parsed pack was kept,
+    assert not list(own_cache_folder.glob("ruletests-*"))  # no verdict
 
 
 def test_rules_test_takes_built_in_pack_names_and_files_together(capsys, pack, tmp_path, monkeypatch):

@@ -805,23 +805,15 @@ def _parsed_builtin(name: str) -> rulepack.Pack:
     return parse_pack(text, f"rules/{name}.yaml", check_regexes=False)
 
 
-@pytest.fixture
-def pack_cache(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.delenv("PIISCAN_NO_CACHE", raising=False)
-    monkeypatch.setenv("PIISCAN_CACHE_DIR", str(folder))
-    return folder
-
-
 @pytest.mark.parametrize("name", rulepack.builtin_pack_names())
-def test_a_cached_builtin_pack_equals_the_parsed_one(pack_cache, name):
+def test_a_cached_builtin_pack_equals_the_parsed_one(own_cache_folder, name):
     expected = _parsed_builtin(name)
     assert rulepack.load_builtin_pack(name) == expected  # parsed, and written to the cache
-    assert len(list(pack_cache.glob("pack-*.json"))) == 1
+    assert len(list(own_cache_folder.glob("pack-*.json"))) == 1
     assert rulepack.load_builtin_pack(name) == expected  # read back from it
 
 
-def test_a_cache_hit_does_not_parse(pack_cache, monkeypatch):
+def test_a_cache_hit_does_not_parse(own_cache_folder, monkeypatch):
     rulepack.load_builtin_pack("core")
 
     def no_parsing(*args, **kwargs):
@@ -837,29 +829,29 @@ def test_a_cache_hit_does_not_parse(pack_cache, monkeypatch):
     lambda blob: b"something else\n" + blob,
     lambda blob: b"",
 ])
-def test_a_damaged_pack_cache_file_is_parsed_again_and_rewritten(pack_cache, damage):
+def test_a_damaged_pack_cache_file_is_parsed_again_and_rewritten(own_cache_folder, damage):
     expected = rulepack.load_builtin_pack("core")
-    (cached,) = pack_cache.glob("pack-*.json")
+    (cached,) = own_cache_folder.glob("pack-*.json")
     good = cached.read_bytes()
     cached.write_bytes(damage(good))
     assert rulepack.load_builtin_pack("core") == expected
     assert cached.read_bytes() == good
 
 
-def test_a_changed_pack_misses_the_cache(pack_cache):
+def test_a_changed_pack_misses_the_cache(own_cache_folder):
     first = rulepack._parse_cached(pack_yaml(SSN_RULE), "rules/acme.yaml", check_regexes=False)
     renamed = pack_yaml(SSN_RULE).replace("Acme SSN", "Acme social security number")
     second = rulepack._parse_cached(renamed, "rules/acme.yaml", check_regexes=False)
     assert first.rules[0].name != second.rules[0].name
-    assert len(list(pack_cache.glob("pack-*.json"))) == 2
+    assert len(list(own_cache_folder.glob("pack-*.json"))) == 2
 
 
-def test_a_users_pack_is_parsed_once_then_read_from_the_cache(pack_cache, tmp_path, monkeypatch):
+def test_a_users_pack_is_parsed_once_then_read_from_the_cache(own_cache_folder, tmp_path, monkeypatch):
     user_pack = tmp_path / "mine.yaml"
     user_pack.write_text(pack_yaml(SSN_RULE), encoding="utf-8")
     expected = parse_pack(pack_yaml(SSN_RULE), str(user_pack))
     assert rulepack.load_pack_file(user_pack) == expected
-    (cached,) = pack_cache.glob("pack-*.json")
+    (cached,) = own_cache_folder.glob("pack-*.json")
 
     def no_parsing(*args, **kwargs):
         raise AssertionError("parsed although cached")
@@ -871,24 +863,24 @@ def test_a_users_pack_is_parsed_once_then_read_from_the_cache(pack_cache, tmp_pa
     moved = tmp_path / "moved.yaml"
     moved.write_text(pack_yaml(SSN_RULE), encoding="utf-8")
     assert rulepack.load_pack_file(moved).source == str(moved)
-    assert len(list(pack_cache.glob("pack-*.json"))) == 2
+    assert len(list(own_cache_folder.glob("pack-*.json"))) == 2
 
 
-def test_a_users_broken_pack_is_never_cached(pack_cache, tmp_path):
+def test_a_users_broken_pack_is_never_cached(own_cache_folder, tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text(pack_yaml(dict(SSN_RULE, patterns="\n      - regex: '(unclosed'\n        score: 0.3")), encoding="utf-8")
     for _ in range(2):  # the same error the second time: nothing was kept of the first
         with pytest.raises(RulePackError, match="bad regex"):
             rulepack.load_pack_file(broken)
-    assert not list(pack_cache.glob("pack-*.json"))
+    assert not list(own_cache_folder.glob("pack-*.json"))
 
 
-def test_a_users_pack_with_its_regexes_checked_is_not_the_unchecked_parse(pack_cache):
+def test_a_users_pack_with_its_regexes_checked_is_not_the_unchecked_parse(own_cache_folder):
     # A built-in pack is parsed without compiling its regexes; the same text as a user's pack
     # must not come back from that entry unchecked.
     rulepack._parse_cached(pack_yaml(SSN_RULE), SOURCE, check_regexes=False)
     rulepack._parse_cached(pack_yaml(SSN_RULE), SOURCE, check_regexes=True)
-    assert len(list(pack_cache.glob("pack-*.json"))) == 2
+    assert len(list(own_cache_folder.glob("pack-*.json"))) == 2
 
 
 def test_a_rule_field_the_cache_does_not_know_is_never_cached(tmp_path):
