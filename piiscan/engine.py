@@ -174,14 +174,15 @@ class Engine:
             for document, model in zip(documents, self._model_matches(documents))
         ]
 
-    def spans_to_mask(self, document: Document) -> list[Span]:
-        """Every value a rule matched in the document, reported or not (before any ignore
-        comment, allowlist or baseline): what a redaction's --dry-run diff masks, as
-        snippets do."""
+    def scan_with_spans_to_mask(self, document: Document) -> tuple[list[Finding], list[Span]]:
+        """`scan`, and every value a rule matched in the document, reported or not (before
+        any ignore comment, allowlist or baseline): what a redaction's --dry-run diff masks,
+        as snippets do. One pass for both."""
         document = as_text(document)
         (model,) = self._model_matches([document])
         kept, unreported = self._kept(document, model)
-        return [self._span(m, document.text) for m in kept] + unreported
+        findings = self.number_fingerprints(self._unnumbered(document, kept, unreported), {})
+        return findings, [self._span(m, document.text) for m in kept] + unreported
 
     def scan_window(self, window: Document) -> list[Unnumbered]:
         """The findings of one document or window, fingerprints not yet numbered, each with

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+import piiscan.engine
 import piiscan.redact.redactor
 import piiscan.redact.run
 import piiscan.redact.writer
@@ -151,6 +152,20 @@ def test_dry_run_prints_a_masked_diff_and_writes_nothing(piiscan_cli, tmp_path):
     assert "+ssn [US_SSN]\n" in run.out
     assert "would redact 1 file: 1 CREDIT_CARD, 1 EMAIL_ADDRESS, 1 IBAN_CODE, 1 PHONE_NUMBER, 1 US_SSN" in run.err
     assert temp_files(tmp_path) == []
+
+
+def test_dry_run_reads_the_original_once(piiscan_cli, tmp_path, monkeypatch):
+    # One engine pass gives both the findings and the values its diff masks; the other pass
+    # is the check that the redacted text has none left.
+    write_person_file(piiscan_cli, tmp_path / "people.txt")
+    passes = []
+    real = piiscan.engine.Engine._model_matches
+    monkeypatch.setattr(piiscan.engine.Engine, "_model_matches",
+                        lambda self, documents: passes.append(documents[0].text) or real(self, documents))
+    run = piiscan_cli("redact", "--no-config", "--dry-run", "people.txt")
+    assert run.code == 0, run.err
+    original = (tmp_path / "people.txt").read_text(encoding="utf-8")
+    assert passes.count(original) == 1 and len(passes) == 2
 
 
 @pytest.mark.parametrize("strategy", ["label", "partial"])

@@ -230,14 +230,16 @@ def redact_text(
     options: RedactOptions,
     *,
     syntax: str | None = None,
+    findings: Sequence[Finding] | None = None,
 ) -> Redacted:
-    """Replace every finding of `find(text)`, then rescan and redact again what that finds.
+    """Replace every finding of `find(text)` (or `findings`, when the caller has them
+    already), then rescan and redact again what that finds.
 
     A replacement can join what is left around it into a new match (two addresses written
     back to back, a value glued to a word), so one pass is not enough. Raises RedactionError
     if findings remain after MAX_REDACTION_ROUNDS.
     """
-    findings = list(find(text))
+    findings = list(find(text) if findings is None else findings)
     replaced: Counter = Counter()
     for _ in range(MAX_REDACTION_ROUNDS):
         if not findings:

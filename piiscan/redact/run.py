@@ -157,21 +157,26 @@ def redaction(
     """Replace every finding; then scan the result and refuse it if a redacted entity survives.
     `with_diff`: also give the masked diff that --dry-run prints (else "")."""
 
-    def findings_in(doc: Document) -> list[Finding]:
+    def filtered(doc: Document, found: list[Finding]) -> list[Finding]:
         kept, _, _ = filter_findings(
-            doc.text, engine.scan(doc), allowlist=allowlist, ignore_comments=ignore_comments,
+            doc.text, found, allowlist=allowlist, ignore_comments=ignore_comments,
             scope_path=doc.scope_path, report_unused=False,
         )
         return kept
 
     def transform(doc: Document) -> tuple[str, Counter, str]:
         def find(text: str) -> list[Finding]:
-            return findings_in(Document(doc.path, text, doc.encoding, doc.bom, scope_path=doc.scope_path))
+            redone = Document(doc.path, text, doc.encoding, doc.bom, scope_path=doc.scope_path)
+            return filtered(redone, engine.scan(redone))
 
-        result = redact_text(doc.text, find, options, syntax=_syntax_of(doc.path))
-        if not with_diff or not result.replaced:
+        if not with_diff:
+            result = redact_text(doc.text, find, options, syntax=_syntax_of(doc.path))
             return result.text, result.replaced, ""
-        diff = masked_diff(doc.path, doc.text, result.text, engine.spans_to_mask(doc))
+        found, to_mask = engine.scan_with_spans_to_mask(doc)  # the diff's masks, same pass
+        result = redact_text(
+            doc.text, find, options, syntax=_syntax_of(doc.path), findings=filtered(doc, found)
+        )
+        diff = masked_diff(doc.path, doc.text, result.text, to_mask) if result.replaced else ""
         return result.text, result.replaced, diff
 
     return transform
