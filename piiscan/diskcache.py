@@ -55,27 +55,32 @@ def default_cache_dir() -> Path | None:
 @functools.cache
 def code_stamp() -> str:
     """What a cached result of piiscan's own work depends on besides its input: piiscan's
-    version and modules (the size and modification time of each, as a development checkout
-    keeps its version while its code changes), the interpreter, and the libraries that decide
-    a pattern's or a validator's verdict (regex, python-stdnum, phonenumbers). Stat calls
-    only: ~0.5 ms."""
+    version and files (the size and modification time of each, as a development checkout
+    keeps its version while its code changes; data such as `tlds.txt` included), the
+    interpreter, and the libraries that decide a pattern's or a validator's verdict: regex's
+    version, and python-stdnum's and phonenumbers' package files read whole, as they name
+    their versions and a packaging system may give every file the same time. ~1 ms."""
     import importlib.util
+
+    import regex
 
     import piiscan
 
-    parts = [piiscan.__version__, sys.version]
+    parts = [piiscan.__version__, sys.version, f"regex {regex.__version__}"]
     package = os.path.dirname(piiscan.__file__)
     for folder, subfolders, names in os.walk(package):
         subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
         for name in sorted(names):
-            if name.endswith(".py"):
-                path = os.path.join(folder, name)
-                parts.append(f"{os.path.relpath(path, package)} {_file_stamp(path)}")
-    for library in ("regex", "stdnum", "phonenumbers"):
+            path = os.path.join(folder, name)
+            parts.append(f"{os.path.relpath(path, package)} {_file_stamp(path)}")
+    digest = hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass"))
+    for library in ("stdnum", "phonenumbers"):
         spec = importlib.util.find_spec(library)
-        origin = spec.origin if spec is not None else None
-        parts.append(f"{library} {_file_stamp(origin) if origin else 'missing'}")
-    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+        try:
+            digest.update(Path(spec.origin).read_bytes() if spec and spec.origin else b"missing")
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest()
 
 
 def _file_stamp(path: str) -> str:

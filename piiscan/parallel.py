@@ -9,14 +9,16 @@ hook's handful of files) never start a pool at all.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import os
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+from piiscan.interrupts import terminate_as_interrupt
 
 if TYPE_CHECKING:  # imported when a pool starts: a small job never pays for them
     from concurrent.futures import Future
@@ -90,7 +92,7 @@ def _pooled(function, items: Iterator, jobs: int, size_of, batching: Batching) -
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_install, initargs=(function,)
-    ) as pool:
+    ) as pool, terminate_as_interrupt():  # so that SIGTERM, too, stops the workers
         try:
             pending: deque[Future] = deque()
             batches = _batches(items, size_of, batching)
@@ -105,18 +107,19 @@ def _pooled(function, items: Iterator, jobs: int, size_of, batching: Batching) -
                     yield from pending.popleft().result()
             while pending:
                 yield from pending.popleft().result()
-        except BaseException:  # Ctrl-C, an error, or the caller stopped reading
-            # Drop the batches not yet sent to a worker and wait for the few running:
-            # leaving the `with` alone would wait for every batch submitted (seconds of a
-            # large file's windows after a Ctrl-C), as its own shutdown call would undo an
-            # earlier request to cancel. Killing the running ones would be quicker, but a
-            # worker killed while sending its result leaves half a message in the pipe,
-            # which the pool then waits on for ever.
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:  # Ctrl-C, SIGTERM, an error, or the caller stopped reading
+            # Drop the batches not yet handed to a worker and wait for the others (a batch
+            # running when Ctrl-C reached the workers too stops at once): leaving the `with`
+            # alone would wait for every batch submitted, as its own shutdown call would
+            # undo an earlier request to cancel. Killing the workers would be quicker, but
+            # one killed while sending its result leaves half a message in the pipe, which
+            # the pool then waits on for ever. A failure here must not hide the first one.
+            with contextlib.suppress(Exception):
+                pool.shutdown(wait=True, cancel_futures=True)
             raise
 
 
-@contextmanager
+@contextlib.contextmanager
 def _frozen_while_forking(forking: bool) -> Iterator[None]:
     """Forked workers share the parent's objects until they write to their pages, and a
     garbage collection in a worker that walks them copies those pages (and takes the time to
@@ -151,11 +154,18 @@ def _install(function: Callable[[Any], Any]) -> None:
     # with "fork" it is inherited, with "spawn" unpickled once, not once per batch.
     global _worker_function
     _worker_function = function
-    # Ctrl-C reaches the whole process group: the main process stops the workers, which
-    # would otherwise each print a KeyboardInterrupt traceback from wherever they were.
+    # Ctrl-C reaches the whole process group. Between batches a worker ignores it (Python
+    # would print a traceback from inside the pool's code, and the main process stops the
+    # pool); SIGTERM ends it as it would any process, not as the interrupt it inherited.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _run_batch(batch: list) -> list:
     assert _worker_function is not None
-    return _worker_function(batch)
+    # During a batch, Ctrl-C stops it: the KeyboardInterrupt goes back as its result.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return _worker_function(batch)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

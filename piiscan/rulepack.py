@@ -428,7 +428,7 @@ def load_builtin_pack(name: str) -> Pack:
 # packs, built-in and the user's, are kept beside the hyperscan databases (`diskcache`), the
 # same way: one file per pack, named by a hash of everything the result depends on (the
 # pack's text and path, whether its regexes were checked, and `code_stamp`: piiscan's code
-# and the regex library), written whole and renamed into place so a concurrent reader sees
+# and the libraries a verdict depends on), written whole and renamed into place so a concurrent reader sees
 # the old file or the new one, and read back only if its checksum matches. Only a pack that
 # parsed is kept: a broken one is parsed again, and its error given again, every time. A
 # missing, stale, corrupt or unwritable cache file only costs the parse.

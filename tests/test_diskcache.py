@@ -174,14 +174,14 @@ def test_a_symlinked_cache_folder_is_judged_by_its_target(tmp_path: Path) -> Non
     assert read_checked(path, MAGIC) is not None and target.stat().st_mode & 0o777 == 0o755
 
 
-def test_the_code_stamp_changes_with_any_module_of_the_package(tmp_path, monkeypatch) -> None:
+def test_the_code_stamp_changes_with_any_file_of_the_package(tmp_path, monkeypatch) -> None:
     import piiscan
 
     package = tmp_path / "piiscan"
     (package / "report").mkdir(parents=True)
-    for module in ("__init__.py", "engine.py", "report/json.py"):
+    (package / "__pycache__").mkdir()
+    for module in ("__init__.py", "engine.py", "report/json.py", "tlds.txt"):
         (package / module).write_text("# code\n", encoding="utf-8")
-    (package / "notes.txt").write_text("not code\n", encoding="utf-8")
     monkeypatch.setattr(piiscan, "__file__", str(package / "__init__.py"))
 
     def stamp() -> str:
@@ -191,13 +191,16 @@ def test_the_code_stamp_changes_with_any_module_of_the_package(tmp_path, monkeyp
     try:
         first = stamp()
         assert stamp() == first
-        (package / "notes.txt").write_text("still not code, longer\n", encoding="utf-8")
-        assert stamp() == first
+        (package / "__pycache__" / "engine.cpython-311.pyc").write_bytes(b"compiled")
+        assert stamp() == first  # bytecode is made from the sources already stamped
         (package / "report" / "json.py").write_text("# changed code\n", encoding="utf-8")
         second = stamp()
         assert second != first
         later = time.time() + 10
         os.utime(package / "engine.py", (later, later))  # same size, edited
-        assert stamp() != second
+        third = stamp()
+        assert third != second
+        (package / "tlds.txt").write_text("# a new TLD list\n", encoding="utf-8")
+        assert stamp() != third  # data a validator reads counts too
     finally:
         diskcache.code_stamp.cache_clear()

@@ -22,17 +22,15 @@ Messages name the file and the OS reason, never the content.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import signal
 import stat
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from piiscan.errors import RedactionError
+from piiscan.interrupts import terminate_as_interrupt
 from piiscan.sources import file_kind
 from piiscan.wholefile import fsync_folder
 
@@ -249,7 +247,7 @@ def _replace_via_temp(
     folder = _folder_of(path)
     temp_path = None
     renamed = False
-    with _terminate_as_interrupt():
+    with terminate_as_interrupt():  # a temp file may exist: clean it up on SIGTERM too
         try:
             fd, temp_path = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
             try:
@@ -275,26 +273,6 @@ def _replace_via_temp(
                     os.unlink(temp_path)
                 except OSError:
                     pass  # already gone, or the original error (or interrupt) is worth more
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a cancelled CI job, `kill`) ends a process without running its `finally`
-    blocks, which would leave the temp file behind: while one may exist, SIGTERM is raised
-    as an interrupt instead (the CLI exits 130). Python takes handlers in the main thread
-    only; a library caller in another thread keeps its own."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def atomic_rewrite(path: str, data: bytes, expected: FileSnapshot) -> None:
