@@ -83,6 +83,15 @@ def code_stamp() -> str:
     return digest.hexdigest()
 
 
+def key_for(magic: bytes, *parts: str) -> str:
+    """The 32 hex digits that name a cache file of piiscan's own work on `parts` (a pack's
+    text, a rule set): a hash of them, of `magic` and of `code_stamp()`."""
+    digest = hashlib.sha256(magic)
+    for part in (code_stamp(), *parts):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    return digest.hexdigest()[:32]
+
+
 def _file_stamp(path: str) -> str:
     try:
         info = os.stat(path)

@@ -9,7 +9,6 @@ field, so a user can fix a pack from the message alone.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import regex
 
-from piiscan.diskcache import code_stamp, default_cache_dir, read_checked, write_checked
+from piiscan.diskcache import default_cache_dir, key_for, read_checked, write_checked
 from piiscan.errors import RulePackError, UsageError
 from piiscan.model import Category, Pattern, Rule, RuleTests, Severity
 from piiscan.strictyaml import BOOL as _BOOL
@@ -440,20 +439,14 @@ def _parse_cached(text: str, source: str, *, check_regexes: bool) -> Pack:
     cache_dir = default_cache_dir()
     if cache_dir is None:
         return parse_pack(text, source, check_regexes=check_regexes)
-    cache_file = cache_dir / f"pack-{_pack_cache_key(text, source, check_regexes)}.json"
+    key = key_for(_PACK_CACHE_MAGIC, source, str(check_regexes), text)
+    cache_file = cache_dir / f"pack-{key}.json"
     cached = _read_pack_cache(cache_file)
     if cached is not None:
         return cached
     pack = parse_pack(text, source, check_regexes=check_regexes)
     _write_pack_cache(cache_file, pack)
     return pack
-
-
-def _pack_cache_key(text: str, source: str, check_regexes: bool) -> str:
-    digest = hashlib.sha256(_PACK_CACHE_MAGIC)
-    for part in (code_stamp(), source, str(check_regexes), text):
-        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    return digest.hexdigest()[:32]
 
 
 def _pack_to_data(pack: Pack) -> dict:

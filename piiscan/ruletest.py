@@ -7,14 +7,13 @@ scan refuses a user's pack whose own examples fail (`refuse_failing_rules`).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import regex
 
-from piiscan.diskcache import code_stamp, default_cache_dir, read_checked, write_checked
+from piiscan.diskcache import default_cache_dir, key_for, read_checked, write_checked
 from piiscan.engine import Engine
 from piiscan.errors import RulePackError
 from piiscan.model import Document, Rule
@@ -107,7 +106,5 @@ def _passed_marker(rules: Sequence[Rule]) -> Path | None:
     cache_dir = default_cache_dir()
     if cache_dir is None or not rules:
         return None
-    digest = hashlib.sha256(_PASSED_MAGIC + code_stamp().encode())
-    for rule in rules:  # a frozen dataclass of strings, numbers, enums and tuples
-        digest.update(repr(rule).encode("utf-8", "surrogatepass") + b"\0")
-    return cache_dir / f"ruletests-{digest.hexdigest()[:32]}.ok"
+    # A rule is a frozen dataclass of strings, numbers, enums and tuples: its repr is stable.
+    return cache_dir / f"ruletests-{key_for(_PASSED_MAGIC, *map(repr, rules))}.ok"
