@@ -77,16 +77,26 @@ def refuse_failing_rules(rules: Sequence[Rule]) -> None:
     compiles nothing and gives the same findings. The error names the example, not its text:
     a pack's examples are the author's, but the message lands in CI logs.
 
-    Rules that passed are remembered in the cache folder (a hook's every run would pay
-    ~5 ms per rule again), keyed by the rules themselves and by `code_stamp`; a failure is
-    never remembered, so it is found and told again each time."""
-    passed = _passed_marker(rules)
-    if passed is not None and read_checked(passed, _PASSED_MAGIC) is not None:
+    A pack whose rules passed is remembered in the cache folder (a hook's every run would
+    pay ~5 ms per rule again), keyed by its rules and by `code_stamp`, one mark per pack
+    file, so that editing one pack re-tests that pack alone. A failure is never
+    remembered: it is found and told again each time."""
+    by_pack: dict[str, list[Rule]] = {}
+    for rule in rules:
+        by_pack.setdefault(rule.source, []).append(rule)
+    untested = []  # (mark, rules) of each pack with no mark of having passed
+    for pack_rules in by_pack.values():
+        passed = _passed_marker(pack_rules)
+        if passed is None or read_checked(passed, _PASSED_MAGIC) is None:
+            untested.append((passed, pack_rules))
+    if not untested:
         return
-    failures = run_rule_tests(rules, backend="regex")
-    if not failures:
-        if passed is not None:
+    failures = run_rule_tests([rule for _, pack_rules in untested for rule in pack_rules], backend="regex")
+    failed = {failure.rule_id for failure in failures}
+    for passed, pack_rules in untested:
+        if passed is not None and not any(rule.id in failed for rule in pack_rules):
             write_checked(passed, _PASSED_MAGIC, b"passed")
+    if not failures:
         return
     first = failures[0]
     rule = next(r for r in rules if r.id == first.rule_id)
@@ -102,7 +112,8 @@ _PASSED_MAGIC = b"piiscan-rule-tests-passed/1\n"
 
 
 def _passed_marker(rules: Sequence[Rule]) -> Path | None:
-    """The cache file that says these rules passed their examples with this code."""
+    """The cache file that says these rules (one pack's) passed their examples with this
+    code."""
     cache_dir = default_cache_dir()
     if cache_dir is None or not rules:
         return None

@@ -1146,6 +1146,48 @@ def test_a_pack_that_passed_its_examples_is_not_tested_again(tmp_path, pack, own
     assert len(runs) == 2  # the same file, edited: tested again
 
 
+def test_editing_one_of_two_packs_tests_that_pack_alone(tmp_path, pack, own_cache_folder, monkeypatch):
+    import piiscan.ruletest
+    from piiscan.scan import build_engine
+
+    other = tmp_path / "other.yaml"
+    other.write_text(PACK.replace("acme", "other"), encoding="utf-8")
+    tested = []  # the rules each run of the examples was given
+    real = piiscan.ruletest.run_rule_tests
+    monkeypatch.setattr(
+        piiscan.ruletest, "run_rule_tests",
+        lambda rules, **k: tested.append(sorted(r.id for r in rules)) or real(rules, **k),
+    )
+
+    def load() -> None:
+        build_engine(config.Settings(packs=(), rules=(str(pack), str(other))))
+
+    load()
+    assert tested == [["acme.email", "acme.ssn", "other.email", "other.ssn"]]
+    assert len(list(own_cache_folder.glob("ruletests-*.ok"))) == 2  # one mark per pack
+    load()
+    assert len(tested) == 1  # both remembered
+    other.write_text(other.read_text(encoding="utf-8").replace("ssn 536-22-1234", "ssn: 536-22-1234"), encoding="utf-8")
+    load()
+    assert tested[1:] == [["other.email", "other.ssn"]]
+
+
+def test_a_failing_pack_does_not_keep_the_other_pack_from_being_remembered(tmp_path, pack, own_cache_folder):
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(WRONG_PACK.replace("acme", "wrong"), encoding="utf-8")
+    with pytest.raises(piiscan.errors.RulePackError, match=r"wrong\.yaml: rule 'wrong\.email'"):
+        build_engine_with_all(pack, wrong)
+    assert len(list(own_cache_folder.glob("ruletests-*.ok"))) == 1  # acme's, not wrong's
+    with pytest.raises(piiscan.errors.RulePackError):
+        build_engine_with_all(pack, wrong)  # refused again
+
+
+def build_engine_with_all(*packs: Path):
+    from piiscan.scan import build_engine
+
+    return build_engine(config.Settings(packs=(), rules=tuple(map(str, packs))))
+
+
 def test_a_pack_whose_examples_fail_is_refused_every_time(tmp_path, own_cache_folder):
     wrong = tmp_path / "wrong.yaml"
     wrong.write_text(WRONG_PACK, encoding="utf-8")
