@@ -482,7 +482,8 @@ def redact(
         settings = replace(settings, strategies={**(settings.strategies or {}), **extra})
     if dry_run and output_dir is not None:
         raise UsageError("--dry-run and --output-dir exclude each other")
-    engine = build_engine(settings, mask_left_out=False)
+    # A dry run prints the files: what the rules left out match is masked there too.
+    engine = build_engine(settings, mask_left_out=dry_run)
     options = RedactOptions(settings.strategy, settings.strategies or {}, None, settings.scope,
                             settings.unlinkable)
     check_strategy_entities(options.strategies, engine.rules)

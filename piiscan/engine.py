@@ -176,13 +176,17 @@ class Engine:
 
     def scan_with_spans_to_mask(self, document: Document) -> tuple[list[Finding], list[Span]]:
         """`scan`, and every value a rule matched in the document, reported or not (before
-        any ignore comment, allowlist or baseline): what a redaction's --dry-run diff masks,
-        as snippets do. One pass for both."""
+        any ignore comment, allowlist or baseline), and what the rules left out by --only or
+        --disable match: what a redaction's --dry-run diff masks, as snippets do. One pass
+        for both."""
         document = as_text(document)
         (model,) = self._model_matches([document])
         kept, unreported = self._kept(document, model)
         findings = self.number_fingerprints(self._unnumbered(document, kept, unreported), {})
-        return findings, [self._span(m, document.text) for m in kept] + unreported
+        to_mask = [self._span(m, document.text) for m in kept] + unreported
+        if self._options["masked_too"]:
+            to_mask += self._left_out_spans(document.text, 0, len(document.text))
+        return findings, to_mask
 
     def scan_window(self, window: Document) -> list[Unnumbered]:
         """The findings of one document or window, fingerprints not yet numbered, each with

@@ -122,8 +122,8 @@ def build_engine(
 ) -> Engine:
     """An engine for these settings; `fingerprint_key`: (key id, key) when a project key
     keys the fingerprints (from the key, never from settings). `mask_left_out=False` where
-    no snippet is shown (redaction, baselines): the rules left out by only/disable then
-    never run, not even to mask their values in snippets."""
+    no text is shown (redaction without --dry-run, baselines): the rules left out by
+    only/disable then never run, not even to mask their values in snippets or diffs."""
     options = settings if isinstance(settings, EngineOptions) else EngineOptions.from_settings(settings)
     loaded = load_rules(options.rule_paths, packs=options.packs)
     if options.rule_paths:

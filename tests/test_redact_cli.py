@@ -24,6 +24,7 @@ import piiscan.engine
 import piiscan.redact.redactor
 import piiscan.redact.run
 import piiscan.redact.writer
+from piiscan.masking import mask_value
 from piiscan.redact import keys
 from piiscan.redact.writer import TEMP_PREFIX, TEMP_SUFFIX
 from test_redact import (  # noqa: F401 - fixtures are used by name
@@ -193,6 +194,22 @@ def test_dry_run_masks_every_value_it_shows_and_shows_every_change(piiscan_cli, 
     assert f" weak id ***-**-{person.ssn[-4:]}" in lines
     changed_card_line = [line for line in lines if line.startswith("+card ")]
     assert len(changed_card_line) == 1 and person.card[-4:] in changed_card_line[0]
+
+
+@pytest.mark.parametrize("selection", [("--only", "US_SSN"), ("--disable", "core.credit-card,core.email")])
+def test_dry_run_masks_what_the_rules_left_out_match(piiscan_cli, tmp_path, selection):
+    (person,) = fake_people(1)
+    piiscan_cli.forbid(*person.values)  # checked on stdout and stderr by the fixture
+    path = tmp_path / "mixed.txt"
+    path.write_text(f"ssn {person.ssn} card {person.card}\nmail {person.email}\n", encoding="utf-8")
+    run = piiscan_cli("redact", "--no-config", "--dry-run", *selection, path)
+    assert run.code == 0, run.err
+    card, email = mask_value("CREDIT_CARD", person.card), mask_value("EMAIL_ADDRESS", person.email)
+    assert run.out.splitlines()[3:] == [
+        f"-ssn ***-**-{person.ssn[-4:]} card {card}",
+        f"+ssn [US_SSN] card {card}",
+        f" mail {email}",  # an unchanged line
+    ]
 
 
 def test_dry_run_and_output_dir_together_are_refused(piiscan_cli, tmp_path):
