@@ -107,6 +107,9 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * scale)
 
 
+# A regex timeout is per rule and line: an hour is already no limit (a larger number, or
+# infinity, overflows the regex module's timer and times every search out at once).
+MAX_SECONDS = 3600
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -133,8 +136,8 @@ def coerce(name: str, value: Any, *, from_text: bool, base: Path | None = None) 
             raise ValueError(f"expected a number, got {value!r}") from None
         if kind == "fraction" and not 0.0 <= number <= 1.0:
             raise ValueError(f"must be between 0 and 1, got {number:g}")
-        if kind == "seconds" and number <= 0:
-            raise ValueError(f"must be above 0, got {number:g}")
+        if kind == "seconds" and not 0 < number <= MAX_SECONDS:  # nan and inf fail too
+            raise ValueError(f"must be above 0 and at most {MAX_SECONDS} seconds, got {number:g}")
         return number
     if kind == "count":
         if isinstance(value, str) and value.strip().isdigit():
@@ -145,9 +148,9 @@ def coerce(name: str, value: Any, *, from_text: bool, base: Path | None = None) 
     if kind == "size":
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value
-        if isinstance(value, str):
+        if isinstance(value, str) and parse_size(value) > 0:
             return parse_size(value)
-        raise ValueError(f"expected a size such as 10MB, got {value!r}")
+        raise ValueError(f"expected a size above 0 such as 10MB, got {value!r}")
     if kind == "choice":
         if not isinstance(value, str) or value not in choices:
             raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
@@ -174,11 +177,22 @@ def coerce(name: str, value: Any, *, from_text: bool, base: Path | None = None) 
         if from_text:
             raise ValueError("can only be set in a config file")
         if not isinstance(value, dict):
-            raise ValueError(f"expected a mapping, got {value!r}")
+            # Named by its type alone: an allowlist holds personal data.
+            raise ValueError(f"expected a mapping, got {type_name(value)}")
         return value
     if kind == "strategies":
         return _coerce_strategies(value, from_text)
     raise AssertionError(f"unknown kind {kind}")
+
+
+def type_name(data: object) -> str:
+    """What kind of value a config holds, for an error that must not repeat the value."""
+    if data is None:
+        return "nothing"
+    if isinstance(data, Mapping):
+        return "a table"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", tuple: "a list"}.get(type(data), type(data).__name__)
 
 
 def _coerce_strategies(value: Any, from_text: bool) -> dict[str, str]:
@@ -192,7 +206,7 @@ def _coerce_strategies(value: Any, from_text: bool) -> dict[str, str]:
                 raise ValueError(f"expected ENTITY=STRATEGY, got {pair!r}")
             value[entity.strip()] = strategy.strip()
     if not isinstance(value, dict):
-        raise ValueError(f"expected a mapping of ENTITY: strategy, got {value!r}")
+        raise ValueError(f"expected a mapping of ENTITY: strategy, got {type_name(value)}")
     for entity, strategy in value.items():
         if not re.fullmatch(r"[A-Z][A-Z0-9_]*", str(entity)):
             raise ValueError(f"{entity!r} is not an entity name (UPPER_SNAKE)")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import regex
 
+from piiscan.config import type_name
 from piiscan.errors import ConfigError
 from piiscan.model import Finding
 from piiscan.sources import GlobMatcher, glob_verdict, spec_from
@@ -177,7 +178,7 @@ def parse_allowlist(data: object, source: str, *, key: str = "allowlist") -> All
     if "entities" in table:
         by_entity = table["entities"]
         if not isinstance(by_entity, Mapping):
-            raise _error(source, f"{key}.entities", f"expected a table, got {_type_name(by_entity)}")
+            raise _error(source, f"{key}.entities", f"expected a table, got {type_name(by_entity)}")
         for name, sub in by_entity.items():
             where = f"{key}.entities.{name}"
             if not isinstance(name, str) or not _NAME.fullmatch(name):
@@ -199,7 +200,7 @@ def parse_allowlist(data: object, source: str, *, key: str = "allowlist") -> All
 
 def _table(data: object, source: str, key: str, allowed: Sequence[str]) -> Mapping:
     if not isinstance(data, Mapping):
-        raise _error(source, key, f"expected a table, got {_type_name(data)}")
+        raise _error(source, key, f"expected a table, got {type_name(data)}")
     for name in data:
         if name not in allowed:
             import difflib  # only for error messages: not at start-up
@@ -238,22 +239,13 @@ def _flat_allowlist(table: Mapping, source: str, key: str) -> Allowlist:
 def _strings(data: object, source: str, key: str) -> list[str]:
     if isinstance(data, (str, bytes)) or not isinstance(data, (list, tuple)):
         raise _error(
-            source, key, f"expected a list of strings, got {_type_name(data)}",
+            source, key, f"expected a list of strings, got {type_name(data)}",
             'write a list, e.g. ["..."]' if isinstance(data, str) else "",
         )
     for i, item in enumerate(data):
         if not isinstance(item, str):
-            raise _error(source, f"{key}[{i}]", f"expected a string, got {_type_name(item)}", "quote it")
+            raise _error(source, f"{key}[{i}]", f"expected a string, got {type_name(item)}", "quote it")
     return list(data)
-
-
-def _type_name(data: object) -> str:
-    if data is None:
-        return "nothing"
-    if isinstance(data, Mapping):
-        return "a table"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "a list", tuple: "a list"}.get(type(data), type(data).__name__)
 
 
 def _error(source: str, key: str, message: str, hint: str = "") -> ConfigError:

@@ -215,3 +215,29 @@ def test_the_settings_defaults_are_the_librarys_defaults():
     assert defaults.regex_timeout == engine.DEFAULT_REGEX_TIMEOUT
     assert config.BACKENDS == engine.BACKENDS
     assert defaults.max_file_size == config.DEFAULT_MAX_FILE_SIZE == sources.DEFAULT_MAX_FILE_SIZE
+
+
+def test_a_misshapen_allowlist_is_named_by_its_type_not_its_values(tmp_path):
+    email = "jo.sample@example-mail.net"
+    write(tmp_path / ".piiscan.yaml", f"allowlist: [{email}]\n")
+    with pytest.raises(ConfigError) as error:
+        resolve({}, start=tmp_path, environ={})
+    assert error.value.message.endswith("allowlist: expected a mapping, got a list")
+    assert email not in error.value.message
+
+
+@pytest.mark.parametrize("value", ["0", "0.5", "0k"])
+def test_a_file_size_limit_of_nothing_is_refused(tmp_path, value):
+    # A limit under one byte skips every file and would report a clean scan.
+    with pytest.raises(UsageError, match="--max-file-size: expected a size above 0"):
+        resolve({"max_file_size": value}, start=tmp_path, environ={})
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e300", "0", "-1", "3601"])
+def test_a_regex_timeout_that_is_no_number_of_seconds_is_refused(tmp_path, value):
+    with pytest.raises(UsageError, match="--regex-timeout: must be above 0 and at most 3600 seconds"):
+        resolve({"regex_timeout": value}, start=tmp_path, environ={})
+
+
+def test_a_regex_timeout_of_an_hour_is_taken(tmp_path):
+    assert resolve({"regex_timeout": "3600"}, start=tmp_path, environ={}).settings.regex_timeout == 3600
