@@ -207,9 +207,11 @@ def _coerce_strategies(value: Any, from_text: bool) -> dict[str, str]:
             value[entity.strip()] = strategy.strip()
     if not isinstance(value, dict):
         raise ValueError(f"expected a mapping of ENTITY: strategy, got {type_name(value)}")
+    from piiscan.model import ENTITY_NAME
+
     for entity, strategy in value.items():
-        if not re.fullmatch(r"[A-Z][A-Z0-9_]*", str(entity)):
-            raise ValueError(f"{entity!r} is not an entity name (UPPER_SNAKE)")
+        if not re.fullmatch(ENTITY_NAME, str(entity)):
+            raise ValueError(f"{entity!r} is not an entity name (UPPER_SNAKE, at most 64 characters)")
         if strategy not in STRATEGIES:
             raise ValueError(f"{entity}: expected one of {', '.join(STRATEGIES)}, got {strategy!r}")
     return dict(value)

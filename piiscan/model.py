@@ -10,6 +10,10 @@ import enum
 import operator
 from dataclasses import dataclass, field
 
+# An entity's name, wherever one is written (packs, strategies, tokens): UPPER_SNAKE, and at
+# most 64 characters, which a token has room for.
+ENTITY_NAME = r"[A-Z][A-Z0-9_]{0,63}"
+
 
 class Severity(str, enum.Enum):
     INFO = "info"

@@ -21,7 +21,7 @@ import regex
 
 from piiscan.diskcache import default_cache_dir, key_for, read_checked, write_checked
 from piiscan.errors import RulePackError, UsageError
-from piiscan.model import Category, Pattern, Rule, RuleTests, Severity
+from piiscan.model import ENTITY_NAME, Category, Pattern, Rule, RuleTests, Severity
 from piiscan.strictyaml import BOOL as _BOOL
 from piiscan.strictyaml import FLOAT as _FLOAT
 from piiscan.strictyaml import INT as _INT
@@ -38,7 +38,7 @@ MAX_PACK_BYTES = 4 * 1024 * 1024
 DEFAULT_PACKS = ("core",)
 
 _RULE_ID = re.compile(r"^[a-z][a-z0-9]*(?:\.[a-z0-9][a-z0-9-]*)+$")
-_ENTITY = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_ENTITY = re.compile(ENTITY_NAME)
 _PACK_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
 # Inputs on which a pattern that can match empty text is likely to show it (`\\b`, `x*`,
@@ -218,8 +218,10 @@ def _parse_rule(reader: _Reader, node: yaml.Node, field: str, pack: str) -> Rule
         fields, node, "", "entity", "name", "category", "severity", "patterns", "tests"
     )
     entity = reader.string(fields["entity"], "entity")
-    if not _ENTITY.match(entity):
-        raise reader.fail(fields["entity"], "entity", f"{entity!r} is not an UPPER_SNAKE name")
+    if not _ENTITY.fullmatch(entity):
+        raise reader.fail(
+            fields["entity"], "entity", f"{entity!r} is not an UPPER_SNAKE name of at most 64 characters"
+        )
 
     category = _choice(reader, fields["category"], "category", Category)
     severity = _choice(reader, fields["severity"], "severity", Severity)

@@ -241,3 +241,8 @@ def test_a_regex_timeout_that_is_no_number_of_seconds_is_refused(tmp_path, value
 
 def test_a_regex_timeout_of_an_hour_is_taken(tmp_path):
     assert resolve({"regex_timeout": "3600"}, start=tmp_path, environ={}).settings.regex_timeout == 3600
+
+
+def test_a_strategy_for_an_entity_name_no_token_could_hold_is_refused(tmp_path):
+    with pytest.raises(UsageError, match="at most 64 characters"):
+        resolve({"strategies": "A" * 65 + "=encrypt"}, start=tmp_path, environ={})

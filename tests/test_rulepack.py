@@ -625,12 +625,17 @@ def test_good_rule_ids_load(good_id):
     assert rule.id == good_id
 
 
-@pytest.mark.parametrize("bad_entity", ["us_ssn", "US-SSN", "_SSN", "1SSN", "Us_Ssn"])
+@pytest.mark.parametrize("bad_entity", ["us_ssn", "US-SSN", "_SSN", "1SSN", "Us_Ssn", "A" * 65])
 def test_bad_entity_is_refused(bad_entity):
     text = with_fields(entity=f"'{bad_entity}'")
     error = refused(text)
     assert repr(bad_entity) in error.message
     assert_names(error, line=line_of(text, "entity:"), rule=RULE_ID, field="entity")
+
+
+def test_an_entity_name_as_long_as_a_token_takes_loads():
+    (rule,) = parse_pack(with_fields(entity="A" * 64), SOURCE).rules
+    assert rule.entity == "A" * 64
 
 
 # ---------------------------------------------------------------------------- tests block

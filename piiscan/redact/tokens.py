@@ -44,6 +44,7 @@ from cryptography.hazmat.primitives import hmac as crypto_hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 
 from piiscan.errors import RedactionError
+from piiscan.model import ENTITY_NAME
 from piiscan.redact.keys import Keyring, derive_key
 
 TOKEN_VERSION = 1
@@ -57,7 +58,7 @@ _TAG_SIZE = 16
 # reported as unsupported, not silently left in place. 22 base64 characters = the 16-byte tag.
 TOKEN_PATTERN = (
     r"pii(?P<version>[0-9]{1,3})(?P<mode>[a-z])\."
-    r"(?P<entity>[A-Z][A-Z0-9_]{0,63})\."
+    rf"(?P<entity>{ENTITY_NAME})\."
     r"(?P<ciphertext>[A-Za-z0-9_-]{22,})\."
     r"k(?P<key_id>[0-9a-f]{8})"
 )
@@ -65,9 +66,9 @@ _TOKEN_RE = re.compile(TOKEN_PATTERN)
 # What starts like a token: prefix, entity and a run of base64url characters (a description
 # such as `pii1s.ENTITY.<base64url>` has none). One that is no whole token was cut or edited.
 _TOKEN_START_RE = re.compile(
-    r"pii[0-9]{1,3}[a-z]\.(?P<entity>[A-Z][A-Z0-9_]{0,63})\.[A-Za-z0-9_-]{8}"
+    r"pii[0-9]{1,3}[a-z]\." rf"(?P<entity>{ENTITY_NAME})\.[A-Za-z0-9_-]{{8}}"
 )
-_ENTITY = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+_ENTITY = re.compile(ENTITY_NAME)
 
 _AUTH_FAILED = "token failed authentication (wrong key, wrong scope, or modified)"
 
@@ -96,7 +97,7 @@ def encrypt_value(
 ) -> str:
     """The token for `value` of type `entity` under the keyring's primary key."""
     if not _ENTITY.fullmatch(entity):
-        raise ValueError(f"entity {entity!r} is not an UPPER_SNAKE name of at most 64 characters")
+        raise RedactionError(f"entity {entity!r} is not an UPPER_SNAKE name of at most 64 characters")
     mode = GCM if unlinkable else SIV
     key_id, master = keyring.primary, keyring.primary_key
     associated = _associated_data(TOKEN_VERSION, mode, key_id, entity, scope)
