@@ -141,6 +141,18 @@ def check_fingerprint_key(baseline: Baseline, key_id: str | None, source: str) -
     )
 
 
+def scanned_under(targets: Iterable[str]) -> Callable[[str], bool]:
+    """`update_baseline`'s `in_scope` for a scan of `targets`: whether a reported path lies
+    in one of them, each taken as the scan reports it (`./src/` as `src`)."""
+    from piiscan.sources import named_path
+
+    roots = [named_path(target) for target in targets]
+    if not roots or "." in roots:
+        return lambda path: True
+    prefixes = tuple(root.rstrip("/") + "/" for root in roots)
+    return lambda path: path in roots or path.startswith(prefixes)
+
+
 def update_baseline(
     old: Baseline,
     findings: Iterable[Finding],

@@ -674,18 +674,13 @@ def baseline_update(
     key_file: Optional[str] = KEY_FILE,
 ) -> None:
     """Drop fixed findings from the baseline (keeping reasons); --add-new records new ones."""
-    from piiscan.baseline import update_baseline, write_baseline
+    from piiscan.baseline import scanned_under, update_baseline, write_baseline
 
     targets, settings = _baseline_settings(paths, config, no_config)
     path = _baseline_path(baseline_file, settings)
     old, key = _baseline_and_key(path, key_file)
     result = _baseline_scan(targets, settings, key, quiet)
-    roots = [t.rstrip("/") for t in targets if t not in (".", "./")]
-
-    def in_scope(entry_path: str) -> bool:
-        return not roots or any(entry_path == r or entry_path.startswith(r + "/") for r in roots)
-
-    new = update_baseline(old, result.findings, add_new=add_new, in_scope=in_scope)
+    new = update_baseline(old, result.findings, add_new=add_new, in_scope=scanned_under(targets))
     write_baseline(new, path)
     typer.echo(f"piiscan: {path}: {len(old)} -> {len(new)} findings", err=True)
 

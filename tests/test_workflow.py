@@ -86,6 +86,29 @@ def test_baseline_lifecycle(repo, capsys):
     assert fingerprint not in updated and "reason" not in updated
 
 
+@pytest.mark.parametrize("given", ["src", "./src", "src/", "./src/"])
+def test_update_of_a_folder_drops_its_fixed_findings_however_it_is_written(repo, capsys, given):
+    (repo / "app.py").unlink()
+    (repo / "src").mkdir()
+    (repo / "src" / "a.py").write_text(f'ssn = "{SSN}"\n', encoding="utf-8")
+    (repo / "b.py").write_text(f'ssn = "{OTHER_SSN}"\n', encoding="utf-8")
+    code, _, err = run(capsys, "baseline", "create")
+    assert code == 0 and "recorded 2 findings" in err
+    (repo / "src" / "a.py").write_text("ssn = None\n", encoding="utf-8")
+    code, _, err = run(capsys, "baseline", "update", given)
+    assert code == 0 and "2 -> 1 findings" in err  # b.py, outside the scan, is kept
+    assert '"path": "b.py"' in (repo / ".piiscan-baseline.json").read_text(encoding="utf-8")
+
+
+def test_scanned_under_takes_each_target_as_the_scan_reports_it():
+    from piiscan.baseline import scanned_under
+
+    in_src = scanned_under(["./src/", "/abs/lib"])
+    assert in_src("src/a.py") and in_src("src") and in_src("/abs/lib/x.py")
+    assert not in_src("srcs/a.py") and not in_src("b.py") and not in_src("/abs/library/x.py")
+    assert scanned_under(["./"])("anything.py") and scanned_under([])("anything.py")
+
+
 def test_every_baseline_command_uses_the_configs_baseline_file(repo, capsys):
     (repo / ".piiscan.yaml").write_text("baseline: ci/known.json\n", encoding="utf-8")
     (repo / "ci").mkdir()
