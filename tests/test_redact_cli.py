@@ -238,6 +238,44 @@ def test_output_dir_writes_copies_with_the_same_mode_and_leaves_originals(piisca
     assert "redacted 2 files: 2 CREDIT_CARD, 2 EMAIL_ADDRESS" in run.err
 
 
+def test_an_output_dir_that_leads_back_to_the_originals_is_refused(piiscan_cli, tmp_path):
+    # `--output-dir .` from above the folder: each copy's path is its original's.
+    original = tmp_path / "data" / "x.txt"
+    original.parent.mkdir()
+    write_person_file(piiscan_cli, original)
+    original.chmod(0o444)
+    os.link(original, tmp_path / "x-link.txt")  # a link the in-place rewrite would refuse
+    before = snapshot(original)
+    run = piiscan_cli("redact", "--no-config", "--output-dir", ".", "data")
+    assert run.code == 2
+    assert f"piiscan: error: data/x.txt: its copy {Path('data/x.txt')} is the file itself; nothing written" in run.err
+    assert snapshot(original) == before
+
+
+def test_an_output_dir_copy_that_is_a_hard_link_of_its_original_is_refused(piiscan_cli, tmp_path):
+    original = tmp_path / "a.txt"
+    write_person_file(piiscan_cli, original)
+    (tmp_path / "out").mkdir()
+    os.link(original, tmp_path / "out" / "a.txt")
+    before = snapshot(original)
+    run = piiscan_cli("redact", "--no-config", "--output-dir", "out", "a.txt")
+    assert run.code == 2 and "is the file itself; nothing written" in run.err
+    assert snapshot(original) == before
+
+
+def test_two_files_whose_copies_would_share_a_path_are_not_both_written(piiscan_cli, tmp_path, monkeypatch):
+    # `../k/a.txt` and `k/a.txt` both go to `out/k/a.txt`: the second is refused, not lost.
+    for folder in (tmp_path / "k", tmp_path / "work" / "k"):
+        folder.mkdir(parents=True)
+        write_person_file(piiscan_cli, folder / "a.txt")
+    monkeypatch.chdir(tmp_path / "work")
+    run = piiscan_cli("redact", "--no-config", "--output-dir", "out", "../k/a.txt", "k/a.txt")
+    assert run.code == 2
+    assert "piiscan: error: k/a.txt: its copy out/k/a.txt would replace the copy of another file" in run.err
+    assert "redacted 1 file" in run.err
+    assert scan_entities(piiscan_cli, tmp_path / "work" / "out") == []
+
+
 def test_summary_counts_spans_per_entity(piiscan_cli, tmp_path):
     emails = [fake_email() for _ in range(3)]
     ssns = [fake_ssn() for _ in range(2)]

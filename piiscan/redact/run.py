@@ -9,6 +9,7 @@ One file's failure is recorded and the others go on; the summary says what happe
 
 from __future__ import annotations
 
+import os
 import stat
 import sys
 from collections import Counter
@@ -52,6 +53,7 @@ class Summary:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
     skipped: list[Skipped] = field(default_factory=list)
     diffs: list[str] = field(default_factory=list)
+    copies: set[str] = field(default_factory=set)  # the --output-dir copies written so far
 
 
 # A transform gets a document and returns (new text, replaced spans per entity, the diff to
@@ -70,9 +72,8 @@ def rewrite_document(doc: Document, transform: Transform, target: Target, summar
         elif target.dry_run:
             summary.diffs.append(diff)
         elif target.output_dir is not None:
-            copy = target.output_dir / _relative(doc.path)
-            mode = stat.S_IMODE(Path(doc.path).stat().st_mode)
-            write_new_file(str(copy), _encode(doc, new_text), mode=mode)
+            copy = _copy_path(doc.path, target.output_dir, summary.copies)
+            write_new_file(copy, _encode(doc, new_text), mode=_mode_of(doc.path))
         else:
             data, snapshot = read_for_rewrite(doc.path)
             if decode_bytes(data) != (doc.text, doc.encoding, doc.bom):
@@ -109,6 +110,32 @@ def _encode(doc: Document, text: str) -> bytes:
 def _relative(path: str) -> PurePath:
     """A path below --output-dir: absolute and `..` parts are dropped."""
     return PurePath(*[p for p in PurePath(path).parts if p not in ("/", "..") and not p.endswith(":\\")])
+
+
+def _copy_path(path: str, output_dir: Path, written: set[str]) -> str:
+    """Where the copy of `path` goes (noted in `written`). Refused: the original itself (an
+    --output-dir that leads back to the input, or a hard link of it) and a copy this run has
+    already written (`../x/a.txt` and `x/a.txt` both go to `x/a.txt`)."""
+    copy = str(output_dir / _relative(path))
+    if copy in written:
+        raise RedactionError(f"its copy {copy} would replace the copy of another file; nothing written",
+                             "give --output-dir files whose paths differ below it")
+    try:
+        is_original = os.path.samefile(path, copy)
+    except OSError:  # no such copy yet (or the original is gone: the writer tells)
+        is_original = False
+    if is_original:
+        raise RedactionError(f"its copy {copy} is the file itself; nothing written",
+                             "choose an --output-dir outside the files redacted")
+    written.add(copy)
+    return copy
+
+
+def _mode_of(path: str) -> int:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError as exc:
+        raise RedactionError(f"cannot read {path}: {exc.strerror or exc}; nothing written") from None
 
 
 # Files a walk passes over by policy, but that a user who names one asked to have rewritten:
