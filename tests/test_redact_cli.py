@@ -719,3 +719,15 @@ def test_the_leak_check_catches_every_spelling_of_a_key(piiscan_cli, key_file):
     for spelling in (base64.b64encode(raw).decode(), raw.hex(), base64.urlsafe_b64encode(raw).decode()):
         with pytest.raises(pytest.fail.Exception, match="leaked on stdout"):
             piiscan_cli.assert_no_leak(f"piiscan: something {spelling} here", "stdout")
+
+
+def test_a_file_gone_before_its_copy_is_written_is_an_error_of_that_file(tmp_path):
+    from piiscan.model import Document
+
+    summary = piiscan.redact.run.Summary()
+    gone = Document(path=str(tmp_path / "gone.txt"), text="x")
+    transform = lambda doc: ("[REDACTED]", piiscan.redact.run.Counter({"US_SSN": 1}), "")  # noqa: E731
+    target = piiscan.redact.run.Target(output_dir=tmp_path / "out")
+    piiscan.redact.run.rewrite_document(gone, transform, target, summary)
+    assert summary.errors == [(gone.path, f"{gone.path}: No such file or directory; nothing written")]
+    assert not (tmp_path / "out").exists()

@@ -135,7 +135,7 @@ def _mode_of(path: str) -> int:
     try:
         return stat.S_IMODE(os.stat(path).st_mode)
     except OSError as exc:
-        raise RedactionError(f"cannot read {path}: {exc.strerror or exc}; nothing written") from None
+        raise RedactionError(f"{path}: {exc.strerror or exc}; nothing written") from None
 
 
 # Files a walk passes over by policy, but that a user who names one asked to have rewritten:
