@@ -731,3 +731,22 @@ def test_a_file_gone_before_its_copy_is_written_is_an_error_of_that_file(tmp_pat
     piiscan.redact.run.rewrite_document(gone, transform, target, summary)
     assert summary.errors == [(gone.path, f"{gone.path}: No such file or directory; nothing written")]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("reader", ["import os; os.read(0, 10)", "pass"])
+def test_a_stream_whose_reader_leaves_early_is_an_error_not_a_success(tmp_path, reader):
+    # More than a pipe holds (64 KB): the reader takes a little, or nothing, and goes.
+    ssns = [fake_ssn() for _ in range(20)]
+    (tmp_path / "big.txt").write_text("".join(f"ssn {ssns[i % 20]}\n" for i in range(9000)), encoding="utf-8")
+    consumer = subprocess.Popen([sys.executable, "-c", reader], stdin=subprocess.PIPE)
+    with open(tmp_path / "big.txt", "rb") as stdin:
+        done = subprocess.run(
+            [sys.executable, "-m", "piiscan.cli", "redact", "-", "--no-config"],
+            stdin=stdin, stdout=consumer.stdin, stderr=subprocess.PIPE, timeout=120,
+        )
+    consumer.stdin.close()
+    consumer.wait(timeout=60)
+    err = done.stderr.decode()
+    assert done.returncode == 2, err
+    assert "piiscan: error: -: stdout was closed before all the output was written" in err
+    assert not any(ssn in err for ssn in ssns)

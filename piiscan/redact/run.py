@@ -91,11 +91,17 @@ def rewrite_document(doc: Document, transform: Transform, target: Target, summar
 
 
 def _write_stdout(data: bytes) -> None:
+    """All of `data` on stdout, or an error: output cut short must not look like success."""
+    out = sys.stdout.buffer
     try:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        view = memoryview(data)
+        while view:  # a pipe whose reader leaves takes part of a write, then refuses the rest
+            view = view[out.write(view) :]
+        out.flush()
     except BrokenPipeError:
-        raise  # the reader went away: the CLI's edge says nothing more
+        # Later writes (the summary goes to stderr) must not fail on it again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise RedactionError("stdout was closed before all the output was written") from None
     except OSError as exc:  # a full disk behind a redirect, an I/O error
         raise RedactionError(f"cannot write to stdout: {exc.strerror or exc}") from None
 
