@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import os
 import sys
 import time
@@ -38,6 +39,7 @@ from piiscan.sources import (
     iter_sources,
     iter_windows,
     load_file,
+    named_path,
     read_stream,
 )
 from piiscan.suppress import Allowlist, UnusedIgnore, filter_findings, parse_allowlist
@@ -240,8 +242,19 @@ def git_inputs(
         items = gitsource.history_documents(".", since=since, max_file_size=settings.max_file_size)
     else:
         paths = gitsource.changed_paths(since, ".", relative_to=os.curdir)
+        # Git names them, the user did not: a link is passed over as a walk passes it (a
+        # named one is followed), so a tracked link to a file outside the repository is not
+        # read, nor is a dangling one an error on every run.
+        links = set() if settings.follow_symlinks else {path for path in paths if os.path.islink(path)}
+        passed_over = _in_scope(
+            (Skipped(named_path(path), SkipReason.SYMLINK, "--follow-symlinks scans its target")
+             for path in paths if path in links),
+            PathScope.build(settings.include, settings.exclude),
+        )
+        files = [path for path in paths if path not in links]
         # Nothing changed means nothing to scan (not the whole tree); binaries stay skipped.
-        return iter_inputs(paths, settings, named_binary=False, defer_reading=True) if paths else ()
+        scanned = iter_inputs(files, settings, named_binary=False, defer_reading=True) if files else ()
+        return itertools.chain(passed_over, scanned)
     return _in_scope(items, PathScope.build(settings.include, settings.exclude))
 
 

@@ -360,6 +360,25 @@ def test_since_scans_only_changed_files_and_unknown_revisions_are_errors(git_rep
     assert code == 2 and err.startswith("piiscan: usage error:")
 
 
+def test_since_passes_over_tracked_links_as_a_walk_does(git_repo, capsys, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside") / "private.txt"
+    outside.write_text(f"ssn: {SSN}\n", encoding="utf-8")
+    git(git_repo, "commit", "-q", "--allow-empty", "-m", "base")
+    (git_repo / "outside").symlink_to(outside)
+    (git_repo / "latest").symlink_to("build/out.txt")  # dangling
+    (git_repo / "new.txt").write_text(f"mail {EMAIL}\n")
+    git(git_repo, "add", "-A")
+    code, out, err = run(capsys, "scan", "--since", "HEAD", "-f", "json", "-q")
+    assert code == 1, err
+    assert findings(out) == [("new.txt", 1, "core.email")]  # not the SSN the link leads to
+    assert json.loads(out)["skipped"] == [
+        {"path": name, "reason": "symlink not followed", "detail": "--follow-symlinks scans its target"}
+        for name in ("latest", "outside")
+    ]
+    code, out, _ = run(capsys, "scan", "--since", "HEAD", "--follow-symlinks", "--exclude", "latest", "-f", "json", "-q")
+    assert ("outside", 1, "us.ssn") in findings(out)
+
+
 def test_redact_staged_rewrites_working_copies_and_exits_1(git_repo, capsys):
     (git_repo / "b.txt").write_text(f"ssn: {SSN}\n")
     git(git_repo, "add", "b.txt")
