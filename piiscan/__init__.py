@@ -97,9 +97,21 @@ def scan_paths(paths: Sequence[str | Path], **settings) -> ScanResult:
     from dataclasses import replace
 
     from piiscan import scan
-    from piiscan.config import Settings, coerce
+    from piiscan.config import SETTING_NAMES, Settings, coerce
+    from piiscan.errors import UsageError
 
-    typed = {name: coerce(name, value, from_text=False) for name, value in settings.items()}
+    typed = {}
+    for name, value in settings.items():
+        if name not in SETTING_NAMES:
+            import difflib  # only for error messages
+
+            close = difflib.get_close_matches(name, SETTING_NAMES, n=1)
+            raise UsageError(f"scan_paths: unknown setting {name!r}",
+                             f"did you mean {close[0]!r}?" if close else "see piiscan.config.Settings")
+        try:
+            typed[name] = coerce(name, value, from_text=False)
+        except ValueError as exc:
+            raise UsageError(f"scan_paths: {name}: {exc}") from None
     chosen = replace(Settings(), **typed)
     engine = _cached_engine(scan.EngineOptions.from_settings(chosen))
     return scan.scan_paths([str(p) for p in paths], engine, chosen)

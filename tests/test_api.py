@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
+import pytest
 from faker import Faker
 
 import piiscan
@@ -89,3 +90,13 @@ def test_a_findings_repr_shows_no_raw_value():
     assert found.value == address  # the field is there for --show-values and the redactor
     for shown in (repr(found), str(found), f"{found}", repr([found])):
         assert address not in shown and "contact " in shown  # the masked snippet only
+
+
+def test_scan_paths_refuses_a_bad_setting_with_piiscans_own_error(tmp_path):
+    from piiscan.errors import PiiscanError, UsageError
+
+    with pytest.raises(UsageError, match=r"unknown setting 'onyl'") as unknown:
+        piiscan.scan_paths([tmp_path], onyl=["core.email"])
+    assert unknown.value.hint == "did you mean 'only'?"
+    with pytest.raises(PiiscanError, match=r"scan_paths: min_confidence: must be between 0 and 1, got 2"):
+        piiscan.scan_paths([tmp_path], min_confidence=2)
