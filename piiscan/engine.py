@@ -155,15 +155,11 @@ class Engine:
 
     # -- scanning
 
-    def scan(self, document: Document, occurrences: dict[str, int] | None = None) -> list[Finding]:
-        """Findings in one document (or one window of a large file: see Document.offset).
-        A document given bytes is decoded as a file would be (`piiscan.decoding`).
-
-        `occurrences` carries the fingerprint occurrence counts from one window of a file to
-        the next, so that a file scanned in windows gets the fingerprints of a whole scan.
-        """
-        unnumbered = self.scan_window(as_text(document))
-        return self.number_fingerprints(unnumbered, {} if occurrences is None else occurrences)
+    def scan(self, document: Document) -> list[Finding]:
+        """Findings in one document. A document given bytes is decoded as a file would be
+        (`piiscan.decoding`). The windows of a large file go through `scan_window` and
+        `number_fingerprints` instead, so that they get the fingerprints of a whole scan."""
+        return self.number_fingerprints(self.scan_window(as_text(document)), {})
 
     def scan_many(self, documents: Sequence[Document]) -> list[list[Finding]]:
         """Findings in each of several documents: `scan` for each, except that with NER the

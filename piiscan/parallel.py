@@ -1,7 +1,8 @@
 """Running per-document work over a process pool, results in input order.
 
-Documents are read in the main process (I/O) and scanned in workers (CPU), in batches so
-small files do not pay one round trip each. At most a few batches per worker are in flight,
+The main process walks and hands out work; workers read the files they are given and scan
+them (a small file travels as its path, not its text), in batches so small files do not pay
+one round trip each. At most a few batches per worker are in flight,
 so memory stays bounded however large the tree, and results are yielded in the order the
 inputs came, so the output is identical for any number of workers. Small jobs (a pre-commit
 hook's handful of files) never start a pool at all.
