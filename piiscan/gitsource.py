@@ -25,7 +25,7 @@ from typing import IO
 from piiscan.decoding import decode_bytes, is_binary
 from piiscan.errors import UsageError
 from piiscan.model import Document, Skipped, SkipReason
-from piiscan.sources import DEFAULT_MAX_FILE_SIZE
+from piiscan.sources import DEFAULT_MAX_FILE_SIZE, too_large
 
 _GIT_CONFIG = (
     "-c", "core.quotepath=off",  # raw bytes for non-ASCII paths (we read them with -z anyway)
@@ -228,10 +228,6 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def _size_text(size: int) -> str:
-    return f"{size} bytes ({size / (1024 * 1024):.1f} MiB)"
-
-
 def _blob_to_item(
     reader: _BlobReader,
     oid: str,
@@ -246,11 +242,7 @@ def _blob_to_item(
     if size < 0:
         return Skipped(path, SkipReason.UNREADABLE, f"git object {oid[:12]} is missing{where}")
     if data is None:
-        detail = (
-            f"{_size_text(size)} is over the limit of {max_file_size} bytes{where}; "
-            "raise --max-file-size to scan it"
-        )
-        return Skipped(path, SkipReason.TOO_LARGE, detail)
+        return too_large(path, size, max_file_size, where)
     if is_binary(data):
         return Skipped(path, SkipReason.BINARY, f"NUL byte at offset {data.index(0)}{where}")
     text, encoding, bom = decode_bytes(data)

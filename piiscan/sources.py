@@ -345,10 +345,11 @@ def _size_text(size: int) -> str:
     return f"{value:.1f} TiB"
 
 
-def _too_large(shown: str, size: int, limit: int) -> Skipped:
+def too_large(shown: str, size: int, limit: int, where: str = "") -> Skipped:
+    """A file over --max-file-size (`where`: " in commit ..." for a git blob)."""
     detail = (
         f"{size} bytes ({_size_text(size)}) is over the limit of {limit} bytes "
-        f"({_size_text(limit)}); raise --max-file-size to scan it"
+        f"({_size_text(limit)}){where}; raise --max-file-size to scan it"
     )
     return Skipped(shown, SkipReason.TOO_LARGE, detail)
 
@@ -392,7 +393,7 @@ def _load_file(
         if not stat.S_ISREG(st.st_mode):
             return Skipped(shown, SkipReason.SPECIAL_FILE, file_kind(st.st_mode))
         if st.st_size > max_file_size:
-            return _too_large(shown, st.st_size, max_file_size)
+            return too_large(shown, st.st_size, max_file_size)
         if st.st_size > STREAM_THRESHOLD:
             # Read window by window where it is scanned; a walk still skips it if binary.
             head = os.read(fd, _READ_CHUNK)
@@ -405,7 +406,7 @@ def _load_file(
     finally:
         os.close(fd)
     if len(data) > max_file_size:  # grew between fstat and read
-        return _too_large(shown, len(data), max_file_size)
+        return too_large(shown, len(data), max_file_size)
     if not decode_binary and is_binary(data):
         return Skipped(shown, SkipReason.BINARY, f"NUL byte at offset {data.index(0)}")
     text, encoding, bom = decode_bytes(data)

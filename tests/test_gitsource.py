@@ -173,6 +173,11 @@ def test_staged_skips_binary_large_symlink_and_submodule(repo: Path) -> None:
     assert isinstance(by_path["big.txt"], Skipped)
     assert by_path["big.txt"].reason is SkipReason.TOO_LARGE
     assert "--max-file-size" in by_path["big.txt"].detail
+    # Told as a walk tells it (one wording for both).
+    from piiscan.sources import iter_sources
+
+    (walked,) = iter_sources([str(repo / "big.txt")], max_file_size=4096)
+    assert by_path["big.txt"].detail == walked.detail
     assert isinstance(by_path["link.txt"], Skipped)
     assert by_path["link.txt"].reason is SkipReason.SYMLINK
     assert "US_SSN" in entities(by_path["small.txt"])
