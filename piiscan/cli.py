@@ -45,7 +45,7 @@ baseline_app = typer.Typer(
 )
 app.add_typer(baseline_app, name="baseline")
 
-_state = {"debug": False}
+_state: dict = {"debug": False, "origins": {}}
 
 
 def _version(value: bool) -> None:
@@ -273,7 +273,9 @@ def _settings(flags: dict, targets: list[str], config: Optional[Path], no_config
     from piiscan.config import resolve
 
     first = next((t for t in targets if t != "-"), ".")
-    return resolve(flags, start=Path(first), config_file=config, use_config=not no_config)
+    resolved = resolve(flags, start=Path(first), config_file=config, use_config=not no_config)
+    _state["origins"] = resolved.origins  # for an error in a setting found later (_placed)
+    return resolved
 
 
 @config_app.command("show")
@@ -778,6 +780,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     command (silently: the line below says why); what reaches the other handlers is ours
     (PiiscanError) or a bug.
     """
+    _state["origins"] = {}  # a library caller may run several commands in one process
     try:
         app(args=argv, prog_name="piiscan")
     except SystemExit as exc:
@@ -787,7 +790,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     except PiiscanError as exc:
         from piiscan.report.table import visible
 
-        print(visible(f"piiscan: {exc.kind}: {exc.message}"), file=sys.stderr)
+        print(visible(f"piiscan: {exc.kind}: {_placed(exc)}"), file=sys.stderr)
         if exc.hint:
             print(visible(f"  hint: {exc.hint}"), file=sys.stderr)
         sys.exit(EXIT_ERROR)
@@ -806,6 +809,18 @@ def main(argv: Optional[list[str]] = None) -> None:
 
             traceback.print_exc()
         sys.exit(EXIT_ERROR)
+
+
+def _placed(exc: PiiscanError) -> str:
+    """The error's message, led by the config file or environment variable that gave the
+    setting at fault, when one did (a flag is the user's own last words)."""
+    origin = _state.get("origins", {}).get(exc.setting) if exc.setting else None
+    if origin is None or origin in ("default", "flag"):
+        return exc.message
+    if origin.startswith("env "):
+        return f"environment {origin[len('env '):]}: {exc.message}"
+    table = "tool.piiscan." if Path(origin).name == "pyproject.toml" else ""
+    return f"{origin}: {table}{exc.setting}: {exc.message}"
 
 
 def run() -> None:

@@ -13,10 +13,14 @@ class PiiscanError(Exception):
 
     kind = "error"
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", *, setting: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # The setting whose value is at fault (`packs`, `only`), where the place that finds
+        # the problem cannot tell whether a flag, the environment or a config file gave it:
+        # the CLI's edge names that place.
+        self.setting = setting
 
     def __str__(self) -> str:
         return self.message

@@ -412,7 +412,8 @@ def builtin_pack_names() -> list[str]:
 def load_builtin_pack(name: str) -> Pack:
     if name not in builtin_pack_names():
         raise UsageError(
-            f"unknown rule pack {name!r}", "built-in packs: " + ", ".join(builtin_pack_names())
+            f"unknown rule pack {name!r}", "built-in packs: " + ", ".join(builtin_pack_names()),
+            setting="packs",
         )
     source = f"rules/{name}.yaml"
     entry = _builtin_folder().joinpath(f"{name}.yaml")
@@ -575,6 +576,7 @@ def select_rules(
             raise UsageError(
                 f"no rule or entity named {name!r}",
                 f"did you mean {close[0]!r}?" if close else "see `piiscan rules list`",
+                setting="only" if name in only else "disable",
             )
 
     def named(rule: Rule, names: Sequence[str]) -> bool:

@@ -246,3 +246,27 @@ def test_a_regex_timeout_of_an_hour_is_taken(tmp_path):
 def test_a_strategy_for_an_entity_name_no_token_could_hold_is_refused(tmp_path):
     with pytest.raises(UsageError, match="at most 64 characters"):
         resolve({"strategies": "A" * 65 + "=encrypt"}, start=tmp_path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "expected"),
+    [
+        (".piiscan.yaml", "packs: [core, europe]\n", "{config}: packs: unknown rule pack 'europe'"),
+        (".piiscan.yaml", "disable: [core.emial]\n", "{config}: disable: no rule or entity named 'core.emial'"),
+        (".piiscan.yaml", "only: [US_SNN]\n", "{config}: only: no rule or entity named 'US_SNN'"),
+        ("pyproject.toml", '[tool.piiscan]\npacks = ["europe"]\n', "{config}: tool.piiscan.packs: unknown rule pack 'europe'"),
+    ],
+)
+def test_a_bad_pack_or_rule_name_in_a_config_file_names_the_file_and_key(capsys, tmp_path, monkeypatch, file, text, expected):
+    monkeypatch.chdir(tmp_path)
+    config = write(tmp_path / file, text)
+    code, out, err = run(capsys, "scan", ".")
+    assert code == 2 and out == ""
+    assert err.splitlines()[0] == "piiscan: usage error: " + expected.format(config=config)
+    # From a flag or the environment, the same mistake is named as such.
+    monkeypatch.setenv("PIISCAN_PACKS", "core,europe")
+    code, _, err = run(capsys, "scan", ".", "--no-config")
+    assert err.splitlines()[0] == "piiscan: usage error: environment PIISCAN_PACKS: unknown rule pack 'europe'"
+    monkeypatch.delenv("PIISCAN_PACKS")
+    code, _, err = run(capsys, "scan", ".", "--no-config", "--packs", "europe")
+    assert err.splitlines()[0] == "piiscan: usage error: unknown rule pack 'europe'"
