@@ -148,8 +148,10 @@ def coerce(name: str, value: Any, *, from_text: bool, base: Path | None = None) 
     if kind == "size":
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value
-        if isinstance(value, str) and parse_size(value) > 0:
-            return parse_size(value)
+        if isinstance(value, str):
+            size = parse_size(value)
+            if size > 0:  # under one byte would skip every file, and pass
+                return size
         raise ValueError(f"expected a size above 0 such as 10MB, got {value!r}")
     if kind == "choice":
         if not isinstance(value, str) or value not in choices:

@@ -1,7 +1,8 @@
 """What a redaction replaces each finding with, and how tokens are turned back.
 
 Text in, text out: reading and writing files is `writer.py`'s job, choosing findings is the
-engine's (only `known_entities`, for a did-you-mean, reads the built-in packs). Strategies (DESIGN.md, "Redaction strategies"):
+engine's (only `known_entities`, for a did-you-mean, reads the built-in packs). Strategies
+(DESIGN.md, "Redaction strategies"):
 
 | strategy | `jane.doe@acme-mail.net` becomes       | reversible |
 |----------|----------------------------------------|------------|
