@@ -97,17 +97,13 @@ def scan_paths(paths: Sequence[str | Path], **settings) -> ScanResult:
     from dataclasses import replace
 
     from piiscan import scan
-    from piiscan.config import SETTING_NAMES, Settings, coerce
+    from piiscan.config import SETTING_NAMES, Settings, coerce, setting_hint
     from piiscan.errors import UsageError
 
     typed = {}
     for name, value in settings.items():
         if name not in SETTING_NAMES:
-            import difflib  # only for error messages
-
-            close = difflib.get_close_matches(name, SETTING_NAMES, n=1)
-            raise UsageError(f"scan_paths: unknown setting {name!r}",
-                             f"did you mean {close[0]!r}?" if close else "see piiscan.config.Settings")
+            raise UsageError(f"scan_paths: unknown setting {name!r}", setting_hint(name))
         try:
             typed[name] = coerce(name, value, from_text=False)
         except ValueError as exc:

@@ -280,13 +280,16 @@ def read_config_file(path: Path) -> dict[str, Any]:
     for key in data:
         normalised = key.replace("-", "_")
         if normalised not in SETTING_NAMES:
-            import difflib  # only for error messages: not at start-up
-            close = difflib.get_close_matches(normalised, SETTING_NAMES, n=1)
-            raise ConfigError(
-                f"{path}: {prefix}{key}: unknown setting",
-                f"did you mean {close[0]!r}?" if close else "see `piiscan config show`",
-            )
+            raise ConfigError(f"{path}: {prefix}{key}: unknown setting", setting_hint(normalised))
     return {key.replace("-", "_"): value for key, value in data.items()}
+
+
+def setting_hint(name: str) -> str:
+    """A did-you-mean for a name that is no setting."""
+    import difflib  # only for error messages: not at start-up
+
+    close = difflib.get_close_matches(name, SETTING_NAMES, n=1)
+    return f"did you mean {close[0]!r}?" if close else "see `piiscan config show`"
 
 
 def env_name(name: str) -> str:

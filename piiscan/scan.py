@@ -241,21 +241,29 @@ def git_inputs(
     elif history:
         items = gitsource.history_documents(".", since=since, max_file_size=settings.max_file_size)
     else:
-        paths = gitsource.changed_paths(since, ".", relative_to=os.curdir)
-        # Git names them, the user did not: a link is passed over as a walk passes it (a
-        # named one is followed), so a tracked link to a file outside the repository is not
-        # read, nor is a dangling one an error on every run.
-        links = set() if settings.follow_symlinks else {path for path in paths if os.path.islink(path)}
-        passed_over = _in_scope(
-            (Skipped(named_path(path), SkipReason.SYMLINK, "--follow-symlinks scans its target")
-             for path in paths if path in links),
-            PathScope.build(settings.include, settings.exclude),
-        )
-        files = [path for path in paths if path not in links]
-        # Nothing changed means nothing to scan (not the whole tree); binaries stay skipped.
-        scanned = iter_inputs(files, settings, named_binary=False, defer_reading=True) if files else ()
-        return itertools.chain(passed_over, scanned)
+        return _changed_since(since, settings)
     return _in_scope(items, PathScope.build(settings.include, settings.exclude))
+
+
+def _changed_since(since: str, settings: Settings) -> Iterable[Document | Skipped | FileToRead]:
+    """The working-tree files git says changed since `since`, as named files, save links.
+
+    Git names them, the user did not: a link is passed over as a walk passes it (a named one
+    is followed), so a tracked link to a file outside the repository is not read, nor is a
+    dangling one an error on every run."""
+    from piiscan import gitsource
+
+    paths = gitsource.changed_paths(since, ".", relative_to=os.curdir)
+    links = set() if settings.follow_symlinks else {path for path in paths if os.path.islink(path)}
+    passed_over = _in_scope(
+        (Skipped(named_path(path), SkipReason.SYMLINK, "--follow-symlinks scans its target")
+         for path in paths if path in links),
+        PathScope.build(settings.include, settings.exclude),
+    )
+    files = [path for path in paths if path not in links]
+    # Nothing changed means nothing to scan (not the whole tree); binaries stay skipped.
+    scanned = iter_inputs(files, settings, named_binary=False, defer_reading=True) if files else ()
+    return itertools.chain(passed_over, scanned)
 
 
 def _in_scope(items: Iterable[Document | Skipped], scope: PathScope) -> Iterable[Document | Skipped]:
